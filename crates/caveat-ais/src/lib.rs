@@ -1,0 +1,1 @@
+//! caveat-ais: placeholder; its issue builds it.

@@ -1,0 +1,1 @@
+//! caveat-audit: placeholder; its issue builds it.

@@ -1,0 +1,1 @@
+//! caveat-fusion: placeholder; its issue builds it.

@@ -1,0 +1,1 @@
+//! caveat-policy: placeholder; its issue builds it.

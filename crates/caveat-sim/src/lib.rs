@@ -1,0 +1,1 @@
+//! caveat-sim: placeholder; its issue builds it.
