@@ -112,9 +112,8 @@ impl FromStr for UserId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         let ok = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'@')
-            });
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'@'));
         if ok {
             Ok(UserId(s.to_owned()))
         } else {

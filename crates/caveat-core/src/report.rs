@@ -310,10 +310,7 @@ mod builder {
                 source: SourceKind::CoastalRadar,
                 vessel: VesselDescriptors::default(),
                 remarks: None,
-                marking: Marking::builder()
-                    .to(&["CAN", "USA-USCG"])
-                    .purposes(&[crate::Purpose::Interdiction])
-                    .build(),
+                marking: Marking::builder().to(&["CAN", "USA-USCG"]).purposes(&[crate::Purpose::Interdiction]).build(),
                 supersedes: None,
             })
         }
