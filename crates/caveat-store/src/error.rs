@@ -1,0 +1,97 @@
+//! The one error type of `caveat-store`.
+
+use caveat_core::{PartnerId, ReportId};
+
+/// Why a store operation failed. A failed write stored nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A batch holds no reports.
+    #[error("the batch holds no reports")]
+    EmptyBatch,
+    /// The partner is not registered (`caveat init` registers partners).
+    #[error("report {index}: unknown partner {partner}")]
+    UnknownPartner {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The partner.
+        partner: PartnerId,
+    },
+    /// A report's originator is not the partner submitting the batch.
+    #[error("report {index}: originator {originator} is not the submitting partner {submitter}")]
+    NotSubmitter {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The report's originator.
+        originator: PartnerId,
+        /// The submitting partner.
+        submitter: PartnerId,
+    },
+    /// A report id is already stored (reports are immutable; correct with `supersedes`).
+    #[error("report {index}: id {id} is already stored")]
+    DuplicateId {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The id.
+        id: ReportId,
+    },
+    /// A correction names a report the store does not hold, or one by another originator.
+    #[error("report {index}: supersedes {target}, which is not a stored report of {originator}")]
+    SupersedesUnknown {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The report it claims to correct.
+        target: ReportId,
+        /// The correcting originator.
+        originator: PartnerId,
+    },
+    /// A report was already corrected once; correct the correction instead.
+    #[error("report {index}: {target} is already superseded by another report")]
+    AlreadySuperseded {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The report already corrected.
+        target: ReportId,
+    },
+    /// The database was written by a newer Caveat.
+    #[error("the database schema is version {found}; this Caveat knows up to {supported}")]
+    NewerSchema {
+        /// Version found.
+        found: i64,
+        /// Newest version known.
+        supported: i64,
+    },
+    /// A stored row could not be read back (the database was edited or is damaged).
+    #[error("stored {what} at row {row} is unreadable: {message}")]
+    Corrupt {
+        /// What kind of row.
+        what: &'static str,
+        /// Its row id.
+        row: i64,
+        /// Why.
+        message: String,
+    },
+    /// The database refused or failed the operation.
+    #[error("database error while {context}: {message}")]
+    Database {
+        /// What the store was doing.
+        context: &'static str,
+        /// The database's message.
+        message: String,
+    },
+    /// The database cannot be reached now; retry later.
+    #[error("the database is unavailable: {message}")]
+    Unavailable {
+        /// Why.
+        message: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn db(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+        move |e| Error::Database { context, message: e.to_string() }
+    }
+}

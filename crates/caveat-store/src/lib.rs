@@ -1,0 +1,41 @@
+//! Caveat's durable storage: the [`Store`] trait and [`SqliteStore`], the embedded default.
+//!
+//! This crate decides nothing about access: it stores and returns every
+//! report, and callers filter through `caveat-policy` before anything leaves
+//! the hub. It holds no domain rules beyond integrity: reports are
+//! append-only, a correction supersedes (never overwrites) and may only come
+//! from the same originator, a batch is all-or-nothing and durable when
+//! acknowledged.
+//!
+//! Main types: [`Store`] (async, object-safe, so the hub picks a backend at
+//! run time), [`SqliteStore`], [`ReportQuery`] (time window, bounding box,
+//! originator, source, cursor), [`StoredReport`], [`BatchReceipt`], [`Error`].
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use caveat_core::{Marking, Partner};
+//! use caveat_store::{ReportQuery, SqliteStore, Store};
+//!
+//! let store = SqliteStore::open_in_memory()?;
+//! let gbr = Partner {
+//!     id: "GBR".parse().unwrap(),
+//!     name: "Royal Navy".into(),
+//!     default_marking: Marking::originator_only(),
+//!     ais_marking: None,
+//! };
+//! store.put_partner(&gbr).await?;
+//! assert_eq!(store.count_reports(&ReportQuery::default()).await?, 0);
+//! # Ok::<(), caveat_store::Error>(())
+//! # }).unwrap();
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+mod query;
+mod sqlite;
+mod store;
+
+pub use error::{Error, Result};
+pub use query::{BatchReceipt, MAX_PAGE, ReportQuery, StoredReport, Superseded};
+pub use sqlite::SqliteStore;
+pub use store::Store;

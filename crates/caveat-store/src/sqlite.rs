@@ -1,0 +1,235 @@
+//! The embedded store: SQLite in WAL mode.
+//!
+//! Durability: `synchronous = FULL`. In WAL mode `NORMAL` survives a killed
+//! process but a power cut can lose the last commits, because the WAL is not
+//! fsynced at each commit; `FULL` fsyncs it, so a batch is on disk before
+//! `insert_batch` returns. The cost is one fsync per batch, which is why
+//! writers batch.
+
+mod reports;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use caveat_core::{Partner, PartnerId, Report, ReportId};
+use rusqlite::{Connection, OpenFlags};
+use time::OffsetDateTime;
+
+use crate::{BatchReceipt, Error, ReportQuery, Result, Store, StoredReport};
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// SQLite-backed [`Store`]. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: Target,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+enum Target {
+    File(PathBuf),
+    /// A shared-cache in-memory database, alive while the writer is open.
+    Memory(String),
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner.target {
+            Target::File(p) => write!(f, "SqliteStore({})", p.display()),
+            Target::Memory(name) => write!(f, "SqliteStore({name})"),
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    ///
+    /// # Errors
+    /// The file cannot be opened, is not a Caveat database, or is from a newer Caveat.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let target = Target::File(path.as_ref().to_path_buf());
+        Self::with_target(target)
+    }
+
+    /// A private in-memory database, for tests and throwaway demos.
+    pub fn open_in_memory() -> Result<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("file:caveat-mem-{}-{n}?mode=memory&cache=shared", std::process::id());
+        Self::with_target(Target::Memory(name))
+    }
+
+    fn with_target(target: Target) -> Result<Self> {
+        let mut writer = connect(&target)?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { target, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+        })
+    }
+
+    /// The schema version of this build.
+    pub fn schema_version() -> i64 {
+        schema::LATEST
+    }
+
+    /// Runs `f` on the writer connection on the blocking pool.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool. WAL lets readers
+    /// proceed while a batch is being written.
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let pooled = inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => connect(&inner.target)?,
+            };
+            let out = f(&conn);
+            let mut idle = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Database { context: "running a database task", message: e.to_string() })?
+}
+
+fn connect(target: &Target) -> Result<Connection> {
+    let conn = match target {
+        Target::File(p) => Connection::open(p),
+        Target::Memory(uri) => Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+        ),
+    }
+    .map_err(|e| Error::Unavailable { message: e.to_string() })?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::db("setting the busy timeout"))?;
+    // See the module doc for why FULL.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(Error::db("configuring the connection"))?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_partner(&self, partner: &Partner) -> Result<()> {
+        let partner = partner.clone();
+        self.write(move |c| reports::put_partner(c, &partner)).await
+    }
+
+    async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>> {
+        let id = id.clone();
+        self.read(move |c| Ok(reports::partners(c, Some(&id))?.into_iter().next())).await
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>> {
+        self.read(|c| reports::partners(c, None)).await
+    }
+
+    async fn insert_batch(
+        &self,
+        submitter: &PartnerId,
+        received_at: OffsetDateTime,
+        reports: Vec<Report>,
+    ) -> Result<BatchReceipt> {
+        let submitter = submitter.clone();
+        self.write(move |c| reports::insert_batch(c, &submitter, received_at, &reports)).await
+    }
+
+    async fn report(&self, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
+        self.read(move |c| reports::by_id(c, id)).await
+    }
+
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<StoredReport>> {
+        let q = query.clone();
+        self.read(move |c| reports::query(c, &q)).await
+    }
+
+    async fn count_reports(&self, query: &ReportQuery) -> Result<u64> {
+        let q = query.clone();
+        self.read(move |c| reports::count(c, &q)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caveat_core::BoundingBox;
+
+    #[test]
+    fn spatial_and_time_queries_use_the_rtree() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let conn = store.inner.writer.lock().unwrap();
+        let q =
+            ReportQuery { bbox: Some(BoundingBox::new(17.0, -68.0, 19.0, -60.0).unwrap()), ..ReportQuery::default() };
+        let plan = reports::explain(&conn, &q).join(" | ");
+        assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+        assert!(plan.contains("SEARCH r USING INTEGER PRIMARY KEY"), "{plan}");
+        let q = ReportQuery {
+            window: caveat_core::TimeWindow { from: Some(OffsetDateTime::UNIX_EPOCH), to: None },
+            ..ReportQuery::default()
+        };
+        let plan = reports::explain(&conn, &q).join(" | ");
+        assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+        assert!(!plan.contains("SCAN r"), "{plan}");
+    }
+
+    #[test]
+    fn reports_cannot_be_updated_or_deleted_even_by_sql() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let conn = store.inner.writer.lock().unwrap();
+        conn.execute_batch(
+            "INSERT INTO partners VALUES ('GBR', '{}'); INSERT INTO markings VALUES (1, '{}');
+             INSERT INTO batches VALUES (1, 'GBR', 0, 1);
+             INSERT INTO reports VALUES (1, x'00', 1, 'GBR', 0, 0.0, 0.0, 'ais', 1, NULL, '{}');",
+        )
+        .unwrap();
+        let update = conn.execute("UPDATE reports SET lat = 1.0", []).unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = conn.execute("DELETE FROM reports", []).unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+    }
+
+    #[test]
+    fn durability_pragmas_are_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("c.db")).unwrap();
+        let conn = store.inner.writer.lock().unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "WAL with synchronous = FULL (2)");
+    }
+}

@@ -1,0 +1,78 @@
+//! Versioned migrations of the SQLite schema, tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+/// Each entry moves the schema from version `i` to `i + 1`. Never edit a
+/// shipped entry: add a new one (a hub's database outlives its binary).
+const MIGRATIONS: &[&str] = &[
+    // 1: partners, marking classes, batches, append-only reports with a 3-D R*Tree.
+    r"
+    CREATE TABLE partners (
+        id   TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    ) STRICT;
+
+    -- Reports sharing a marking share a row here: a marking class.
+    CREATE TABLE markings (
+        id   INTEGER PRIMARY KEY,
+        body TEXT NOT NULL UNIQUE
+    ) STRICT;
+
+    CREATE TABLE batches (
+        id          INTEGER PRIMARY KEY,
+        partner     TEXT NOT NULL REFERENCES partners(id),
+        received_at INTEGER NOT NULL, -- unix milliseconds
+        count       INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE reports (
+        seq         INTEGER PRIMARY KEY,
+        id          BLOB NOT NULL UNIQUE,
+        batch       INTEGER NOT NULL REFERENCES batches(id),
+        originator  TEXT NOT NULL REFERENCES partners(id),
+        observed_at INTEGER NOT NULL, -- unix milliseconds
+        lat         REAL NOT NULL,
+        lon         REAL NOT NULL,
+        source      TEXT NOT NULL,
+        marking     INTEGER NOT NULL REFERENCES markings(id),
+        supersedes  BLOB,
+        body        TEXT NOT NULL
+    ) STRICT;
+
+    -- A report is corrected at most once; a correction of a correction chains.
+    CREATE UNIQUE INDEX reports_supersedes ON reports(supersedes) WHERE supersedes IS NOT NULL;
+    CREATE INDEX reports_originator ON reports(originator, seq);
+
+    -- Space and time in one index: (lat, lon, unix seconds). Coordinates are
+    -- 32-bit floats rounded outward, so queries re-check exact columns.
+    CREATE VIRTUAL TABLE reports_rtree USING rtree(seq, min_lat, max_lat, min_lon, max_lon, min_t, max_t);
+
+    -- Reports are immutable: a correction is a new report.
+    CREATE TRIGGER reports_append_only_update BEFORE UPDATE ON reports
+    BEGIN SELECT RAISE(ABORT, 'reports are append-only'); END;
+    CREATE TRIGGER reports_append_only_delete BEFORE DELETE ON reports
+    BEGIN SELECT RAISE(ABORT, 'reports are append-only'); END;
+    ",
+];
+
+/// The schema version this build writes.
+#[expect(clippy::cast_possible_wrap, reason = "a handful of migrations")]
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`LATEST`], one transaction per step.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<i64> {
+    let found: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(Error::db("reading the schema version"))?;
+    if found > LATEST {
+        return Err(Error::NewerSchema { found, supported: LATEST });
+    }
+    for (version, sql) in (1i64..).zip(MIGRATIONS.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
+        tx.execute_batch(sql).map_err(Error::db("migrating the schema"))?;
+        tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
+        tx.commit().map_err(Error::db("committing a migration"))?;
+    }
+    Ok(LATEST)
+}

@@ -1,0 +1,46 @@
+//! The storage trait every backend implements.
+
+use async_trait::async_trait;
+use caveat_core::{Partner, PartnerId, Report, ReportId};
+use time::OffsetDateTime;
+
+use crate::{BatchReceipt, ReportQuery, Result, StoredReport};
+
+/// Durable storage for a hub. All backends pass one conformance suite.
+///
+/// Reports are append-only: nothing updates or deletes one. A batch is
+/// all-or-nothing, and durable when `insert_batch` returns.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Registers a partner, or replaces its name and default markings.
+    async fn put_partner(&self, partner: &Partner) -> Result<()>;
+
+    /// One partner, if registered.
+    async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>>;
+
+    /// Every registered partner, by id.
+    async fn partners(&self) -> Result<Vec<Partner>>;
+
+    /// Stores a batch submitted by `submitter`: every report or none.
+    ///
+    /// # Errors
+    /// An empty batch, an unregistered originator, an originator other than
+    /// `submitter`, an id already stored, or a correction of a report that is
+    /// unknown, another originator's, or already corrected. The error names the
+    /// report's position in the batch.
+    async fn insert_batch(
+        &self,
+        submitter: &PartnerId,
+        received_at: OffsetDateTime,
+        reports: Vec<Report>,
+    ) -> Result<BatchReceipt>;
+
+    /// One report by id, with the id of its correction if it has one.
+    async fn report(&self, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>>;
+
+    /// Reports matching `query`, in store order.
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<StoredReport>>;
+
+    /// How many reports match `query` (ignores `after_seq` paging limits).
+    async fn count_reports(&self, query: &ReportQuery) -> Result<u64>;
+}

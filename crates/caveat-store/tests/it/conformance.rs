@@ -1,0 +1,182 @@
+//! The store conformance suite: behaviour every backend must show.
+
+use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Purpose, Report, ReportId, TimeWindow};
+use caveat_store::{Error, ReportQuery, Store, Superseded};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+fn partner(id: &str) -> Partner {
+    Partner {
+        id: id.parse().unwrap(),
+        name: format!("{id} navy"),
+        default_marking: Marking::builder().to(&["CAN"]).purposes(&[Purpose::Interdiction]).build(),
+        ais_marking: None,
+    }
+}
+
+fn pid(id: &str) -> PartnerId {
+    id.parse().unwrap()
+}
+
+/// Everything observable about the stored reports, for before/after comparisons.
+pub(crate) async fn snapshot(store: &dyn Store) -> Vec<(u64, ReportId, String)> {
+    let q = ReportQuery { superseded: Superseded::Include, ..ReportQuery::default() };
+    store
+        .reports(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.seq, s.report.id, serde_json::to_string(&s.report).unwrap()))
+        .collect()
+}
+
+pub(crate) async fn run_all(store: &dyn Store) {
+    partners_round_trip(store).await;
+    batches_are_all_or_nothing(store).await;
+    corrections_supersede(store).await;
+    queries_match_a_scan(store).await;
+    cursor_pages_in_store_order(store).await;
+}
+
+async fn partners_round_trip(store: &dyn Store) {
+    for id in ["GBR", "CAN", "FRA"] {
+        store.put_partner(&partner(id)).await.unwrap();
+    }
+    assert_eq!(store.partner(&pid("CAN")).await.unwrap(), Some(partner("CAN")));
+    assert_eq!(store.partner(&pid("NLD")).await.unwrap(), None);
+    let mut renamed = partner("FRA");
+    renamed.name = "Marine nationale".into();
+    store.put_partner(&renamed).await.unwrap();
+    let ids: Vec<String> = store.partners().await.unwrap().into_iter().map(|p| p.name).collect();
+    assert_eq!(ids, ["CAN navy", "Marine nationale", "GBR navy"], "ordered by id: CAN, FRA, GBR");
+}
+
+async fn batches_are_all_or_nothing(store: &dyn Store) {
+    let before = snapshot(store).await;
+    let good: Vec<Report> = (0..10).map(|_| Report::builder().build()).collect();
+
+    // A duplicate inside the batch: nothing stored.
+    let mut dup = good.clone();
+    dup[7] = Report::builder().id(good[2].id).build();
+    match store.insert_batch(&pid("GBR"), NOW, dup).await {
+        Err(Error::DuplicateId { index: 7, id }) => assert_eq!(id, good[2].id),
+        other => panic!("expected a duplicate at 7, got {other:?}"),
+    }
+    assert_eq!(snapshot(store).await, before);
+
+    // Another originator's report in GBR's batch: nothing stored.
+    let mut foreign = good.clone();
+    foreign[9] = Report::builder().originator("CAN").build();
+    assert!(matches!(store.insert_batch(&pid("GBR"), NOW, foreign).await, Err(Error::NotSubmitter { index: 9, .. })));
+    assert!(matches!(store.insert_batch(&pid("NLD"), NOW, vec![]).await, Err(Error::EmptyBatch)));
+    let nld = vec![Report::builder().originator("NLD").build()];
+    assert!(matches!(store.insert_batch(&pid("NLD"), NOW, nld).await, Err(Error::UnknownPartner { .. })));
+    assert_eq!(snapshot(store).await, before);
+
+    let receipt = store.insert_batch(&pid("GBR"), NOW, good.clone()).await.unwrap();
+    assert_eq!(receipt.count, 10);
+    assert_eq!(receipt.last_seq - receipt.first_seq, 9);
+
+    // Re-sending an acknowledged report is refused, not silently duplicated.
+    let again = vec![Report::builder().build(), good[0].clone()];
+    assert!(matches!(store.insert_batch(&pid("GBR"), NOW, again).await, Err(Error::DuplicateId { index: 1, .. })));
+    let (stored, corrected) = store.report(good[4].id).await.unwrap().unwrap();
+    assert_eq!((stored.report, corrected, stored.received_at), (good[4].clone(), None, NOW));
+}
+
+async fn corrections_supersede(store: &dyn Store) {
+    let original = Report::builder().remarks("first look").build();
+    store.insert_batch(&pid("GBR"), NOW, vec![original.clone()]).await.unwrap();
+    let before = snapshot(store).await;
+
+    let by_other = Report::builder().originator("CAN").supersedes(original.id).build();
+    assert!(matches!(
+        store.insert_batch(&pid("CAN"), NOW, vec![by_other]).await,
+        Err(Error::SupersedesUnknown { index: 0, .. })
+    ));
+    let unknown = Report::builder().supersedes(Report::builder().build().id).build();
+    assert!(matches!(store.insert_batch(&pid("GBR"), NOW, vec![unknown]).await, Err(Error::SupersedesUnknown { .. })));
+    assert_eq!(snapshot(store).await, before);
+
+    let fix = Report::builder().remarks("second look").supersedes(original.id).build();
+    store.insert_batch(&pid("GBR"), NOW, vec![fix.clone()]).await.unwrap();
+    let twice = Report::builder().supersedes(original.id).build();
+    assert!(matches!(
+        store.insert_batch(&pid("GBR"), NOW, vec![twice]).await,
+        Err(Error::AlreadySuperseded { index: 0, .. })
+    ));
+
+    // The original is kept, unchanged, and points at its correction.
+    let (kept, corrected_by) = store.report(original.id).await.unwrap().unwrap();
+    assert_eq!((kept.report, corrected_by), (original.clone(), Some(fix.id)));
+    let latest = store.reports(&ReportQuery::default()).await.unwrap();
+    assert!(latest.iter().all(|s| s.report.id != original.id));
+    assert!(latest.iter().any(|s| s.report.id == fix.id));
+    let all = ReportQuery { superseded: Superseded::Include, ..ReportQuery::default() };
+    assert!(store.reports(&all).await.unwrap().iter().any(|s| s.report.id == original.id));
+}
+
+async fn queries_match_a_scan(store: &dyn Store) {
+    // A deterministic spread of reports over the eastern Caribbean and a day.
+    let base = datetime!(2026-11-20 0:00 UTC);
+    let mut batch = Vec::new();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..400 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let lat = 14.0 + (x % 6000) as f64 / 1000.0;
+        let lon = -70.0 + ((x >> 16) % 12000) as f64 / 1000.0;
+        let at = base + Duration::seconds(((x >> 32) % 86_400) as i64);
+        let originator = if x % 3 == 0 { "FRA" } else { "GBR" };
+        batch.push((originator, Report::builder().originator(originator).position(lat, lon).at(at).build()));
+    }
+    for who in ["GBR", "FRA"] {
+        let mine: Vec<Report> = batch.iter().filter(|(o, _)| *o == who).map(|(_, r)| r.clone()).collect();
+        store.insert_batch(&pid(who), NOW, mine).await.unwrap();
+    }
+    let everything = store.reports(&ReportQuery::default()).await.unwrap();
+    let queries = [
+        ReportQuery { bbox: Some(BoundingBox::new(16.0, -66.0, 18.5, -62.0).unwrap()), ..ReportQuery::default() },
+        ReportQuery {
+            window: TimeWindow { from: Some(base + Duration::hours(3)), to: Some(base + Duration::hours(9)) },
+            ..ReportQuery::default()
+        },
+        ReportQuery {
+            bbox: Some(BoundingBox::new(15.0, -69.0, 19.0, -61.0).unwrap()),
+            window: TimeWindow { from: Some(base + Duration::hours(12)), to: None },
+            originator: Some(pid("FRA")),
+            ..ReportQuery::default()
+        },
+    ];
+    for q in queries {
+        let got: Vec<ReportId> = store.reports(&q).await.unwrap().into_iter().map(|s| s.report.id).collect();
+        let want: Vec<ReportId> = everything
+            .iter()
+            .filter(|s| q.bbox.is_none_or(|b| b.contains(s.report.position)))
+            .filter(|s| q.window.contains(s.report.observed_at))
+            .filter(|s| q.originator.as_ref().is_none_or(|o| *o == s.report.originator))
+            .map(|s| s.report.id)
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "{q:?}");
+        assert_eq!(store.count_reports(&q).await.unwrap(), want.len() as u64);
+    }
+}
+
+async fn cursor_pages_in_store_order(store: &dyn Store) {
+    let all = store.reports(&ReportQuery::default()).await.unwrap();
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = ReportQuery { after_seq: cursor, limit: Some(37), ..ReportQuery::default() };
+        let page = store.reports(&q).await.unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.seq);
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+}
