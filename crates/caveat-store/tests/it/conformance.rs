@@ -129,8 +129,8 @@ async fn queries_match_a_scan(store: &dyn Store) {
         x ^= x << 17;
         let lat = 14.0 + (x % 6000) as f64 / 1000.0;
         let lon = -70.0 + ((x >> 16) % 12000) as f64 / 1000.0;
-        let at = base + Duration::seconds(((x >> 32) % 86_400) as i64);
-        let originator = if x % 3 == 0 { "FRA" } else { "GBR" };
+        let at = base + Duration::seconds(((x >> 32) % 86_400).cast_signed());
+        let originator = if x.is_multiple_of(3) { "FRA" } else { "GBR" };
         batch.push((originator, Report::builder().originator(originator).position(lat, lon).at(at).build()));
     }
     for who in ["GBR", "FRA"] {
