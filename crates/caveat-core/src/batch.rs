@@ -25,7 +25,11 @@ pub fn parse_line(line: &[u8], ctx: &mut IngestContext<'_>) -> Result<Report, Er
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let path = e.path().to_string();
+    let mut path = e.path().to_string();
+    // serde_path_to_error writes "." for the top level and "?" where it lost track.
+    if path == "." || path == "?" {
+        path.clear();
+    }
     let inner = e.into_inner();
     Error::Json { path, message: json_message(&inner) }
 }

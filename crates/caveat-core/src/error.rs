@@ -27,7 +27,7 @@ pub enum Error {
         submitter: String,
     },
     /// The JSON could not be read as a report.
-    #[error("{}{message}", if path.is_empty() || path == "." { String::new() } else { format!("field `{path}`: ") })]
+    #[error("{}{message}", if path.is_empty() { String::new() } else { format!("field `{path}`: ") })]
     Json {
         /// Path of the field where reading stopped (`vessel.mmsi`), or empty.
         path: String,
@@ -87,7 +87,7 @@ impl Error {
             Error::Invalid { field, .. } => Some(field),
             Error::OriginatorMismatch { .. } => Some("originator"),
             Error::DuplicateInBatch { .. } => Some("id"),
-            Error::Json { path, .. } if !path.is_empty() && path != "." => Some(path),
+            Error::Json { path, .. } if !path.is_empty() => Some(path),
             Error::AtLine { source, .. } => source.field(),
             _ => None,
         }
@@ -105,6 +105,10 @@ impl Error {
 /// Shortens a value for an error message so a hostile 10 MB string cannot flood logs.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 64;
+    // Numbers read better bare: (got -3), not (got "-3").
+    if s.len() <= MAX && s.parse::<f64>().is_ok() {
+        return s.to_owned();
+    }
     if s.chars().count() <= MAX {
         return format!("{s:?}");
     }

@@ -136,8 +136,8 @@ fn connect(target: &Target) -> Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::db("setting the busy timeout"))?;
     // See the module doc for why FULL.
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;",
     )
     .map_err(Error::db("configuring the connection"))?;
     Ok(conn)
@@ -190,20 +190,20 @@ mod tests {
     use caveat_core::BoundingBox;
 
     #[test]
-    fn spatial_and_time_queries_use_the_rtree() {
+    fn spatial_and_time_queries_use_an_index() {
         let store = SqliteStore::open_in_memory().unwrap();
         let conn = store.inner.writer.lock().unwrap();
         let q =
             ReportQuery { bbox: Some(BoundingBox::new(17.0, -68.0, 19.0, -60.0).unwrap()), ..ReportQuery::default() };
         let plan = reports::explain(&conn, &q).join(" | ");
-        assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
-        assert!(plan.contains("SEARCH r USING INTEGER PRIMARY KEY"), "{plan}");
+        assert!(plan.contains("USING INDEX reports_cell"), "{plan}");
+        assert!(!plan.contains("SCAN r"), "{plan}");
         let q = ReportQuery {
             window: caveat_core::TimeWindow { from: Some(OffsetDateTime::UNIX_EPOCH), to: None },
             ..ReportQuery::default()
         };
         let plan = reports::explain(&conn, &q).join(" | ");
-        assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+        assert!(plan.contains("USING INDEX reports_time"), "{plan}");
         assert!(!plan.contains("SCAN r"), "{plan}");
     }
 
@@ -214,7 +214,7 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO partners VALUES ('GBR', '{}'); INSERT INTO markings VALUES (1, '{}');
              INSERT INTO batches VALUES (1, 'GBR', 0, 1);
-             INSERT INTO reports VALUES (1, x'00', 1, 'GBR', 0, 0.0, 0.0, 'ais', 1, NULL, '{}');",
+             INSERT INTO reports VALUES (1, x'00', 1, 'GBR', 0, 0, 0.0, 0.0, 'ais', 1, NULL, '{}');",
         )
         .unwrap();
         let update = conn.execute("UPDATE reports SET lat = 1.0", []).unwrap_err();

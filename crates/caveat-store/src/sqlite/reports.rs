@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use caveat_core::{Partner, PartnerId, Report, ReportId};
+use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Position, Report, ReportId, VesselDescriptors};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -43,6 +43,42 @@ pub(crate) fn partners(conn: &Connection, only: Option<&PartnerId>) -> Result<Ve
 
 fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Observation times keep full precision (an i64 of nanoseconds lasts to 2262).
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+/// The part of a report not held in its own columns. Keeping the row small
+/// matters: every byte is written twice (WAL, then checkpoint), and row size
+/// set the ingest rate more than anything else measured.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_uncertainty_s: Option<f64>,
+    uncertainty_m: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    course_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    speed_kn: Option<f64>,
+    #[serde(default, skip_serializing_if = "VesselDescriptors::is_empty")]
+    vessel: VesselDescriptors,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remarks: Option<String>,
+}
+
+impl Details {
+    fn of(r: &Report) -> Self {
+        Details {
+            time_uncertainty_s: r.time_uncertainty_s,
+            uncertainty_m: r.uncertainty_m,
+            course_deg: r.course_deg,
+            speed_kn: r.speed_kn,
+            vessel: r.vessel.clone(),
+            remarks: r.remarks.clone(),
+        }
+    }
 }
 
 fn from_millis(ms: i64, row: i64) -> Result<OffsetDateTime> {
@@ -89,7 +125,7 @@ pub(crate) fn insert_batch(
     let mut first_seq = None;
     let mut last_seq = 0;
     {
-        let mut marking_ids: HashMap<String, i64> = HashMap::new();
+        let mut marking_ids: HashMap<&Marking, i64> = HashMap::new();
         let mut find_marking =
             tx.prepare_cached("SELECT id FROM markings WHERE body = ?1").map_err(Error::db("preparing"))?;
         let mut add_marking =
@@ -102,18 +138,15 @@ pub(crate) fn insert_batch(
             .map_err(Error::db("preparing"))?;
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO reports (id, batch, originator, observed_at, lat, lon, source, marking, supersedes, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO reports (id, batch, originator, observed_at, cell, lat, lon, source, marking, supersedes, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(Error::db("preparing"))?;
-        let mut index_row = tx
-            .prepare_cached("INSERT INTO reports_rtree VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?4)")
-            .map_err(Error::db("preparing"))?;
         for (index, r) in reports.iter().enumerate() {
-            let marking_body = encode(&r.marking)?;
-            let marking = match marking_ids.get(&marking_body) {
+            let marking = match marking_ids.get(&r.marking) {
                 Some(id) => *id,
                 None => {
+                    let marking_body = encode(&r.marking)?;
                     let found: Option<i64> = find_marking
                         .query_row([&marking_body], |row| row.get(0))
                         .optional()
@@ -125,7 +158,7 @@ pub(crate) fn insert_batch(
                             tx.last_insert_rowid()
                         }
                     };
-                    marking_ids.insert(marking_body, id);
+                    marking_ids.insert(&r.marking, id);
                     id
                 }
             };
@@ -145,18 +178,18 @@ pub(crate) fn insert_batch(
                     Some((_, false)) => {}
                 }
             }
-            let observed = millis(r.observed_at);
             let inserted = insert.execute(params![
                 &r.id.as_bytes()[..],
                 batch,
                 submitter.as_str(),
-                observed,
+                nanos(r.observed_at),
+                cell(r.position.lat, r.position.lon),
                 r.position.lat,
                 r.position.lon,
                 r.source.as_str(),
                 marking,
                 r.supersedes.as_ref().map(|s| s.as_bytes().to_vec()),
-                encode(r)?,
+                encode(&Details::of(r))?,
             ]);
             match inserted {
                 Ok(_) => {}
@@ -166,9 +199,6 @@ pub(crate) fn insert_batch(
                 Err(e) => return Err(Error::db("storing a report")(e)),
             }
             let seq = tx.last_insert_rowid();
-            index_row
-                .execute(params![seq, r.position.lat, r.position.lon, observed / 1000])
-                .map_err(Error::db("indexing a report"))?;
             first_seq.get_or_insert(seq);
             last_seq = seq;
         }
@@ -183,33 +213,65 @@ pub(crate) fn insert_batch(
     })
 }
 
-/// Builds the WHERE clause for a query. With a bbox or a time window the
-/// R*Tree drives the query (CROSS JOIN pins it as the outer loop), and the
-/// exact columns are re-checked because the index stores rounded floats.
+/// Grid cells per degree. 0.1 degree is about 11 km: a patrol area spans tens
+/// of cell rows, and a cell holds few enough reports to filter exactly.
+const CELLS_PER_DEGREE: f64 = 10.0;
+const CELL_COLUMNS: i64 = 3_600;
+/// Past this many cell rows a box is scanned as one index range (a superset,
+/// filtered exactly) instead of one range per row.
+const MAX_CELL_ROWS: i64 = 64;
+
+fn cell_row(lat: f64) -> i64 {
+    #[expect(clippy::cast_possible_truncation, reason = "lat is validated to [-90, 90], so the row is 0..=1800")]
+    let row = ((lat + 90.0) * CELLS_PER_DEGREE).floor() as i64;
+    row.clamp(0, 1_800)
+}
+
+fn cell_column(lon: f64) -> i64 {
+    #[expect(clippy::cast_possible_truncation, reason = "lon is validated to [-180, 180], so the column is 0..=3600")]
+    let col = ((lon + 180.0) * CELLS_PER_DEGREE).floor() as i64;
+    col.clamp(0, CELL_COLUMNS - 1)
+}
+
+/// The grid cell of a position: row-major, so a row of cells is one key range.
+pub(crate) fn cell(lat: f64, lon: f64) -> i64 {
+    cell_row(lat) * CELL_COLUMNS + cell_column(lon)
+}
+
+/// Index ranges of cells covering `b`.
+fn cell_ranges(b: &BoundingBox) -> Vec<(i64, i64)> {
+    let (r0, r1) = (cell_row(b.min_lat), cell_row(b.max_lat));
+    let (c0, c1) = (cell_column(b.min_lon), cell_column(b.max_lon));
+    if r1 - r0 >= MAX_CELL_ROWS {
+        return vec![(r0 * CELL_COLUMNS + c0, r1 * CELL_COLUMNS + c1)];
+    }
+    (r0..=r1).map(|r| (r * CELL_COLUMNS + c0, r * CELL_COLUMNS + c1)).collect()
+}
+
+/// Builds the WHERE clause for a query. A bbox is answered from the cell
+/// index (one range per row of cells), a time window from the time index;
+/// exact columns are re-checked because cells are coarser than the box.
 fn plan(q: &ReportQuery, select: &str) -> (String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
     let mut conds: Vec<String> = Vec::new();
-    let indexed = q.bbox.is_some() || q.window.from.is_some() || q.window.to.is_some();
-    let mut sql = if indexed {
-        format!("SELECT {select} FROM reports_rtree t CROSS JOIN reports r ON r.seq = t.seq")
-    } else {
-        format!("SELECT {select} FROM reports r")
-    };
+    let mut sql = format!("SELECT {select} FROM reports r");
     if let Some(b) = q.bbox {
-        conds.push("t.max_lat >= ? AND t.min_lat <= ? AND t.max_lon >= ? AND t.min_lon <= ?".into());
-        args.extend([b.min_lat, b.max_lat, b.min_lon, b.max_lon].map(Value::Real));
+        let ranges = cell_ranges(&b);
+        let ors = vec!["r.cell BETWEEN ? AND ?"; ranges.len()].join(" OR ");
+        conds.push(format!("({ors})"));
+        for (lo, hi) in ranges {
+            args.extend([Value::Integer(lo), Value::Integer(hi)]);
+        }
         conds.push("r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?".into());
         args.extend([b.min_lat, b.max_lat, b.min_lon, b.max_lon].map(Value::Real));
     }
     if let Some(from) = q.window.from {
-        conds.push("t.max_t >= ? AND r.observed_at >= ?".into());
-        args.push(Value::Integer(from.unix_timestamp() - 1));
-        args.push(Value::Integer(millis(from)));
+        conds.push("r.observed_at >= ?".into());
+        args.push(Value::Integer(nanos(from)));
     }
     if let Some(to) = q.window.to {
-        conds.push("t.min_t <= ? AND r.observed_at < ?".into());
-        args.push(Value::Integer(to.unix_timestamp() + 1));
-        args.push(Value::Integer(millis(to)));
+        conds.push("r.observed_at < ?".into());
+        args.push(Value::Integer(nanos(to)));
     }
     if let Some(o) = &q.originator {
         conds.push("r.originator = ?".into());
@@ -233,35 +295,101 @@ fn plan(q: &ReportQuery, select: &str) -> (String, Vec<Value>) {
     (sql, args)
 }
 
+/// Columns a report is read back from, in [`RowReader::read`] order.
+const REPORT_COLUMNS: &str = "r.seq, r.batch, (SELECT received_at FROM batches b WHERE b.id = r.batch), r.id, \
+     r.originator, r.observed_at, r.lat, r.lon, r.source, r.marking, r.supersedes, r.body";
+
+/// Reads report rows, decoding each marking class once.
+struct RowReader<'c> {
+    conn: &'c Connection,
+    markings: HashMap<i64, Marking>,
+}
+
+impl<'c> RowReader<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        RowReader { conn, markings: HashMap::new() }
+    }
+
+    fn marking(&mut self, id: i64, seq: i64) -> Result<Marking> {
+        if let Some(m) = self.markings.get(&id) {
+            return Ok(m.clone());
+        }
+        let body: String = self
+            .conn
+            .prepare_cached("SELECT body FROM markings WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+            .map_err(Error::db("reading a marking"))?;
+        let m: Marking = serde_json::from_str(&body).map_err(|e| Error::Corrupt {
+            what: "marking",
+            row: id,
+            message: format!("{e} (report row {seq})"),
+        })?;
+        self.markings.insert(id, m.clone());
+        Ok(m)
+    }
+
+    fn read(&mut self, row: &rusqlite::Row<'_>) -> Result<StoredReport> {
+        let get = |e: rusqlite::Error| Error::Database { context: "reading a report", message: e.to_string() };
+        let seq: i64 = row.get(0).map_err(get)?;
+        let corrupt = |what: &'static str, message: String| Error::Corrupt { what, row: seq, message };
+        let batch: i64 = row.get(1).map_err(get)?;
+        let received: i64 = row.get(2).map_err(get)?;
+        let id = blob_id(&row.get::<_, Vec<u8>>(3).map_err(get)?)
+            .ok_or_else(|| corrupt("report id", "not 16 bytes".into()))?;
+        let originator: String = row.get(4).map_err(get)?;
+        let observed: i64 = row.get(5).map_err(get)?;
+        let lat: f64 = row.get(6).map_err(get)?;
+        let lon: f64 = row.get(7).map_err(get)?;
+        let source: String = row.get(8).map_err(get)?;
+        let marking: i64 = row.get(9).map_err(get)?;
+        let supersedes = match row.get::<_, Option<Vec<u8>>>(10).map_err(get)? {
+            Some(b) => Some(blob_id(&b).ok_or_else(|| corrupt("supersedes", "not 16 bytes".into()))?),
+            None => None,
+        };
+        let body: String = row.get(11).map_err(get)?;
+        let details: Details = serde_json::from_str(&body).map_err(|e| corrupt("report", e.to_string()))?;
+        let report = Report {
+            id,
+            originator: originator.parse().map_err(|e: caveat_core::Error| corrupt("originator", e.to_string()))?,
+            observed_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(observed))
+                .map_err(|e| corrupt("observed_at", e.to_string()))?,
+            time_uncertainty_s: details.time_uncertainty_s,
+            position: Position { lat, lon },
+            uncertainty_m: details.uncertainty_m,
+            course_deg: details.course_deg,
+            speed_kn: details.speed_kn,
+            source: source.parse().map_err(|e: caveat_core::Error| corrupt("source", e.to_string()))?,
+            vessel: details.vessel,
+            remarks: details.remarks,
+            marking: self.marking(marking, seq)?,
+            supersedes,
+        };
+        Ok(StoredReport {
+            seq: u64::try_from(seq).unwrap_or(0),
+            batch: u64::try_from(batch).unwrap_or(0),
+            received_at: from_millis(received, seq)?,
+            report,
+        })
+    }
+}
+
+fn blob_id(bytes: &[u8]) -> Option<ReportId> {
+    <[u8; 16]>::try_from(bytes).ok().map(ReportId::from_bytes)
+}
+
 pub(crate) fn query(conn: &Connection, q: &ReportQuery) -> Result<Vec<StoredReport>> {
-    let (mut sql, mut args) =
-        plan(q, "r.seq, r.batch, (SELECT received_at FROM batches b WHERE b.id = r.batch), r.body");
+    let (mut sql, mut args) = plan(q, REPORT_COLUMNS);
     sql.push_str(" ORDER BY r.seq LIMIT ?");
     let limit = q.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
     args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
     let mut stmt = conn.prepare_cached(&sql).map_err(Error::db("querying reports"))?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-        })
-        .map_err(Error::db("querying reports"))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(Error::db("querying reports"))?;
+    let mut reader = RowReader::new(conn);
     let mut out = Vec::new();
-    for row in rows {
-        let (seq, batch, received, body) = row.map_err(Error::db("reading reports"))?;
-        out.push(decode(seq, batch, received, &body)?);
+    while let Some(row) = rows.next().map_err(Error::db("reading reports"))? {
+        out.push(reader.read(row)?);
     }
     Ok(out)
-}
-
-fn decode(seq: i64, batch: i64, received: i64, body: &str) -> Result<StoredReport> {
-    let report: Report =
-        serde_json::from_str(body).map_err(|e| Error::Corrupt { what: "report", row: seq, message: e.to_string() })?;
-    Ok(StoredReport {
-        seq: u64::try_from(seq).unwrap_or(0),
-        batch: u64::try_from(batch).unwrap_or(0),
-        received_at: from_millis(received, seq)?,
-        report,
-    })
 }
 
 pub(crate) fn count(conn: &Connection, q: &ReportQuery) -> Result<u64> {
@@ -273,32 +401,23 @@ pub(crate) fn count(conn: &Connection, q: &ReportQuery) -> Result<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// seq, batch, received_at, body, id of the correction.
-type ReportRow = (i64, i64, i64, String, Option<Vec<u8>>);
-
 pub(crate) fn by_id(conn: &Connection, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
-    let row: Option<ReportRow> = conn
-        .prepare_cached(
-            "SELECT r.seq, r.batch, b.received_at, r.body, (SELECT c.id FROM reports c WHERE c.supersedes = r.id) \
-             FROM reports r JOIN batches b ON b.id = r.batch WHERE r.id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([&id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                .optional()
-        })
-        .map_err(Error::db("reading a report"))?;
-    let Some((seq, batch, received, body, corrected)) = row else { return Ok(None) };
-    let corrected_by = match corrected {
-        Some(bytes) => {
-            Some(ReportId::from_bytes(<[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| Error::Corrupt {
-                what: "report id",
-                row: seq,
-                message: "not 16 bytes".into(),
-            })?))
-        }
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS}, (SELECT c.id FROM reports c WHERE c.supersedes = r.id) FROM reports r WHERE r.id = ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(Error::db("reading a report"))?;
+    let mut rows = stmt.query([&id.as_bytes()[..]]).map_err(Error::db("reading a report"))?;
+    let Some(row) = rows.next().map_err(Error::db("reading a report"))? else { return Ok(None) };
+    let stored = RowReader::new(conn).read(row)?;
+    let corrected_by = match row.get::<_, Option<Vec<u8>>>(12).map_err(Error::db("reading a report"))? {
+        Some(b) => Some(blob_id(&b).ok_or_else(|| Error::Corrupt {
+            what: "report id",
+            row: i64::try_from(stored.seq).unwrap_or(0),
+            message: "not 16 bytes".into(),
+        })?),
         None => None,
     };
-    Ok(Some((decode(seq, batch, received, &body)?, corrected_by)))
+    Ok(Some((stored, corrected_by)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::{Error, Result};
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
 /// shipped entry: add a new one (a hub's database outlives its binary).
 const MIGRATIONS: &[&str] = &[
-    // 1: partners, marking classes, batches, append-only reports with a 3-D R*Tree.
+    // 1: partners, marking classes, batches, append-only reports with space and time indexes.
     r"
     CREATE TABLE partners (
         id   TEXT PRIMARY KEY,
@@ -27,27 +27,34 @@ const MIGRATIONS: &[&str] = &[
         count       INTEGER NOT NULL
     ) STRICT;
 
+    -- No REFERENCES clauses here: the batch writer checks the partner and
+    -- writes the batch and marking rows in the same transaction, and three
+    -- foreign-key probes per report cost a fifth of the ingest rate.
     CREATE TABLE reports (
         seq         INTEGER PRIMARY KEY,
         id          BLOB NOT NULL UNIQUE,
-        batch       INTEGER NOT NULL REFERENCES batches(id),
-        originator  TEXT NOT NULL REFERENCES partners(id),
-        observed_at INTEGER NOT NULL, -- unix milliseconds
+        batch       INTEGER NOT NULL, -- batches(id)
+        originator  TEXT NOT NULL,    -- partners(id)
+        observed_at INTEGER NOT NULL, -- unix nanoseconds
+        cell        INTEGER NOT NULL, -- 0.1-degree grid cell, see sqlite/reports.rs `cell`
         lat         REAL NOT NULL,
         lon         REAL NOT NULL,
         source      TEXT NOT NULL,
-        marking     INTEGER NOT NULL REFERENCES markings(id),
+        marking     INTEGER NOT NULL, -- markings(id)
         supersedes  BLOB,
-        body        TEXT NOT NULL
+        body        TEXT NOT NULL -- JSON of the remaining fields (sqlite/reports.rs `Details`)
     ) STRICT;
 
     -- A report is corrected at most once; a correction of a correction chains.
     CREATE UNIQUE INDEX reports_supersedes ON reports(supersedes) WHERE supersedes IS NOT NULL;
-    CREATE INDEX reports_originator ON reports(originator, seq);
 
-    -- Space and time in one index: (lat, lon, unix seconds). Coordinates are
-    -- 32-bit floats rounded outward, so queries re-check exact columns.
-    CREATE VIRTUAL TABLE reports_rtree USING rtree(seq, min_lat, max_lat, min_lon, max_lon, min_t, max_t);
+    -- Spatial index: a B-tree over 0.1-degree grid cells, then time. Chosen over
+    -- SQLite's R*Tree because an R*Tree insert measured 7 us per report here
+    -- (it rewrites node blobs), which alone would hold ingest under 80,000
+    -- reports/s; a B-tree insert costs a fraction of that. A bounding box
+    -- becomes one index range per row of cells.
+    CREATE INDEX reports_cell ON reports(cell, observed_at);
+    CREATE INDEX reports_time ON reports(observed_at);
 
     -- Reports are immutable: a correction is a new report.
     CREATE TRIGGER reports_append_only_update BEFORE UPDATE ON reports

@@ -1,0 +1,172 @@
+//! `caveat ingest`: each file is one all-or-nothing, durable batch.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use caveat_core::{IngestContext, PartnerId, Report, ReportIdMint, parse_line};
+use caveat_store::{Error as StoreError, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use time::OffsetDateTime;
+
+/// Most reports one file may hold: it is validated whole and stored in one
+/// transaction, so it must fit in memory. Split larger feeds.
+pub(crate) const MAX_FILE_REPORTS: usize = 5_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One JSON report per line (schemas/report.schema.json).
+    Ndjson,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The submitting partner: the originator of every report.
+    #[arg(long = "as", value_name = "PARTNER")]
+    submitter: PartnerId,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    format: Format,
+    /// How far ahead of this machine's clock an observation may be, seconds.
+    #[arg(long, default_value_t = 300)]
+    max_future_skew: u32,
+    /// Files to ingest, in order; each is acknowledged on its own line once durable.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
+    let store = crate::open_store(db)?;
+    let partner = store
+        .partner(&args.submitter)
+        .await?
+        .with_context(|| format!("unknown partner {}; registered partners come from `caveat init`", args.submitter))?;
+    for file in &args.files {
+        let started = Instant::now();
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let now = OffsetDateTime::now_utc();
+        let mut ctx = IngestContext {
+            submitter: &partner,
+            now,
+            max_future_skew: time::Duration::seconds(i64::from(args.max_future_skew)),
+            mint: ReportIdMint::new(unix_millis(now), rand::random()),
+        };
+        let (reports, lines) = parse_file(file, &bytes, &mut ctx)?;
+        let count = reports.len();
+        let bar = spinner(format!("{}: writing {count} reports", file.display()));
+        let receipt = match store.insert_batch(&partner.id, now, reports).await {
+            Ok(r) => r,
+            Err(e) => {
+                bar.finish_and_clear();
+                let at = |i: usize| lines.get(i).copied().unwrap_or(0);
+                return Err(match e {
+                    StoreError::DuplicateId { index, id } => {
+                        anyhow::anyhow!("{} line {}: field `id`: {id} is already stored", file.display(), at(index))
+                    }
+                    StoreError::SupersedesUnknown { index, target, .. } => anyhow::anyhow!(
+                        "{} line {}: field `supersedes`: {target} is not a stored report of {}",
+                        file.display(),
+                        at(index),
+                        partner.id
+                    ),
+                    StoreError::AlreadySuperseded { index, target } => anyhow::anyhow!(
+                        "{} line {}: field `supersedes`: {target} is already corrected by another report",
+                        file.display(),
+                        at(index)
+                    ),
+                    other => anyhow::Error::new(other).context(format!("storing {}", file.display())),
+                }
+                .context("nothing from this file was stored"));
+            }
+        };
+        bar.finish_and_clear();
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "ingested {count} reports from {} as {}: batch {}, seq {}-{}, {secs:.2} s ({:.0} reports/s)",
+            file.display(),
+            partner.id,
+            receipt.batch,
+            receipt.first_seq,
+            receipt.last_seq,
+            count as f64 / secs.max(1e-9),
+        );
+    }
+    Ok(())
+}
+
+fn unix_millis(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// Validates a whole NDJSON file; returns its reports and each one's line number.
+fn parse_file(file: &Path, bytes: &[u8], ctx: &mut IngestContext<'_>) -> anyhow::Result<(Vec<Report>, Vec<u64>)> {
+    let bar = progress(file, bytes.len() as u64);
+    let mut reports = Vec::new();
+    let mut lines = Vec::new();
+    let mut seen = HashMap::new();
+    let mut offset = 0u64;
+    for (line_no, line) in (1u64..).zip(bytes.split(|b| *b == b'\n')) {
+        offset += line.len() as u64 + 1;
+        if line_no % 4096 == 0 {
+            bar.set_position(offset);
+            bar.set_message(format!("{} reports", reports.len()));
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if reports.len() == MAX_FILE_REPORTS {
+            bar.finish_and_clear();
+            bail!("{}: more than {MAX_FILE_REPORTS} reports; split the file; nothing stored", file.display());
+        }
+        let report = match parse_line(line, ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                bar.finish_and_clear();
+                bail!("{} line {line_no}: {e}; nothing from this file was stored", file.display());
+            }
+        };
+        if let Some(first) = seen.insert(report.id, line_no) {
+            bar.finish_and_clear();
+            bail!(
+                "{} line {line_no}: field `id`: {} already used on line {first}; nothing from this file was stored",
+                file.display(),
+                report.id
+            );
+        }
+        reports.push(report);
+        lines.push(line_no);
+    }
+    bar.finish_and_clear();
+    if reports.is_empty() {
+        bail!("{}: no reports in the file; nothing stored", file.display());
+    }
+    Ok((reports, lines))
+}
+
+/// A byte-progress bar with a rate, on a terminal only (pipes and logs get the summary line).
+fn progress(file: &Path, len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(file.display().to_string());
+    bar
+}
+
+fn spinner(msg: String) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(msg);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,65 @@
+//! `caveat`: the hub's command line. Each subcommand lives in a module named for it.
+
+mod ingest;
+mod init;
+mod reports;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Caveat: a maritime intelligence-sharing hub where originators' markings
+/// are enforced by software.
+#[derive(Debug, Parser)]
+#[command(name = "caveat", version, about, propagate_version = true)]
+struct Cli {
+    /// The hub's database.
+    #[arg(long, global = true, env = "CAVEAT_DB", default_value = "./caveat.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the store (if needed) and register partners from a TOML file.
+    Init(init::Args),
+    /// Store reports from NDJSON files, each file one all-or-nothing batch.
+    Ingest(ingest::Args),
+    /// List or count stored reports.
+    Reports(reports::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Init(args) => init::run(&cli.db, args).await,
+            Command::Ingest(args) => ingest::run(&cli.db, args).await,
+            Command::Reports(args) => reports::run(&cli.db, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the hub's store, refusing to create one outside `caveat init`.
+fn open_store(db: &std::path::Path) -> anyhow::Result<caveat_store::SqliteStore> {
+    if !db.exists() {
+        anyhow::bail!("no hub database at {}; run `caveat init` first", db.display());
+    }
+    Ok(caveat_store::SqliteStore::open(db)?)
+}

@@ -1,0 +1,112 @@
+//! `caveat ingest` refuses bad input clearly and stores nothing from it.
+
+use crate::{Hub, line, stderr, stdout};
+
+#[test]
+fn one_bad_line_among_100_000_stores_nothing() {
+    let hub = Hub::new();
+    let mut text = String::new();
+    for n in 1..=100_000u64 {
+        if n == 61_234 {
+            text.push_str(&line(n, None).replace(r#""uncertainty_m":120"#, r#""uncertainty_m":-3"#));
+        } else {
+            text.push_str(&line(n, None));
+        }
+        text.push('\n');
+    }
+    let file = hub.write("big.ndjson", &text);
+    let out = hub.run(&["ingest", "--as", "GBR", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 61234: field `uncertainty_m`: must be greater than 0"), "{err}");
+    assert!(err.contains("(got -3)") && err.contains("nothing from this file was stored"), "{err}");
+    assert_eq!(hub.count(&[]), 0);
+
+    // The same file without the bad line goes in whole.
+    let good = text.replace(r#""uncertainty_m":-3"#, r#""uncertainty_m":3"#);
+    let file = hub.write("good.ndjson", good);
+    let out = hub.run(&["ingest", "--as", "GBR", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ingested 100000 reports from"), "{}", stdout(&out));
+    assert_eq!(hub.count(&[]), 100_000);
+}
+
+/// Each bad input: non-zero exit, a message naming what and where, nothing stored.
+#[test]
+fn bad_inputs_are_clear_errors_and_store_nothing() {
+    let hub = Hub::new();
+    let ok = hub.write("ok.ndjson", format!("{}\n{}\n", line(1, None), line(2, None)));
+    assert!(hub.run(&["ingest", "--as", "GBR", ok.to_str().unwrap()]).status.success());
+    let before = hub.count(&[]);
+
+    let full = line(10, None);
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("empty", Vec::new(), "GBR", "no reports in the file"),
+        ("blank", b"\n\n  \n".to_vec(), "GBR", "no reports in the file"),
+        (
+            "truncated",
+            format!("{}\n{}", line(11, None), &full[..full.len() - 20]).into_bytes(),
+            "GBR",
+            "line 2: truncated JSON",
+        ),
+        (
+            "not-utf8",
+            [line(12, None).as_bytes(), b"\n{\"remarks\":\"\xc3\x28\"}\n"].concat(),
+            "GBR",
+            "line 2: not valid UTF-8",
+        ),
+        (
+            "mismatch",
+            format!("{}\n", line(13, Some("CAN"))).into_bytes(),
+            "GBR",
+            "line 1: field `originator`: report says CAN but it is submitted as GBR",
+        ),
+        (
+            "dup-in-file",
+            format!("{}\n{}\n{}\n", line(14, None), line(15, None), line(14, None)).into_bytes(),
+            "GBR",
+            "line 3: field `id`",
+        ),
+        (
+            "dup-in-store",
+            format!("{}\n{}\n", line(16, None), line(1, None)).into_bytes(),
+            "GBR",
+            "line 2: field `id`: 019ab000-0000-7000-8000-000000000001 is already stored",
+        ),
+        ("unknown-partner", format!("{}\n", line(17, None)).into_bytes(), "XYZ", "unknown partner XYZ"),
+        ("bad-partner-id", format!("{}\n", line(18, None)).into_bytes(), "gbr", "partner ids are"),
+        (
+            "unknown-field",
+            line(19, None).replace("\"source\"", "\"sauce\"").into_bytes(),
+            "GBR",
+            "unknown field `sauce`",
+        ),
+    ];
+    for (name, contents, who, want) in cases {
+        let file = hub.write(&format!("{name}.ndjson"), contents);
+        let out = hub.run(&["ingest", "--as", who, file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{name} succeeded");
+        let err = stderr(&out);
+        assert!(err.contains(want), "{name}: {err:?} should contain {want:?}");
+        assert_eq!(hub.count(&[]), before, "{name} stored something");
+    }
+    let out = hub.run(&["ingest", "--as", "GBR", "missing.ndjson"]);
+    assert!(stderr(&out).contains("reading missing.ndjson"), "{}", stderr(&out));
+}
+
+#[test]
+fn reports_filters_by_area_and_originator() {
+    let hub = Hub::new();
+    let gbr = hub.write("g.ndjson", (1..=50).map(|n| line(n, None) + "\n").collect::<String>());
+    let can = hub.write("c.ndjson", (51..=60).map(|n| line(n, Some("CAN")) + "\n").collect::<String>());
+    assert!(hub.run(&["ingest", "--as", "GBR", gbr.to_str().unwrap()]).status.success());
+    assert!(hub.run(&["ingest", "--as", "CAN", can.to_str().unwrap()]).status.success());
+    assert_eq!(hub.count(&[]), 60);
+    assert_eq!(hub.count(&["--originator", "CAN"]), 10);
+    // lat = 15 + n/100: n in 1..=50 gives 15.01..15.50; 15.2..15.3 holds n = 20..=30.
+    assert_eq!(hub.count(&["--bbox", "-65,15.195,-64,15.305"]), 11);
+    let out = hub.run(&["reports", "--json", "--originator", "CAN", "--limit", "3"]);
+    assert_eq!(stdout(&out).lines().count(), 3);
+    let out = hub.run(&["reports", "--bbox", "1,2,3"]);
+    assert!(stderr(&out).contains("expected 4 numbers"), "{}", stderr(&out));
+}
