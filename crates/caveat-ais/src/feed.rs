@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::Error;
 use crate::armor::AisBits;
+use crate::gatehouse::{self, GatehouseTime};
 use crate::message::Message;
 use crate::reassembly::{Fragment, Reassembler};
 use crate::sentence::{TagBlock, parse_line};
@@ -35,7 +36,9 @@ pub struct Decoded {
     pub talker: [u8; 2],
     /// `!xxVDO`: the receiver's own ship.
     pub own_ship: bool,
-    /// The tag block (of the first fragment, completed from the last).
+    /// The tag block (of the first fragment, completed from the last). When
+    /// the sentence has no `c:` time but a Gatehouse `$PGHP` line naming its
+    /// checksum came just before, `unix_time` is that time.
     pub tag: TagBlock,
     /// The message.
     pub message: Message,
@@ -145,6 +148,8 @@ impl fmt::Display for FeedStats {
 pub struct FeedDecoder {
     reassembler: Reassembler,
     stats: FeedStats,
+    /// The last `$PGHP` time, waiting for the sentence it names.
+    gatehouse: Option<GatehouseTime>,
 }
 
 impl FeedDecoder {
@@ -153,6 +158,7 @@ impl FeedDecoder {
         FeedDecoder {
             reassembler: Reassembler::new(config.max_pending, config.max_fragment_age),
             stats: FeedStats::default(),
+            gatehouse: None,
         }
     }
 
@@ -168,9 +174,14 @@ impl FeedDecoder {
         self.stats.lines += 1;
         let line_no = self.stats.lines;
         let line = trim_line_end(line);
-        let sentence = match parse_line(line, line_no) {
+        let mut sentence = match parse_line(line, line_no) {
             Ok(Some(s)) => s,
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                if let Some(t) = gatehouse::parse(line) {
+                    self.gatehouse = Some(t);
+                }
+                return Ok(None);
+            }
             Err(e) => {
                 self.stats.sentences += 1;
                 match e {
@@ -181,6 +192,14 @@ impl FeedDecoder {
             }
         };
         self.stats.sentences += 1;
+        // The DMA network writes checksum 00 for its own base station (VDO) and
+        // names the last fragment of a multipart message before the first one.
+        if let Some(g) = self.gatehouse.take()
+            && (g.for_checksum == sentence.checksum || g.for_checksum == 0 || sentence.total > 1)
+            && sentence.tag.unix_time.is_none()
+        {
+            sentence.tag.unix_time = Some(g.unix_time);
+        }
         if sentence.tag_block_bad {
             self.stats.bad_tag_block += 1;
         }

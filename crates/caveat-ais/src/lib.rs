@@ -1,5 +1,6 @@
 //! caveat-ais owns AIS feed decoding for Caveat: NMEA 0183 `!AIVDM`/`!AIVDO`
-//! sentences with their checksums, IEC 61162-450 tag blocks, multipart
+//! sentences with their checksums, IEC 61162-450 tag blocks (and Gatehouse
+//! `$PGHP` timestamps), multipart
 //! reassembly, ITU-R M.1371-5 decoding of message types 1, 2, 3, 4, 5, 18, 19,
 //! 21, 24 (A and B) and 27, and conversion of decoded messages into
 //! caveat-core [`Report`](caveat_core::Report)s under the feed's partner.
@@ -69,6 +70,7 @@
 mod armor;
 mod error;
 mod feed;
+mod gatehouse;
 mod message;
 mod reassembly;
 mod report;

@@ -26,6 +26,8 @@ pub(crate) struct Sentence<'a> {
     pub(crate) payload: &'a [u8],
     pub(crate) fill: u8,
     pub(crate) tag: TagBlock,
+    /// The sentence's own checksum (a Gatehouse `$PGHP` time names it).
+    pub(crate) checksum: u8,
     /// Whether a tag block was present but unreadable (it is then ignored:
     /// the sentence has its own checksum, and pyais/gpsd also decode it).
     pub(crate) tag_block_bad: bool,
@@ -155,6 +157,7 @@ pub(crate) fn parse_line(line: &[u8], line_no: u64) -> Result<Option<Sentence<'_
         payload,
         fill: fill_n,
         tag,
+        checksum: found,
         tag_block_bad,
     }))
 }

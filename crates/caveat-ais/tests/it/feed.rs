@@ -134,3 +134,24 @@ fn multipart_type_5_decodes_its_identity() {
     assert_eq!(s.mmsi, 205_125_000);
     assert!(!s.name.is_empty());
 }
+
+#[test]
+fn gatehouse_times_stamp_the_sentence_they_name() {
+    let data = recording("dma_aisabnormal_sample_2013.nmea.gz");
+    let mut feed = FeedDecoder::new(FeedConfig::default());
+    let (mut stamped, mut total) = (0, 0);
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for line in lines(&data) {
+        if let Ok(Some(d)) = feed.push_line(line) {
+            total += 1;
+            if let Some(t) = d.tag.unix_time {
+                stamped += 1;
+                first = first.min(t);
+                last = last.max(t);
+            }
+        }
+    }
+    // README: 2013-11-12T12:00:00Z .. 12:04:59Z.
+    assert_eq!((first, last), (1_384_257_600, 1_384_257_899));
+    assert_eq!(stamped, total);
+}
