@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use caveat_ais::{FeedConfig, FeedDecoder, ReportConverter};
 use caveat_core::{IngestContext, PartnerId, Report, ReportIdMint, parse_line};
 use caveat_store::{Error as StoreError, Store};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,6 +20,8 @@ pub(crate) const MAX_FILE_REPORTS: usize = 5_000_000;
 pub(crate) enum Format {
     /// One JSON report per line (schemas/report.schema.json).
     Ndjson,
+    /// An AIS feed: NMEA 0183 !AIVDM/!AIVDO sentences, with or without tag blocks.
+    Nmea,
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,7 +56,10 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
             max_future_skew: time::Duration::seconds(i64::from(args.max_future_skew)),
             mint: ReportIdMint::new(unix_millis(now), rand::random()),
         };
-        let (reports, lines) = parse_file(file, &bytes, &mut ctx)?;
+        let (reports, lines) = match args.format {
+            Format::Ndjson => parse_file(file, &bytes, &mut ctx)?,
+            Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
+        };
         let count = reports.len();
         let bar = spinner(format!("{}: writing {count} reports", file.display()));
         let receipt = match store.insert_batch(&partner.id, now, reports).await {
@@ -142,6 +148,47 @@ fn parse_file(file: &Path, bytes: &[u8], ctx: &mut IngestContext<'_>) -> anyhow:
     bar.finish_and_clear();
     if reports.is_empty() {
         bail!("{}: no reports in the file; nothing stored", file.display());
+    }
+    Ok((reports, lines))
+}
+
+/// Decodes an AIS feed into reports. Damaged sentences are normal in a feed:
+/// they are counted in the summary, not fatal; the reports that come out are
+/// one all-or-nothing batch like any other.
+fn parse_nmea(file: &Path, bytes: &[u8], ctx: &mut IngestContext<'_>) -> anyhow::Result<(Vec<Report>, Vec<u64>)> {
+    let bar = progress(file, bytes.len() as u64);
+    let mut feed = FeedDecoder::new(FeedConfig::default());
+    let mut converter = ReportConverter::new();
+    let mut reports = Vec::new();
+    let mut lines = Vec::new();
+    let mut refused = 0u64;
+    let mut offset = 0u64;
+    let received = ctx.now;
+    for line in bytes.split(|b| *b == b'\n') {
+        offset += line.len() as u64 + 1;
+        let Ok(Some(decoded)) = feed.push_line(line) else { continue };
+        if decoded.line % 4096 == 0 {
+            bar.set_position(offset);
+            bar.set_message(format!("{} reports", reports.len()));
+        }
+        match converter.convert(&decoded, received, ctx) {
+            Ok(Some(report)) => {
+                if reports.len() == MAX_FILE_REPORTS {
+                    bar.finish_and_clear();
+                    bail!("{}: more than {MAX_FILE_REPORTS} reports; split the file; nothing stored", file.display());
+                }
+                reports.push(report);
+                lines.push(decoded.line);
+            }
+            Ok(None) => {}
+            Err(_) => refused += 1,
+        }
+    }
+    let stats = feed.finish();
+    bar.finish_and_clear();
+    eprintln!("{}: {stats}; {refused} positions refused by validation", file.display());
+    if reports.is_empty() {
+        bail!("{}: no position reports in the feed; nothing stored", file.display());
     }
     Ok((reports, lines))
 }

@@ -110,3 +110,26 @@ fn reports_filters_by_area_and_originator() {
     let out = hub.run(&["reports", "--bbox", "1,2,3"]);
     assert!(stderr(&out).contains("expected 4 numbers"), "{}", stderr(&out));
 }
+
+#[test]
+fn nmea_feeds_become_ais_reports_with_a_summary() {
+    let hub = Hub::new();
+    let feed = concat!(
+        "\\c:1641168000*54\\!AIVDM,2,1,0,A,533WmR02D3w<tphD000<j0<tq@TLt00000000016;AJ@@4000IP000000000,0*37\n",
+        "\\c:1641168000*54\\!AIVDM,2,2,0,A,00000000000,2*24\n",
+        "\\c:1641168000*54\\!AIVDM,1,1,,A,133WmR0P1aISghtA8Mh6dmL1P000,0*50\n",
+        "!AIVDM,1,1,,A,133WmR0P1aISghtA8Mh6dmL1P000,0*51\n",
+        "garbage line\n",
+    );
+    let file = hub.write("feed.nmea", feed);
+    let out = hub.run(&["ingest", "--as", "GBR", "--format", "nmea", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("type 1: 1") && err.contains("type 5: 1") && err.contains("1 bad checksum"), "{err}");
+    assert_eq!(hub.count(&["--source", "ais"]), 1);
+    let json = stdout(&hub.run(&["reports", "--json"]));
+    let report: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(report["observed_at"], "2022-01-03T00:00:00Z");
+    assert_eq!(report["vessel"]["mmsi"], "205125000");
+    assert!(report["vessel"]["name"].is_string(), "identity from the type 5 message: {report}");
+}
