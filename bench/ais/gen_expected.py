@@ -4,7 +4,9 @@
 Usage: bench/.venv/bin/python bench/ais/gen_expected.py OUT.tsv.gz FILE.nmea[.gz]...
 
 Line handling mirrors caveat-ais (crates/caveat-ais/src/sentence.rs and
-reassembly.rs) so that both sides see the same messages: find the first
+reassembly.rs) so that both sides see the same messages (the Rust side's
+extra rule, that a fragment stamped over 60 s after the first does not join
+it, never fires on these recordings): find the first
 `!xxVDM`/`!xxVDO`, check the XOR checksum, require exactly 7 fields, and
 reassemble fragments by (talker, sequence id, channel). The assembled
 sentences are then decoded by pyais alone (`pyais.decode`), and every field

@@ -9,7 +9,7 @@
 use caveat_ais::{AisBits, FeedConfig, FeedDecoder, Message};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let mut feed = FeedDecoder::new(FeedConfig { max_pending: 4, max_fragment_age: 8 });
+    let mut feed = FeedDecoder::new(FeedConfig { max_pending: 4, max_fragment_age: 8, max_fragment_age_s: 30 });
     let mut decoded = 0u64;
     let mut lines = 0u64;
     for line in data.split(|&b| b == b'\n') {

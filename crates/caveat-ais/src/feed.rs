@@ -16,14 +16,18 @@ pub struct FeedConfig {
     pub max_pending: usize,
     /// A waiting message is dropped after this many further AIS sentences.
     pub max_fragment_age: u64,
+    /// A waiting message is dropped when a sentence stamped this many seconds
+    /// after its first fragment arrives (only when the feed carries times).
+    pub max_fragment_age_s: i64,
 }
 
 impl Default for FeedConfig {
-    /// 16 waiting messages, 64 sentences: a two-part type 5 arrives within a
-    /// few sentences even on a busy shore network (the DMA recording's
-    /// fragments are adjacent), and 16 covers 10 interleaved sequence ids × channels.
+    /// 16 waiting messages, 64 sentences, 60 s: a two-part type 5 arrives
+    /// within a few sentences even on a busy shore network (the DMA
+    /// recording's fragments are adjacent), and 16 covers 10 interleaved
+    /// sequence ids × channels.
     fn default() -> Self {
-        FeedConfig { max_pending: 16, max_fragment_age: 64 }
+        FeedConfig { max_pending: 16, max_fragment_age: 64, max_fragment_age_s: 60 }
     }
 }
 
@@ -156,7 +160,7 @@ impl FeedDecoder {
     /// A decoder with the given reassembly limits.
     pub fn new(config: FeedConfig) -> Self {
         FeedDecoder {
-            reassembler: Reassembler::new(config.max_pending, config.max_fragment_age),
+            reassembler: Reassembler::new(config.max_pending, config.max_fragment_age, config.max_fragment_age_s),
             stats: FeedStats::default(),
             gatehouse: None,
         }

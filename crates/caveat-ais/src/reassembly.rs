@@ -5,8 +5,12 @@
 //! message id and channel and arrive in order. A feed that drops a fragment
 //! would otherwise leave a group waiting forever, so a group older than
 //! `max_age` AIS sentences is dropped, and when `max_pending` groups wait the
-//! oldest is dropped. Age is counted in sentences, not seconds: the crate reads
-//! no clock, and many feeds carry no time.
+//! oldest is dropped. Age is counted in sentences because the crate reads no
+//! clock and many feeds carry no time. When fragments carry times (tag block
+//! `c:`, `$PGHP`), a next fragment stamped more than `max_age_s` seconds after
+//! the first does not join it. Other sentences' times are not compared:
+//! satellite feeds interleave stations out of time order (libais
+//! `tagblock.nmea` has a sentence 42 minutes later between two fragments).
 
 use crate::Error;
 use crate::armor::MAX_PAYLOAD_CHARS;
@@ -26,6 +30,7 @@ struct Group {
     total: u8,
     next: u8,
     started: u64,
+    started_time: Option<i64>,
     tag: TagBlock,
     chars: Vec<u8>,
 }
@@ -45,14 +50,22 @@ pub(crate) struct Reassembler {
     groups: Vec<Group>,
     max_pending: usize,
     max_age: u64,
+    max_age_s: i64,
     sentences: u64,
     /// Messages given up: expired, evicted, replaced, or orphan fragments.
     pub(crate) incomplete: u64,
 }
 
 impl Reassembler {
-    pub(crate) fn new(max_pending: usize, max_age: u64) -> Self {
-        Reassembler { groups: Vec::new(), max_pending: max_pending.max(1), max_age, sentences: 0, incomplete: 0 }
+    pub(crate) fn new(max_pending: usize, max_age: u64, max_age_s: i64) -> Self {
+        Reassembler {
+            groups: Vec::new(),
+            max_pending: max_pending.max(1),
+            max_age,
+            max_age_s,
+            sentences: 0,
+            incomplete: 0,
+        }
     }
 
     /// Feeds one parsed sentence.
@@ -95,6 +108,7 @@ impl Reassembler {
                         total: 0,
                         next: 0,
                         started: 0,
+                        started_time: None,
                         tag: TagBlock::default(),
                         chars: Vec::with_capacity(128),
                     });
@@ -107,6 +121,7 @@ impl Reassembler {
                 g.total = s.total;
                 g.next = 2;
                 g.started = now;
+                g.started_time = s.tag.unix_time;
                 g.tag = s.tag;
                 g.chars.clear();
                 g.chars.extend_from_slice(s.payload);
@@ -118,8 +133,12 @@ impl Reassembler {
             self.incomplete += 1;
             return Err(orphan);
         };
+        let max_age_s = self.max_age_s;
         let fits = self.groups.get(i).is_some_and(|g| {
-            g.total == s.total && g.next == s.number && g.chars.len() + s.payload.len() <= MAX_PAYLOAD_CHARS
+            g.total == s.total
+                && g.next == s.number
+                && g.chars.len() + s.payload.len() <= MAX_PAYLOAD_CHARS
+                && !matches!((g.started_time, s.tag.unix_time), (Some(a), Some(b)) if b.saturating_sub(a) > max_age_s)
         });
         if !fits {
             if let Some(g) = self.groups.get_mut(i) {
@@ -169,7 +188,7 @@ mod tests {
 
     #[test]
     fn joins_two_fragments_and_counts_an_orphan() {
-        let mut r = Reassembler::new(4, 64);
+        let mut r = Reassembler::new(4, 64, 60);
         let a = b"!AIVDM,2,1,0,A,533WmR02D3w<tphD000<j0<tq@TLt00000000016;AJ@@4000IP000000000,0*37";
         let b = b"!AIVDM,2,2,0,A,00000000000,2*24";
         let s = parse_line(a, 1).unwrap().unwrap();
@@ -186,7 +205,7 @@ mod tests {
 
     #[test]
     fn expires_old_groups_and_bounds_the_buffer() {
-        let mut r = Reassembler::new(2, 3);
+        let mut r = Reassembler::new(2, 3, 60);
         let first = |seq: u8| format!("!AIVDM,2,1,{seq},A,5,0*");
         for seq in 0..3u8 {
             let body = first(seq);
@@ -204,5 +223,18 @@ mod tests {
         }
         assert_eq!(r.incomplete, 3, "both remaining groups expired");
         assert_eq!(r.finish(), 0);
+    }
+
+    #[test]
+    fn expires_groups_by_feed_time() {
+        let mut r = Reassembler::new(4, 64, 60);
+        let a = br"\c:1000*58\!AIVDM,2,1,0,A,533WmR02D3w<tphD000<j0<tq@TLt00000000016;AJ@@4000IP000000000,0*37";
+        let s = parse_line(a, 1).unwrap().unwrap();
+        assert_eq!(s.tag.unix_time, Some(1000));
+        assert_eq!(r.push(&s, 1).unwrap(), Fragment::Pending);
+        let late = br"\c:1061*5F\!AIVDM,2,2,0,A,00000000000,2*24";
+        let s = parse_line(late, 2).unwrap().unwrap();
+        assert!(matches!(r.push(&s, 2), Err(Error::OrphanFragment { line: 2, .. })));
+        assert_eq!(r.incomplete, 1, "the late fragment's message");
     }
 }

@@ -20,7 +20,7 @@ proptest! {
 
     #[test]
     fn any_bytes_give_a_typed_outcome(lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..120), 1..8)) {
-        let mut feed = FeedDecoder::new(FeedConfig { max_pending: 2, max_fragment_age: 3 });
+        let mut feed = FeedDecoder::new(FeedConfig { max_pending: 2, max_fragment_age: 3, max_fragment_age_s: 5 });
         let mut errors = 0u64;
         let mut decoded = 0u64;
         for line in &lines {
