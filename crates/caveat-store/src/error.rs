@@ -53,6 +53,20 @@ pub enum Error {
         /// The report already corrected.
         target: ReportId,
     },
+    /// No such user.
+    #[error("unknown user {user}")]
+    UnknownUser {
+        /// The user.
+        user: caveat_core::UserId,
+    },
+    /// A user id already belongs to another partner.
+    #[error("user {user} already acts for {partner}; a user acts for one partner only")]
+    UserOfOtherPartner {
+        /// The user.
+        user: caveat_core::UserId,
+        /// The partner it acts for.
+        partner: String,
+    },
     /// The database was written by a newer Caveat.
     #[error("the database schema is version {found}; this Caveat knows up to {supported}")]
     NewerSchema {

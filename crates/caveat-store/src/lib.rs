@@ -30,11 +30,13 @@
 //! ```
 #![warn(missing_docs)]
 
+mod account;
 mod error;
 mod query;
 mod sqlite;
 mod store;
 
+pub use account::{PolicyEvent, TokenHash};
 pub use error::{Error, Result};
 pub use query::{BatchReceipt, MAX_PAGE, ReportQuery, StoredReport, Superseded};
 pub use sqlite::SqliteStore;

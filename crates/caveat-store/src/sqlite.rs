@@ -6,6 +6,7 @@
 //! `insert_batch` returns. The cost is one fsync per batch, which is why
 //! writers batch.
 
+mod account;
 mod reports;
 mod schema;
 
@@ -15,11 +16,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caveat_core::{Partner, PartnerId, Report, ReportId};
+use caveat_core::{Partner, PartnerId, Report, ReportId, User, UserId};
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 
-use crate::{BatchReceipt, Error, ReportQuery, Result, Store, StoredReport};
+use crate::{BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -181,6 +182,39 @@ impl Store for SqliteStore {
     async fn count_reports(&self, query: &ReportQuery) -> Result<u64> {
         let q = query.clone();
         self.read(move |c| reports::count(c, &q)).await
+    }
+
+    async fn put_user(&self, user: &User) -> Result<()> {
+        let user = user.clone();
+        self.write(move |c| account::put_user(c, &user)).await
+    }
+
+    async fn users(&self, partner: Option<&PartnerId>) -> Result<Vec<User>> {
+        let partner = partner.cloned();
+        self.read(move |c| account::users(c, partner.as_ref())).await
+    }
+
+    async fn add_token(&self, user: &UserId, hash: TokenHash, at: OffsetDateTime) -> Result<()> {
+        let user = user.clone();
+        self.write(move |c| account::add_token(c, &user, &hash, at)).await
+    }
+
+    async fn user_by_token(&self, hash: TokenHash) -> Result<Option<User>> {
+        self.read(move |c| account::user_by_token(c, &hash)).await
+    }
+
+    async fn revoke_tokens(&self, user: &UserId, at: OffsetDateTime) -> Result<u64> {
+        let user = user.clone();
+        self.write(move |c| account::revoke_tokens(c, &user, at)).await
+    }
+
+    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64> {
+        let originator = originator.clone();
+        self.write(move |c| account::append_policy_event(c, &originator, at, &body)).await
+    }
+
+    async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>> {
+        self.read(move |c| account::policy_events(c, after)).await
     }
 }
 

@@ -1,10 +1,10 @@
 //! The storage trait every backend implements.
 
 use async_trait::async_trait;
-use caveat_core::{Partner, PartnerId, Report, ReportId};
+use caveat_core::{Partner, PartnerId, Report, ReportId, User, UserId};
 use time::OffsetDateTime;
 
-use crate::{BatchReceipt, ReportQuery, Result, StoredReport};
+use crate::{BatchReceipt, PolicyEvent, ReportQuery, Result, StoredReport, TokenHash};
 
 /// Durable storage for a hub. All backends pass one conformance suite.
 ///
@@ -43,4 +43,26 @@ pub trait Store: Send + Sync {
 
     /// How many reports match `query` (ignores `after_seq` paging limits).
     async fn count_reports(&self, query: &ReportQuery) -> Result<u64>;
+
+    /// Registers a user of a registered partner, or replaces its roles. A user
+    /// never changes partner.
+    async fn put_user(&self, user: &User) -> Result<()>;
+
+    /// Users, of one partner or all, by id.
+    async fn users(&self, partner: Option<&PartnerId>) -> Result<Vec<User>>;
+
+    /// Records an API token (its hash) for a user.
+    async fn add_token(&self, user: &UserId, hash: TokenHash, at: OffsetDateTime) -> Result<()>;
+
+    /// The user a live (unrevoked) token belongs to.
+    async fn user_by_token(&self, hash: TokenHash) -> Result<Option<User>>;
+
+    /// Revokes every live token of a user; returns how many.
+    async fn revoke_tokens(&self, user: &UserId, at: OffsetDateTime) -> Result<u64>;
+
+    /// Appends a policy event (JSON defined by caveat-policy); returns the new policy version.
+    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64>;
+
+    /// Policy events after `version`, in order.
+    async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>>;
 }

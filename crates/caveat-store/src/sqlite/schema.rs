@@ -62,6 +62,36 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER reports_append_only_delete BEFORE DELETE ON reports
     BEGIN SELECT RAISE(ABORT, 'reports are append-only'); END;
     ",
+    // 2: users, their API tokens (hashed), and the policy event log.
+    r"
+    CREATE TABLE users (
+        id      TEXT PRIMARY KEY,
+        partner TEXT NOT NULL REFERENCES partners(id),
+        roles   TEXT NOT NULL -- JSON array of roles
+    ) STRICT;
+
+    -- Only a SHA-256 of each token is kept: a copy of the database yields no usable token.
+    CREATE TABLE tokens (
+        hash       BLOB PRIMARY KEY,
+        user       TEXT NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    ) STRICT;
+    CREATE INDEX tokens_user ON tokens(user);
+
+    -- Standing policies, suspensions and resumptions, in order. The policy
+    -- version is the last event's `version`; every hub process replays it.
+    CREATE TABLE policy_events (
+        version    INTEGER PRIMARY KEY,
+        originator TEXT NOT NULL REFERENCES partners(id),
+        at         INTEGER NOT NULL,
+        body       TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER policy_events_append_only_update BEFORE UPDATE ON policy_events
+    BEGIN SELECT RAISE(ABORT, 'policy events are append-only'); END;
+    CREATE TRIGGER policy_events_append_only_delete BEFORE DELETE ON policy_events
+    BEGIN SELECT RAISE(ABORT, 'policy events are append-only'); END;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,8 @@
 //! The store conformance suite: behaviour every backend must show.
 
-use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Purpose, Report, ReportId, TimeWindow};
+use std::collections::BTreeSet;
+
+use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Purpose, Report, ReportId, Role, TimeWindow, User};
 use caveat_store::{Error, ReportQuery, Store, Superseded};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -38,6 +40,43 @@ pub(crate) async fn run_all(store: &dyn Store) {
     corrections_supersede(store).await;
     queries_match_a_scan(store).await;
     cursor_pages_in_store_order(store).await;
+    users_and_tokens(store).await;
+    policy_events_are_ordered(store).await;
+}
+
+async fn users_and_tokens(store: &dyn Store) {
+    let ana = User { id: "ana@gbr".parse().unwrap(), partner: pid("GBR"), roles: [Role::Analyst].into() };
+    store.put_user(&ana).await.unwrap();
+    let moved = User { partner: pid("CAN"), ..ana.clone() };
+    assert!(matches!(store.put_user(&moved).await, Err(Error::UserOfOtherPartner { .. })));
+    let ghost = User { id: "x@nld".parse().unwrap(), partner: pid("NLD"), roles: BTreeSet::new() };
+    assert!(matches!(store.put_user(&ghost).await, Err(Error::UnknownPartner { .. })));
+
+    let (t1, t2) = ([1u8; 32], [2u8; 32]);
+    store.add_token(&ana.id, t1, NOW).await.unwrap();
+    store.add_token(&ana.id, t2, NOW).await.unwrap();
+    assert!(matches!(store.add_token(&"nobody".parse().unwrap(), [3; 32], NOW).await, Err(Error::UnknownUser { .. })));
+    assert_eq!(store.user_by_token(t1).await.unwrap(), Some(ana.clone()));
+    assert_eq!(store.user_by_token([9; 32]).await.unwrap(), None);
+    assert_eq!(store.revoke_tokens(&ana.id, NOW).await.unwrap(), 2);
+    assert_eq!(store.user_by_token(t1).await.unwrap(), None);
+    assert_eq!(store.user_by_token(t2).await.unwrap(), None);
+    assert_eq!(store.users(Some(&pid("GBR"))).await.unwrap(), vec![ana]);
+    assert!(store.users(Some(&pid("CAN"))).await.unwrap().is_empty());
+}
+
+async fn policy_events_are_ordered(store: &dyn Store) {
+    let start = store.policy_events(0).await.unwrap().last().map_or(0, |e| e.version);
+    let v1 = store.append_policy_event(&pid("GBR"), NOW, r#"{"a":1}"#.into()).await.unwrap();
+    let v2 = store.append_policy_event(&pid("FRA"), NOW, r#"{"b":2}"#.into()).await.unwrap();
+    assert!(start < v1 && v1 < v2);
+    assert!(matches!(
+        store.append_policy_event(&pid("NLD"), NOW, "{}".into()).await,
+        Err(Error::UnknownPartner { .. })
+    ));
+    let after = store.policy_events(v1).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!((after[0].version, after[0].originator.as_str(), after[0].body.as_str()), (v2, "FRA", r#"{"b":2}"#));
 }
 
 async fn partners_round_trip(store: &dyn Store) {
