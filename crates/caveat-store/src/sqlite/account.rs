@@ -56,7 +56,9 @@ pub(crate) fn users(conn: &Connection, partner: Option<&PartnerId>) -> Result<Ve
         .prepare_cached("SELECT id, partner, roles FROM users WHERE ?1 IS NULL OR partner = ?1 ORDER BY id")
         .map_err(Error::db("reading users"))?;
     let rows = stmt
-        .query_map([partner.map(PartnerId::as_str)], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+        .query_map([partner.map(PartnerId::as_str)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })
         .map_err(Error::db("reading users"))?;
     let mut out = Vec::new();
     for row in rows {
