@@ -207,3 +207,30 @@ fn vessel_type(code: u8) -> Option<VesselType> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ship_types_map_to_observed_types() {
+        assert_eq!(vessel_type(30), Some(VesselType::Fishing));
+        assert_eq!(vessel_type(55), Some(VesselType::LawEnforcement));
+        assert_eq!(vessel_type(37), Some(VesselType::Pleasure));
+        assert_eq!(vessel_type(84), Some(VesselType::Tanker));
+        assert_eq!(vessel_type(0), None);
+        assert_eq!(vessel_type(99), None);
+    }
+
+    #[test]
+    fn dimensions_outside_core_limits_are_not_kept() {
+        let mut id = VesselIdentity::default();
+        set_dimensions(&mut id, ShipDimensions { to_bow: 511, to_stern: 100, to_port: 63, to_starboard: 63 });
+        assert_eq!((id.length_m, id.beam_m), (None, None));
+        set_dimensions(&mut id, ShipDimensions { to_bow: 10, to_stern: 5, to_port: 2, to_starboard: 3 });
+        assert_eq!((id.length_m, id.beam_m), (Some(15.0), Some(5.0)));
+        let mut t = None;
+        set_type(&mut t, 150);
+        assert_eq!(t, None);
+    }
+}
