@@ -8,7 +8,7 @@ use caveat_store::{SqliteStore, Store};
 use serde::Deserialize;
 
 /// The demonstration partners, used when no `--partners` file is given.
-const EXAMPLE_PARTNERS: &str = include_str!("../../../examples/partners.toml");
+pub(crate) const EXAMPLE_PARTNERS: &str = include_str!("../../../examples/partners.toml");
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

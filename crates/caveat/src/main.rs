@@ -3,6 +3,8 @@
 mod ingest;
 mod init;
 mod reports;
+mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,11 @@ enum Command {
     Ingest(ingest::Args),
     /// List or count stored reports.
     Reports(reports::Args),
+    /// Run the hub: HTTP API and web COP.
+    Serve(serve::Args),
+    /// Manage users and their API tokens.
+    #[command(subcommand)]
+    User(user::Command),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,8 @@ fn main() -> ExitCode {
             Command::Init(args) => init::run(&cli.db, args).await,
             Command::Ingest(args) => ingest::run(&cli.db, args).await,
             Command::Reports(args) => reports::run(&cli.db, args).await,
+            Command::Serve(args) => serve::run(&cli.db, args).await,
+            Command::User(cmd) => user::run(&cli.db, cmd).await,
         }
     });
     match result {

@@ -1,0 +1,117 @@
+//! The API's one error type: a stable code, a status, and a message that
+//! names the field but never depends on data the caller may not see.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error the API returns. Internal failures carry a generic message; their
+/// detail goes to the log (stderr), never to the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No token, or an unknown or revoked one.
+    #[error("a valid API token is required: Authorization: Bearer <token>")]
+    Unauthenticated,
+    /// The caller's roles do not allow this.
+    #[error("this needs the role {0}")]
+    ForbiddenRole(&'static str),
+    /// A data request without `Caveat-Purpose`.
+    #[error(
+        "header Caveat-Purpose is required on data requests: interdiction, search-and-rescue, maritime-safety, prosecution or monitoring"
+    )]
+    PurposeRequired,
+    /// A purpose that does not exist.
+    #[error("header Caveat-Purpose: unknown purpose {0:?}")]
+    UnknownPurpose(String),
+    /// Something in the request is malformed; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A submitted report is invalid; the message names the line and field.
+    #[error("{0}")]
+    InvalidReport(String),
+    /// Not there, or not visible to this view: the two are indistinguishable by design.
+    #[error("not found")]
+    NotFound,
+    /// The body is over the limit.
+    #[error("the request body is over the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The body has the wrong media type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request conflicts with stored state (a report id already stored).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database is unreachable; retry.
+    #[error("the hub's database is unavailable; retry shortly")]
+    Unavailable,
+    /// Anything else; detail logged, not returned.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::ForbiddenRole(_) => "forbidden_role",
+            ApiError::PurposeRequired => "purpose_required",
+            ApiError::UnknownPurpose(_) => "unknown_purpose",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::InvalidReport(_) => "invalid_report",
+            ApiError::NotFound => "not_found",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::ForbiddenRole(_) => StatusCode::FORBIDDEN,
+            ApiError::PurposeRequired | ApiError::UnknownPurpose(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::InvalidReport(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logs an internal failure and returns the generic error for it.
+    pub(crate) fn internal(context: &str, e: &dyn std::fmt::Display) -> ApiError {
+        eprintln!("caveat-server: internal error while {context}: {e}");
+        ApiError::Internal
+    }
+}
+
+impl From<caveat_store::Error> for ApiError {
+    fn from(e: caveat_store::Error) -> Self {
+        match e {
+            caveat_store::Error::Unavailable { message } => {
+                eprintln!("caveat-server: database unavailable: {message}");
+                ApiError::Unavailable
+            }
+            other => ApiError::internal("using the store", &other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,71 @@
+//! Caveat's HTTP API: authentication, purpose-bound views, live updates, and
+//! the embedded web common operating picture.
+//!
+//! This crate owns the wire: routes, the [`ApiError`] codes, tokens and the
+//! `Caveat-Purpose` / `Caveat-Case` view-key headers. It decides nothing about
+//! access itself: every data path goes through the access seam (`access.rs`)
+//! before anything is read, fused or exported, and storage is `caveat-store`.
+//!
+//! [`app`] builds the router from an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and bind no port:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use tower::ServiceExt;
+//!
+//! let store = caveat_store::SqliteStore::open_in_memory().unwrap();
+//! let app = caveat_server::app(caveat_server::AppState::new(Arc::new(store)));
+//! let res = app.oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(res.status(), 200);
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+mod access;
+mod auth;
+mod error;
+mod live;
+mod ops;
+mod reports;
+mod state;
+mod web;
+
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub use access::{Access, Action};
+pub use auth::{Caller, View, hash_token, new_token};
+pub use error::ApiError;
+pub use state::{AppState, DemoUser, Limits};
+
+/// The hub's router over `state`.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/me", get(ops::me))
+        .route("/demo/users", get(ops::demo_users))
+        .route("/reports", post(reports::submit))
+        .route("/reports/{id}", get(reports::get))
+        .route("/live", get(live::live))
+        .fallback(|| async { ApiError::NotFound });
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .nest("/v1", v1)
+        .fallback(web::asset)
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    next.run(req).await
+}

@@ -1,0 +1,109 @@
+//! `POST /v1/reports` (an atomic NDJSON batch) and `GET /v1/reports/{id}`.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use caveat_core::{DEFAULT_FUTURE_SKEW, IngestContext, Report, ReportId, ReportIdMint, Role, parse_batch};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::access::Action;
+use crate::auth::{Caller, View};
+use crate::{ApiError, AppState};
+
+/// Reads a body up to the limit, answering 413 with the limit past it.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(
+        &[Role::Analyst, Role::WatchOfficer, Role::BoardingOfficer, Role::PartnerAdmin],
+        "analyst, watch-officer, boarding-officer or partner-admin",
+    )?;
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = ctype.split(';').next().unwrap_or("").trim();
+    if !matches!(media, "application/x-ndjson" | "application/ndjson" | "application/jsonl") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "header Content-Type: expected application/x-ndjson (one report per line), got {:?}",
+            media.chars().take(60).collect::<String>()
+        )));
+    }
+    let bytes = read_body(body, state.limits.max_body_bytes).await?;
+    let partner = state.store.partner(&caller.user.partner).await?.ok_or(ApiError::Unauthenticated)?;
+    let now = OffsetDateTime::now_utc();
+    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut ctx = IngestContext {
+        submitter: &partner,
+        now,
+        max_future_skew: DEFAULT_FUTURE_SKEW,
+        mint: ReportIdMint::new(millis, rand::random()),
+    };
+    let reports = parse_batch(&bytes, state.limits.max_batch_reports, &mut ctx).map_err(|e| {
+        state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
+        ApiError::InvalidReport(format!("{e}; nothing was stored"))
+    })?;
+    let ids: Vec<String> = reports.iter().map(|r| r.id.to_string()).collect();
+    let count = reports.len();
+    let line_of = non_blank_lines(&bytes);
+    let receipt = state.store.insert_batch(&partner.id, now, reports).await.map_err(|e| {
+        state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
+        let line = |i: usize| line_of.get(i).copied().unwrap_or(0);
+        match e {
+            // Only the caller's own ids can collide with what the caller
+            // could learn: ids are per-report random, and a collision with
+            // another partner's id is as unlikely as guessing it.
+            caveat_store::Error::DuplicateId { index, id } => ApiError::Conflict(format!(
+                "line {}: field `id`: {id} is already stored; nothing was stored",
+                line(index)
+            )),
+            caveat_store::Error::SupersedesUnknown { index, target, .. } => ApiError::InvalidReport(format!(
+                "line {}: field `supersedes`: {target} is not one of your stored reports; nothing was stored",
+                line(index)
+            )),
+            caveat_store::Error::AlreadySuperseded { index, target } => ApiError::Conflict(format!(
+                "line {}: field `supersedes`: {target} is already corrected; nothing was stored",
+                line(index)
+            )),
+            other => other.into(),
+        }
+    })?;
+    state.metrics.reports_ingested.fetch_add(count as u64, Ordering::Relaxed);
+    state.notify_change();
+    Ok((StatusCode::CREATED, Json(json!({ "batch": receipt.batch, "count": count, "ids": ids }))))
+}
+
+/// 1-based line numbers of the non-blank lines, in order: report `i` of a batch is on line `result[i]`.
+fn non_blank_lines(bytes: &[u8]) -> Vec<u64> {
+    (1u64..)
+        .zip(bytes.split(|b| *b == b'\n'))
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|(n, _)| n)
+        .collect()
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    view: View,
+    Path(id): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    // A malformed id and an unknown one answer alike: 404.
+    let id: ReportId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let Some((stored, _)) = state.store.report(id).await? else { return Err(ApiError::NotFound) };
+    let permitted = state.access.decide(&view.key, Action::Read, &[&stored.report], OffsetDateTime::now_utc());
+    if permitted.first().copied().unwrap_or(false) {
+        state.metrics.decisions_permit.fetch_add(1, Ordering::Relaxed);
+        Ok(Json(stored.report))
+    } else {
+        state.metrics.decisions_deny.fetch_add(1, Ordering::Relaxed);
+        Err(ApiError::NotFound)
+    }
+}

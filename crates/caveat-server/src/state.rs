@@ -1,0 +1,104 @@
+//! Shared state of a running hub.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use caveat_core::{PartnerId, Role, UserId};
+use caveat_store::Store;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::access::Access;
+
+/// Limits on what a request may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Most reports in one submitted batch.
+    pub max_batch_reports: usize,
+    /// Most tracks on one page.
+    pub max_page: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 16 * 1024 * 1024, max_batch_reports: 50_000, max_page: 5_000 }
+    }
+}
+
+/// A user created by `caveat serve --demo`, listed (with its token) to the demo web page.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoUser {
+    /// Its id.
+    pub user: UserId,
+    /// Its partner.
+    pub partner: PartnerId,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// Its API token (demo only).
+    pub token: String,
+}
+
+/// Counters exported at `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) requests: AtomicU64,
+    pub(crate) reports_ingested: AtomicU64,
+    pub(crate) batches_rejected: AtomicU64,
+    pub(crate) decisions_permit: AtomicU64,
+    pub(crate) decisions_deny: AtomicU64,
+    pub(crate) live_clients: AtomicU64,
+}
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) access: Arc<Access>,
+    pub(crate) limits: Limits,
+    pub(crate) demo_users: Option<Arc<Vec<DemoUser>>>,
+    /// Bumped whenever any view may have changed (reports stored, policy
+    /// changed); live streams wake on it.
+    pub(crate) changes: Arc<watch::Sender<u64>>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State over a store, with default limits.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let (changes, _) = watch::channel(0);
+        AppState {
+            store,
+            access: Arc::new(Access),
+            limits: Limits::default(),
+            demo_users: None,
+            changes: Arc::new(changes),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Lists demo users at `/v1/demo/users` (only `caveat serve --demo` does this).
+    #[must_use]
+    pub fn with_demo_users(mut self, users: Vec<DemoUser>) -> Self {
+        self.demo_users = Some(Arc::new(users));
+        self
+    }
+
+    /// Tells live streams that views may have changed.
+    pub fn notify_change(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}

@@ -1,0 +1,124 @@
+//! Authentication, purposes, batches and errors through the API.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use caveat_server::Limits;
+use caveat_store::Store;
+
+use crate::{Hub, line};
+
+#[tokio::test]
+async fn health_and_openapi_describe_every_route() {
+    let hub = Hub::new().await;
+    let res = hub.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!((res.status, res.body.as_slice()), (StatusCode::OK, &b"ok"[..]));
+    let doc = hub.send(Request::get("/openapi.json").body(Body::empty()).unwrap()).await.json();
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/healthz", "/metrics", "/v1/me", "/v1/reports", "/v1/reports/{id}", "/v1/live", "/v1/demo/users"] {
+        assert!(paths.contains_key(p), "openapi.json lacks {p}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_required_and_revocable() {
+    let hub = Hub::new().await;
+    let res = hub.send(Request::get("/v1/me").body(Body::empty()).unwrap()).await;
+    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "unauthenticated".into()));
+    let res =
+        hub.send(Request::get("/v1/me").header("authorization", "Bearer cvt_00").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(hub.get("/v1/me", "can", None).await.json()["partner"], "CAN");
+    hub.store.revoke_tokens(&"can".parse().unwrap(), time::OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(hub.get("/v1/me", "can", None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn no_purpose_no_data() {
+    let hub = Hub::new().await;
+    let id = hub.submit("gbr", line(18.0)).await.json()["ids"][0].as_str().unwrap().to_owned();
+    let path = format!("/v1/reports/{id}");
+    let res = hub.get(&path, "can", None).await;
+    assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, "purpose_required".into()));
+    let res = hub.get(&path, "can", Some("strike")).await;
+    assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, "unknown_purpose".into()));
+    let res = hub.get(&path, "can", Some("interdiction")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["originator"], "GBR");
+}
+
+/// A report the view may not read answers exactly like one that does not exist.
+#[tokio::test]
+async fn denied_reads_are_indistinguishable_from_missing_ones() {
+    let hub = Hub::new().await;
+    let id = hub.submit("gbr", line(18.0)).await.json()["ids"][0].as_str().unwrap().to_owned();
+    let missing = "019ab000-0000-7000-8000-000000000099";
+    let denied = [
+        hub.get(&format!("/v1/reports/{id}"), "can", Some("monitoring")).await, // purpose not granted
+        hub.get(&format!("/v1/reports/{id}"), "fra", Some("prosecution")).await, // purpose not granted
+        hub.get(&format!("/v1/reports/{missing}"), "can", Some("interdiction")).await,
+        hub.get("/v1/reports/not-a-uuid", "can", Some("interdiction")).await,
+    ];
+    for res in &denied {
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(res.body, denied[0].body);
+    }
+    // Its originator still reads it under any purpose.
+    assert_eq!(hub.get(&format!("/v1/reports/{id}"), "gbr", Some("monitoring")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_batches_are_refused_whole_with_the_line_and_field() {
+    let hub = Hub::with_limits(Limits { max_body_bytes: 4096, ..Limits::default() }).await;
+    let good = line(18.0);
+    let cases = [
+        (format!("{good}\n{{\"observed_at\":"), StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", "line 2: field"),
+        (
+            format!("{good}\n{}", line(99.0)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            "line 2: field `position.lat`",
+        ),
+        (
+            good.replace("\"source\"", "\"colour\":1,\"source\""),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            "unknown field `colour`",
+        ),
+        (
+            good.replacen('{', "{\"originator\":\"CAN\",", 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            "submitted as GBR",
+        ),
+        (String::new(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", "no reports"),
+        (format!("{good}\n").repeat(40), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "limit of 4096 bytes"),
+    ];
+    for (body, status, code, words) in cases {
+        let res = hub.submit("gbr", body).await;
+        assert_eq!((res.status, res.code()), (status, code.to_owned()), "{}", res.message());
+        assert!(res.message().contains(words), "{} should contain {words}", res.message());
+    }
+    let res = hub
+        .send(
+            Request::post("/v1/reports")
+                .header("authorization", format!("Bearer {}", hub.token("gbr")))
+                .header("content-type", "text/csv")
+                .body(Body::from(good.clone()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((res.status, res.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type".into()));
+    assert_eq!(hub.stored().await, 0, "a refused batch stores nothing");
+
+    let res = hub.submit("gbr", format!("{good}\n{good}\n")).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(res.json()["count"], 2);
+    let id = res.json()["ids"][0].as_str().unwrap().to_owned();
+    let dup = good.replacen('{', &format!("{{\"id\":\"{id}\","), 1);
+    let res = hub.submit("gbr", format!("{good}\n{dup}\n")).await;
+    assert_eq!((res.status, res.code()), (StatusCode::CONFLICT, "conflict".into()));
+    assert!(res.message().contains("line 2: field `id`"), "{}", res.message());
+    assert_eq!(hub.stored().await, 2);
+    let res = hub.submit("auditor", good).await;
+    assert_eq!((res.status, res.code()), (StatusCode::FORBIDDEN, "forbidden_role".into()));
+}

@@ -1,0 +1,123 @@
+//! The API driven in-process with `oneshot` (axum's testing example): no port bound.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "integration tests fail loudly; clippy.toml exempts only #[test] bodies"
+)]
+
+mod api;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use caveat_core::{Marking, Partner, Purpose, Role, User};
+use caveat_server::{AppState, Limits, app, new_token};
+use caveat_store::{SqliteStore, Store};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A hub on an in-memory store with GBR, CAN and FRA, and one user per partner.
+pub(crate) struct Hub {
+    pub(crate) state: AppState,
+    pub(crate) store: Arc<SqliteStore>,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub(crate) fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+    pub(crate) fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl Hub {
+    pub(crate) async fn new() -> Hub {
+        Hub::with_limits(Limits::default()).await
+    }
+
+    pub(crate) async fn with_limits(limits: Limits) -> Hub {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let grant = |to: &[&str], purposes: &[Purpose]| Marking::builder().to(to).purposes(purposes).build();
+        for (id, marking) in [
+            ("GBR", grant(&["CAN", "FRA"], &[Purpose::Interdiction, Purpose::SearchAndRescue])),
+            ("CAN", grant(&["GBR"], &[Purpose::Interdiction])),
+            ("FRA", grant(&["GBR", "CAN"], &[Purpose::SearchAndRescue])),
+        ] {
+            let p = Partner { id: id.parse().unwrap(), name: id.into(), default_marking: marking, ais_marking: None };
+            store.put_partner(&p).await.unwrap();
+        }
+        let mut tokens = std::collections::HashMap::new();
+        for (user, partner, roles) in [
+            ("gbr", "GBR", vec![Role::Analyst, Role::PartnerAdmin]),
+            ("can", "CAN", vec![Role::Analyst]),
+            ("fra", "FRA", vec![Role::Analyst]),
+            ("auditor", "CAN", vec![Role::Auditor]),
+        ] {
+            let u = User {
+                id: user.parse().unwrap(),
+                partner: partner.parse().unwrap(),
+                roles: roles.into_iter().collect(),
+            };
+            store.put_user(&u).await.unwrap();
+            let (token, hash) = new_token();
+            store.add_token(&u.id, hash, time::OffsetDateTime::now_utc()).await.unwrap();
+            tokens.insert(user, token);
+        }
+        let state = AppState::new(store.clone()).with_limits(limits);
+        Hub { state, store, tokens }
+    }
+
+    pub(crate) fn token(&self, user: &str) -> &str {
+        &self.tokens[user]
+    }
+
+    pub(crate) async fn send(&self, req: Request<Body>) -> Reply {
+        let res = app(self.state.clone()).oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec();
+        Reply { status, body }
+    }
+
+    /// GET as `user` with a purpose (None: no header).
+    pub(crate) async fn get(&self, path: &str, user: &str, purpose: Option<&str>) -> Reply {
+        let mut req = Request::get(path).header("authorization", format!("Bearer {}", self.token(user)));
+        if let Some(p) = purpose {
+            req = req.header("caveat-purpose", p);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// POST an NDJSON batch as `user`.
+    pub(crate) async fn submit(&self, user: &str, ndjson: impl Into<Body>) -> Reply {
+        let req = Request::post("/v1/reports")
+            .header("authorization", format!("Bearer {}", self.token(user)))
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson.into())
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub(crate) async fn stored(&self) -> u64 {
+        self.store.count_reports(&caveat_store::ReportQuery::default()).await.unwrap()
+    }
+}
+
+/// A valid report line (no id: the hub mints one).
+pub(crate) fn line(lat: f64) -> String {
+    format!(
+        r#"{{"observed_at":"2026-11-20T03:14:00Z","position":{{"lat":{lat},"lon":-64.9}},"uncertainty_m":120,"source":"coastal-radar"}}"#
+    )
+}

@@ -1,0 +1,103 @@
+//! `caveat serve`: the hub's HTTP API and web COP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use caveat_core::{Role, User};
+use caveat_server::{AppState, DemoUser, Limits};
+use caveat_store::{SqliteStore, Store};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Configuration file (TOML); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Load the demonstration picture: partners, demo users, and a live scenario.
+    #[arg(long)]
+    demo: bool,
+}
+
+/// `caveat serve --config FILE`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Listen address, default 127.0.0.1:8080.
+    listen: Option<SocketAddr>,
+    /// Largest request body, bytes.
+    max_body_bytes: Option<usize>,
+    /// Most reports in one submitted batch.
+    max_batch_reports: Option<usize>,
+}
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
+    let config: Config = match &args.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("reading configuration {}", p.display()))?
+        }
+        None => Config::default(),
+    };
+    let listen = match args.listen.or(config.listen) {
+        Some(a) => a,
+        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_body_bytes: config.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+        max_batch_reports: config.max_batch_reports.unwrap_or(defaults.max_batch_reports),
+        ..defaults
+    };
+    if !args.demo && !db.exists() {
+        anyhow::bail!("no hub database at {}; run `caveat init` first (or `caveat serve --demo`)", db.display());
+    }
+    let store = Arc::new(SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?);
+    let mut state = AppState::new(store.clone()).with_limits(limits);
+    if args.demo {
+        let users = demo_setup(store.as_ref()).await?;
+        eprintln!("demo users (token per user; the web page offers them too):");
+        for u in &users {
+            eprintln!("  {:16} {:9} {}", u.user.as_str(), u.partner.as_str(), u.token);
+        }
+        state = state.with_demo_users(users);
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    eprintln!("caveat serving {} on http://{listen}/", db.display());
+    axum::serve(listener, caveat_server::app(state)).await.context("serving")?;
+    Ok(())
+}
+
+/// Partners and demo users; tokens are fresh on every start.
+async fn demo_setup(store: &SqliteStore) -> anyhow::Result<Vec<DemoUser>> {
+    for p in crate::init::parse_partners(crate::init::EXAMPLE_PARTNERS, "examples/partners.toml")? {
+        store.put_partner(&p).await?;
+    }
+    let people: [(&str, &str, &[Role]); 7] = [
+        ("ana@can", "CAN", &[Role::Analyst]),
+        ("gbr-admin@gbr", "GBR", &[Role::PartnerAdmin, Role::Auditor, Role::Analyst]),
+        ("analyst@gbr", "GBR", &[Role::Analyst]),
+        ("watch@uscg", "USA-USCG", &[Role::WatchOfficer, Role::Analyst]),
+        ("analyst@nld", "NLD", &[Role::Analyst]),
+        ("analyst@fra", "FRA", &[Role::Analyst]),
+        ("analyst@jiatfs", "JIATFS", &[Role::Analyst]),
+    ];
+    let now = OffsetDateTime::now_utc();
+    let mut out = Vec::new();
+    for (id, partner, roles) in people {
+        let user = User { id: id.parse()?, partner: partner.parse()?, roles: roles.iter().copied().collect() };
+        store.put_user(&user).await?;
+        store.revoke_tokens(&user.id, now).await?;
+        let (token, hash) = caveat_server::new_token();
+        store.add_token(&user.id, hash, now).await?;
+        out.push(DemoUser { user: user.id, partner: user.partner, roles: roles.to_vec(), token });
+    }
+    Ok(out)
+}
