@@ -11,6 +11,7 @@
 //! - [`Marking`]: releasable-to, purposes, not-after, requires-case, no-export.
 //! - [`Purpose`], [`SourceKind`], [`Role`]: closed sets, as enums.
 //! - [`ViewKey`]: (partner, purpose, case) of a request.
+//! - [`Case`]: an interdiction and its [`CaseStep`]s, with [`Case::check_transition`] enforcing their order.
 //! - [`parse_batch`]: an NDJSON batch, all reports valid or an error naming the line and field.
 //!
 //! ```
@@ -42,6 +43,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod case;
 mod error;
 mod geo;
 mod marking;
@@ -52,6 +54,7 @@ mod vessel;
 mod view;
 
 pub use batch::{MAX_LINE_BYTES, parse_batch, parse_line};
+pub use case::{Case, CaseStatus, CaseStep, LegalBasis, MAX_CITED_REPORTS, StepAction, TransitionError};
 pub use error::Error;
 pub use geo::{BoundingBox, Position, TimeWindow};
 #[cfg(feature = "test-util")]
