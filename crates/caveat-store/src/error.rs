@@ -67,6 +67,14 @@ pub enum Error {
         /// The partner it acts for.
         partner: String,
     },
+    /// A case write conflicts with what is stored.
+    #[error("case {case}: {message}")]
+    CaseConflict {
+        /// The case.
+        case: caveat_core::CaseId,
+        /// What conflicts.
+        message: String,
+    },
     /// The database was written by a newer Caveat.
     #[error("the database schema is version {found}; this Caveat knows up to {supported}")]
     NewerSchema {

@@ -7,6 +7,7 @@
 //! writers batch.
 
 mod account;
+mod cases;
 mod reports;
 mod schema;
 
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caveat_core::{Partner, PartnerId, Report, ReportId, User, UserId};
+use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, User, UserId};
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 
@@ -215,6 +216,25 @@ impl Store for SqliteStore {
 
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>> {
         self.read(move |c| account::policy_events(c, after)).await
+    }
+
+    async fn create_case(&self, case: &Case) -> Result<()> {
+        let case = case.clone();
+        self.write(move |c| cases::create(c, &case)).await
+    }
+
+    async fn case(&self, id: CaseId) -> Result<Option<Case>> {
+        self.read(move |c| cases::get(c, id)).await
+    }
+
+    async fn cases_of(&self, partner: &PartnerId) -> Result<Vec<Case>> {
+        let partner = partner.clone();
+        self.read(move |c| cases::list(c, &partner)).await
+    }
+
+    async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()> {
+        let step = step.clone();
+        self.write(move |c| cases::append_step(c, id, expected_steps, &step)).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The storage trait every backend implements.
 
 use async_trait::async_trait;
-use caveat_core::{Partner, PartnerId, Report, ReportId, User, UserId};
+use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, User, UserId};
 use time::OffsetDateTime;
 
 use crate::{BatchReceipt, PolicyEvent, ReportQuery, Result, StoredReport, TokenHash};
@@ -65,4 +65,16 @@ pub trait Store: Send + Sync {
 
     /// Policy events after `version`, in order.
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>>;
+
+    /// Stores a new case (with any initial steps).
+    async fn create_case(&self, case: &Case) -> Result<()>;
+
+    /// One case with its steps.
+    async fn case(&self, id: CaseId) -> Result<Option<Case>>;
+
+    /// Cases a partner takes part in, oldest first.
+    async fn cases_of(&self, partner: &PartnerId) -> Result<Vec<Case>>;
+
+    /// Appends a step, if the case still has `expected_steps` steps; a close step closes it.
+    async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()>;
 }

@@ -92,6 +92,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER policy_events_append_only_delete BEFORE DELETE ON policy_events
     BEGIN SELECT RAISE(ABORT, 'policy events are append-only'); END;
     ",
+    // 3: interdiction cases and their append-only steps.
+    r"
+    CREATE TABLE cases (
+        id        BLOB PRIMARY KEY,
+        lead      TEXT NOT NULL REFERENCES partners(id),
+        status    TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        body      TEXT NOT NULL -- JSON of the case without its steps
+    ) STRICT;
+
+    CREATE TABLE case_steps (
+        case_id BLOB NOT NULL REFERENCES cases(id),
+        n       INTEGER NOT NULL,
+        body    TEXT NOT NULL,
+        PRIMARY KEY (case_id, n)
+    ) STRICT;
+    CREATE TRIGGER case_steps_append_only_update BEFORE UPDATE ON case_steps
+    BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END;
+    CREATE TRIGGER case_steps_append_only_delete BEFORE DELETE ON case_steps
+    BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END;
+    ",
 ];
 
 /// The schema version this build writes.

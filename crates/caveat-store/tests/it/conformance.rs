@@ -2,7 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Purpose, Report, ReportId, Role, TimeWindow, User};
+use caveat_core::{
+    BoundingBox, Case, CaseId, CaseStatus, CaseStep, Marking, Partner, PartnerId, Position, Purpose, Report, ReportId,
+    Role, StepAction, TimeWindow, User, VesselDescriptors,
+};
 use caveat_store::{Error, ReportQuery, Store, Superseded};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -42,6 +45,46 @@ pub(crate) async fn run_all(store: &dyn Store) {
     cursor_pages_in_store_order(store).await;
     users_and_tokens(store).await;
     policy_events_are_ordered(store).await;
+    cases_keep_their_steps(store).await;
+}
+
+async fn cases_keep_their_steps(store: &dyn Store) {
+    let id = CaseId::generate(1_795_000_000_000, [4; 10]);
+    let cited = Report::builder().build().id;
+    let step = |action: StepAction| CaseStep {
+        action,
+        at: NOW,
+        position: Position { lat: 17.9, lon: -65.5 },
+        unit: "HMS Medway".into(),
+        relied_on: vec![cited],
+        recorded_by: "ana@gbr".parse().unwrap(),
+    };
+    let case = Case {
+        id,
+        lead: pid("GBR"),
+        participants: [pid("GBR"), pid("CAN")].into(),
+        track: Some("t-1".into()),
+        vessel: VesselDescriptors::default(),
+        status: CaseStatus::Open,
+        opened_at: NOW,
+        steps: vec![step(StepAction::Detect)],
+    };
+    store.create_case(&case).await.unwrap();
+    assert!(matches!(store.create_case(&case).await, Err(Error::CaseConflict { .. })));
+    store.append_case_step(id, 1, &step(StepAction::Monitor)).await.unwrap();
+    // A stale writer that read one step loses.
+    assert!(matches!(
+        store.append_case_step(id, 1, &step(StepAction::Intercept)).await,
+        Err(Error::CaseConflict { .. })
+    ));
+    let got = store.case(id).await.unwrap().unwrap();
+    assert_eq!(got.steps.len(), 2);
+    assert_eq!(got.steps[1], step(StepAction::Monitor));
+    store.append_case_step(id, 2, &step(StepAction::Close { outcome: "lost contact".into() })).await.unwrap();
+    assert_eq!(store.case(id).await.unwrap().unwrap().status, CaseStatus::Closed);
+    assert_eq!(store.cases_of(&pid("CAN")).await.unwrap().len(), 1);
+    assert!(store.cases_of(&pid("FRA")).await.unwrap().is_empty());
+    assert_eq!(store.case(CaseId::generate(1, [9; 10])).await.unwrap(), None);
 }
 
 async fn users_and_tokens(store: &dyn Store) {
