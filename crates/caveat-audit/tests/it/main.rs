@@ -1,0 +1,20 @@
+//! Integration tests of caveat-audit through its public API only.
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "test sizes and minutes are small numbers"
+)]
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod proofs;
+#[cfg(test)]
+mod public_api;
+#[cfg(test)]
+mod tamper;
+#[cfg(test)]
+mod usage;
+#[cfg(test)]
+mod vectors;
