@@ -1,0 +1,521 @@
+#!/usr/bin/env node
+// A stand-in for `caveat serve --demo` that follows docs/api.md, for developing and testing the web
+// COP before (and independently of) the Rust server. Plain Node http, no dependencies.
+//
+//   node dev/mock-server.mjs [serve] [--demo] [--listen 127.0.0.1:8787] [--db IGNORED]
+//                            [--static dist] [--tick-ms 3000]
+//
+// It takes the same flags as `caveat serve`, so the e2e harness can start either. Its policy is a
+// small model of the real one: default markings per originator, suspensions as standing forbids
+// that apply to the next request, and tracks fused (here: grouped per vessel) only from the reports
+// the view key may see, so no field depends on a report the view cannot see.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const args = process.argv.slice(2).filter((a) => a !== "serve");
+function flag(name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0 && i + 1 < args.length) return args[i + 1];
+  const eq = args.find((a) => a.startsWith(`--${name}=`));
+  return eq ? eq.slice(name.length + 3) : fallback;
+}
+const here = fileURLToPath(new URL(".", import.meta.url));
+const listen = flag("listen", "127.0.0.1:8787");
+const staticDir = resolve(flag("static", join(here, "..", "dist")));
+const tickMs = Number(flag("tick-ms", "3000"));
+const [host, portText] = listen.includes(":") ? listen.split(/:(?=[^:]*$)/) : ["127.0.0.1", listen];
+const port = Number(portText);
+
+const PURPOSES = [
+  "interdiction",
+  "search-and-rescue",
+  "maritime-safety",
+  "prosecution",
+  "monitoring",
+];
+const PARTNERS = ["GBR", "CAN", "NLD", "FRA", "USA-USCG", "JIATFS"];
+
+/** Each originator's default marking: who may see its reports, for which purposes. */
+const DEFAULT_MARKING = {
+  GBR: {
+    releasable_to: PARTNERS,
+    purposes: ["interdiction", "search-and-rescue", "maritime-safety", "prosecution"],
+    no_export: false,
+  },
+  CAN: { releasable_to: PARTNERS, purposes: PURPOSES, no_export: false },
+  NLD: {
+    releasable_to: PARTNERS,
+    purposes: ["interdiction", "search-and-rescue", "maritime-safety", "monitoring"],
+    no_export: false,
+  },
+  FRA: {
+    releasable_to: ["FRA", "GBR", "NLD", "USA-USCG", "JIATFS"],
+    purposes: PURPOSES,
+    no_export: true,
+  },
+  "USA-USCG": { releasable_to: PARTNERS, purposes: PURPOSES, no_export: false },
+  JIATFS: {
+    releasable_to: PARTNERS,
+    purposes: ["interdiction", "monitoring", "prosecution"],
+    no_export: false,
+  },
+};
+
+const SOURCE = {
+  GBR: "coastal-radar",
+  CAN: "mpa-radar",
+  NLD: "coastal-radar",
+  FRA: "vessel",
+  "USA-USCG": "ais",
+  JIATFS: "tip",
+};
+
+const USERS = [
+  { user: "ana@can", partner: "CAN", roles: ["analyst"], token: "demo-ana-can" },
+  {
+    user: "gbr-admin@gbr",
+    partner: "GBR",
+    roles: ["partner-admin", "auditor"],
+    token: "demo-gbr-admin",
+  },
+  { user: "watch@uscg", partner: "USA-USCG", roles: ["watch-officer"], token: "demo-watch-uscg" },
+  { user: "analyst@gbr", partner: "GBR", roles: ["analyst"], token: "demo-analyst-gbr" },
+  { user: "analyst@nld", partner: "NLD", roles: ["analyst"], token: "demo-analyst-nld" },
+  { user: "analyst@fra", partner: "FRA", roles: ["analyst"], token: "demo-analyst-fra" },
+  { user: "analyst@jiatfs", partner: "JIATFS", roles: ["analyst"], token: "demo-analyst-jiatfs" },
+];
+
+/** Vessels of the demo: start, motion, what AIS says about them (if anything), who observes them. */
+const VESSELS = [
+  { lat: 18.2, lon: -64.3, cog: 220, sog: 34, observers: ["GBR", "CAN"] },
+  { lat: 18.6, lon: -64.9, cog: 250, sog: 28, observers: ["GBR"] },
+  {
+    lat: 18.9,
+    lon: -65.6,
+    cog: 200,
+    sog: 12,
+    observers: ["GBR", "USA-USCG"],
+    mmsi: "538006435",
+    name: "CARIBBEAN TRADER",
+    vessel_type: "cargo",
+  },
+  { lat: 17.6, lon: -66.8, cog: 160, sog: 30, observers: ["CAN"] },
+  {
+    lat: 18.5,
+    lon: -67.4,
+    cog: 90,
+    sog: 14,
+    observers: ["USA-USCG"],
+    mmsi: "367123450",
+    name: "ISLA BONITA",
+    vessel_type: "fishing",
+  },
+  { lat: 17.0, lon: -62.9, cog: 300, sog: 25, observers: ["NLD", "FRA"] },
+  { lat: 16.2, lon: -61.8, cog: 10, sog: 18, observers: ["FRA"] },
+  { lat: 17.9, lon: -63.2, cog: 240, sog: 31, observers: ["NLD", "GBR", "CAN"] },
+  {
+    lat: 16.8,
+    lon: -65.5,
+    cog: 45,
+    sog: 22,
+    observers: ["JIATFS", "USA-USCG"],
+    mmsi: "310555000",
+    name: "SEA BREEZE",
+    vessel_type: "pleasure",
+  },
+  { lat: 15.9, lon: -64.1, cog: 330, sog: 27, observers: ["CAN", "NLD"] },
+  { lat: 17.3, lon: -62.2, cog: 270, sog: 20, observers: ["GBR", "FRA"] },
+];
+
+const t0 = Date.now() - 60 * 60 * 1000;
+const reports = [];
+let nextReport = 1;
+let version = 1;
+let policyVersion = 1;
+let nextSuspension = 1;
+/** @type {{id:number, originator:string, partners:string[]|null, purposes:string[]|null, reason:string, at:string}[]} */
+const suspensions = [];
+/** uses[originator] = Map("partner|purpose|case" -> count) */
+const uses = new Map();
+const denials = new Map();
+
+function vesselAt(i, t) {
+  const v = VESSELS[i];
+  const hours = (t - t0) / 3.6e6;
+  const nm = v.sog * hours;
+  const rad = (v.cog * Math.PI) / 180;
+  return {
+    lat: v.lat + (nm * Math.cos(rad)) / 60,
+    lon: v.lon + (nm * Math.sin(rad)) / (60 * Math.cos((v.lat * Math.PI) / 180)),
+  };
+}
+
+function addReport(vessel, originator, t) {
+  const p = vesselAt(vessel, t);
+  const v = VESSELS[vessel];
+  const jitter = () => (Math.random() - 0.5) * 0.01;
+  const r = {
+    id: `r-${String(nextReport++).padStart(6, "0")}`,
+    vessel,
+    originator,
+    source: SOURCE[originator],
+    observed_at: new Date(t).toISOString(),
+    lat: p.lat + jitter(),
+    lon: p.lon + jitter(),
+    course_deg: v.cog,
+    speed_kn: v.sog,
+    marking: DEFAULT_MARKING[originator],
+    identity:
+      SOURCE[originator] === "ais" && v.mmsi
+        ? { mmsi: v.mmsi, name: v.name, vessel_type: v.vessel_type }
+        : null,
+  };
+  reports.push(r);
+  return r;
+}
+
+// An hour of history: each observer reports each of its vessels every 10 minutes, staggered.
+VESSELS.forEach((v, i) => {
+  v.observers.forEach((o, k) => {
+    for (let t = t0 + k * 3 * 60 * 1000; t < Date.now(); t += 10 * 60 * 1000) addReport(i, o, t);
+  });
+});
+
+function suspended(r, partner, purpose) {
+  if (r.originator === partner) return false;
+  return suspensions.some(
+    (s) =>
+      s.originator === r.originator &&
+      (s.partners === null || s.partners.includes(partner)) &&
+      (s.purposes === null || s.purposes.includes(purpose)),
+  );
+}
+
+/** The policy decision for one report under a view key. Default deny. */
+function permits(r, partner, purpose) {
+  if (r.originator === partner) return true;
+  if (!r.marking.releasable_to.includes(partner)) return false;
+  if (!r.marking.purposes.includes(purpose)) return false;
+  return !suspended(r, partner, purpose);
+}
+
+function count(map, originator, key) {
+  if (!map.has(originator)) map.set(originator, new Map());
+  const m = map.get(originator);
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
+
+/** Fuse after filtering: tracks are built only from the view's permitted reports. */
+function tracksFor(partner, purpose, caseId) {
+  const byVessel = new Map();
+  for (const r of reports) {
+    const key = `${partner}|${purpose}|${caseId ?? ""}`;
+    if (!permits(r, partner, purpose)) {
+      count(denials, r.originator, key);
+      continue;
+    }
+    count(uses, r.originator, key);
+    if (!byVessel.has(r.vessel)) byVessel.set(r.vessel, []);
+    byVessel.get(r.vessel).push(r);
+  }
+  const tracks = [];
+  for (const [vessel, rs] of byVessel) {
+    rs.sort((a, b) => a.observed_at.localeCompare(b.observed_at));
+    const last = rs[rs.length - 1];
+    const originators = [...new Set(rs.map((r) => r.originator))].sort();
+    const identity = rs.reduce((id, r) => (r.identity ? { ...id, ...r.identity } : id), {});
+    const marks = [...new Set(rs.map((r) => r.originator))].map((o) => DEFAULT_MARKING[o]);
+    const track = {
+      id: `t-${String(vessel).padStart(4, "0")}`,
+      status: rs.length >= 3 ? "confirmed" : "tentative",
+      position: { lat: round(last.lat), lon: round(last.lon) },
+      course_deg: last.course_deg,
+      speed_kn: last.speed_kn,
+      updated_at: last.observed_at,
+      identity,
+      originators,
+      report_count: rs.length,
+      trail: rs.slice(-20, -1).map((r) => ({
+        lat: round(r.lat),
+        lon: round(r.lon),
+        t: r.observed_at,
+        originator: r.originator,
+      })),
+      marking: {
+        releasable_to: PARTNERS.filter((p) => marks.every((m) => m.releasable_to.includes(p))),
+        purposes: PURPOSES.filter((p) => marks.every((m) => m.purposes.includes(p))),
+        no_export: marks.some((m) => m.no_export),
+      },
+      lineage: rs.map((r) => ({
+        report_id: r.id,
+        originator: r.originator,
+        source: r.source,
+        observed_at: r.observed_at,
+      })),
+    };
+    tracks.push(track);
+  }
+  tracks.sort((a, b) => a.id.localeCompare(b.id));
+  return tracks;
+}
+
+function round(x) {
+  return Math.round(x * 1e5) / 1e5;
+}
+
+// ---- live stream ----
+const clients = new Set();
+function bumpView() {
+  version++;
+  for (const c of clients) c.write(`event: view\ndata: ${JSON.stringify({ version })}\n\n`);
+}
+if (tickMs > 0) {
+  let k = 0;
+  setInterval(() => {
+    const vessel = k++ % VESSELS.length;
+    const observers = VESSELS[vessel].observers;
+    addReport(vessel, observers[k % observers.length], Date.now());
+    bumpView();
+  }, tickMs).unref();
+}
+setInterval(() => {
+  for (const c of clients) c.write(": keep-alive\n\n");
+}, 15000).unref();
+
+// ---- HTTP ----
+class HttpError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function send(res, status, body, type = "application/json") {
+  const text = type === "application/json" ? JSON.stringify(body) : body;
+  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
+  res.end(text);
+}
+
+function authenticate(req) {
+  const h = req.headers["authorization"] ?? "";
+  const m = /^Bearer (.+)$/.exec(h);
+  if (!m)
+    throw new HttpError(401, "unauthenticated", "header Authorization: Bearer <token> is required");
+  const u = USERS.find((x) => x.token === m[1]);
+  if (!u) throw new HttpError(401, "unauthenticated", "the token is unknown or revoked");
+  return u;
+}
+
+function viewKey(req) {
+  const purpose = req.headers["caveat-purpose"];
+  if (!purpose)
+    throw new HttpError(
+      400,
+      "purpose_required",
+      `header Caveat-Purpose is required: one of ${PURPOSES.join(", ")}`,
+    );
+  if (!PURPOSES.includes(purpose))
+    throw new HttpError(
+      400,
+      "unknown_purpose",
+      `header Caveat-Purpose: unknown purpose "${String(purpose).slice(0, 40)}"`,
+    );
+  const caseId = req.headers["caveat-case"] ?? null;
+  if (caseId !== null) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(caseId))
+      throw new HttpError(400, "bad_request", "header Caveat-Case: not a UUID");
+    throw new HttpError(404, "not_found", "header Caveat-Case: no such case");
+  }
+  return { purpose, caseId };
+}
+
+function requireRole(u, ...roles) {
+  if (!roles.some((r) => u.roles.includes(r)))
+    throw new HttpError(403, "forbidden_role", `this needs the role ${roles.join(" or ")}`);
+}
+
+async function body(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > 65536)
+      throw new HttpError(413, "payload_too_large", "the body limit is 65536 bytes");
+    chunks.push(c);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new HttpError(400, "bad_request", "the body is not JSON");
+  }
+}
+
+function stringList(v, field, allowed) {
+  if (v === null || v === undefined) return null;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw new HttpError(400, "bad_request", `field ${field}: a list of strings or null`);
+  const bad = v.find((x) => !allowed.includes(x));
+  if (bad !== undefined)
+    throw new HttpError(400, "bad_request", `field ${field}: unknown "${bad}"`);
+  return v;
+}
+
+async function api(req, res, url) {
+  const path = url.pathname;
+  if (path === "/v1/demo/users" && req.method === "GET") {
+    return send(
+      res,
+      200,
+      USERS.map(({ user, partner, roles, token }) => ({ user, partner, roles, token })),
+    );
+  }
+  const u = authenticate(req);
+  if (path === "/v1/me" && req.method === "GET") {
+    return send(res, 200, {
+      user: u.user,
+      partner: u.partner,
+      roles: u.roles,
+      partners: PARTNERS,
+      purposes: PURPOSES,
+    });
+  }
+  if (path === "/v1/tracks" && req.method === "GET") {
+    const { purpose, caseId } = viewKey(req);
+    const all = tracksFor(u.partner, purpose, caseId).map((t) => ({ ...t, lineage: undefined }));
+    const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get("limit") ?? "500")));
+    const start = Number(url.searchParams.get("cursor") ?? "0");
+    const page = all.slice(start, start + limit);
+    const next = start + limit < all.length ? String(start + limit) : null;
+    return send(res, 200, { tracks: page, next_cursor: next });
+  }
+  const trackMatch = /^\/v1\/tracks\/([^/]+)$/.exec(path);
+  if (trackMatch && req.method === "GET") {
+    const { purpose, caseId } = viewKey(req);
+    const t = tracksFor(u.partner, purpose, caseId).find(
+      (x) => x.id === decodeURIComponent(trackMatch[1]),
+    );
+    if (!t) throw new HttpError(404, "not_found", "no such track in this view");
+    return send(res, 200, t);
+  }
+  if (path === "/v1/live" && req.method === "GET") {
+    viewKey(req);
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-store",
+      Connection: "keep-alive",
+    });
+    res.write(`event: view\ndata: ${JSON.stringify({ version })}\n\n`);
+    clients.add(res);
+    req.on("close", () => clients.delete(res));
+    return;
+  }
+  if (path === "/v1/policy" && req.method === "GET") {
+    return send(res, 200, {
+      version: policyVersion,
+      standing: [],
+      suspensions: suspensions.filter((s) => s.originator === u.partner),
+    });
+  }
+  if (path === "/v1/suspensions" && req.method === "POST") {
+    requireRole(u, "partner-admin");
+    const b = await body(req);
+    if (typeof b !== "object" || b === null)
+      throw new HttpError(400, "bad_request", "the body must be an object");
+    const unknown = Object.keys(b).find((k) => !["partners", "purposes", "reason"].includes(k));
+    if (unknown) throw new HttpError(400, "bad_request", `field ${unknown}: unknown field`);
+    const s = {
+      id: nextSuspension++,
+      originator: u.partner,
+      partners: stringList(b.partners, "partners", PARTNERS),
+      purposes: stringList(b.purposes, "purposes", PURPOSES),
+      reason: typeof b.reason === "string" ? b.reason : "",
+      at: new Date().toISOString(),
+    };
+    suspensions.push(s);
+    policyVersion++;
+    bumpView();
+    return send(res, 201, s);
+  }
+  const suspMatch = /^\/v1\/suspensions\/([^/]+)$/.exec(path);
+  if (suspMatch && req.method === "DELETE") {
+    requireRole(u, "partner-admin");
+    const i = suspensions.findIndex(
+      (s) => String(s.id) === suspMatch[1] && s.originator === u.partner,
+    );
+    if (i < 0) throw new HttpError(404, "not_found", "no such suspension");
+    suspensions.splice(i, 1);
+    policyVersion++;
+    bumpView();
+    res.writeHead(204);
+    return res.end();
+  }
+  if (path === "/v1/usage" && req.method === "GET") {
+    requireRole(u, "auditor", "partner-admin");
+    const rows = (map) =>
+      [...(map.get(u.partner) ?? new Map())].map(([key, n]) => {
+        const [partner, purpose, c] = key.split("|");
+        return { partner, purpose, case: c || null, reports: n };
+      });
+    return send(res, 200, {
+      originator: u.partner,
+      uses: rows(uses),
+      denials: rows(denials),
+      checkpoint: { size: version, root_hash: "mock-" + "0".repeat(56) },
+    });
+  }
+  throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
+}
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
+
+async function serveStatic(res, pathname) {
+  const rel = normalize(decodeURIComponent(pathname)).replace(/^(\.\.[/\\])+/, "");
+  let file = join(staticDir, rel === "/" ? "index.html" : rel);
+  if (!file.startsWith(staticDir))
+    return send(res, 404, { error: { code: "not_found", message: "not found" } });
+  try {
+    if ((await stat(file)).isDirectory()) file = join(file, "index.html");
+    const data = await readFile(file);
+    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.end(data);
+  } catch {
+    send(res, 404, { error: { code: "not_found", message: `not found: ${pathname}` } });
+  }
+}
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://mock");
+  const run = async () => {
+    if (url.pathname === "/healthz") return send(res, 200, "ok", "text/plain");
+    if (url.pathname === "/openapi.json")
+      return send(res, 200, {
+        openapi: "3.1.0",
+        info: { title: "Caveat mock", version: "0" },
+        paths: {},
+      });
+    if (url.pathname.startsWith("/v1/")) return api(req, res, url);
+    return serveStatic(res, url.pathname);
+  };
+  run().catch((e) => {
+    if (e instanceof HttpError)
+      return send(res, e.status, { error: { code: e.code, message: e.message } });
+    console.error(e);
+    send(res, 500, { error: { code: "internal", message: "internal error" } });
+  });
+});
+
+server.listen(port, host, () => {
+  console.log(`caveat mock listening on http://${host}:${port} (static ${staticDir})`);
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(0));

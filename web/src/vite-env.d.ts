@@ -1,0 +1,6 @@
+/// <reference types="vite/client" />
+
+declare module "virtual:basemap" {
+  const land: import("geojson").FeatureCollection;
+  export default land;
+}
