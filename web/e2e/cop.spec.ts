@@ -9,7 +9,32 @@ test("a CAN analyst with purpose interdiction sees tracks that use GBR reports",
   await expect(page.getByTestId("tracks")).toHaveAttribute("data-state", "no-purpose");
   await declarePurpose(page, "interdiction");
   await expect.poll(() => tracksUsing(page, "GBR")).toBeGreaterThan(0);
+
+  // The side panel of a GBR-derived track shows GBR in its lineage.
+  const item = page.locator('[data-testid="track-item"][data-originators*="GBR"]').first();
+  const id = await item.getAttribute("data-track-id");
+  await item.click();
+  const detail = page.getByTestId("track-detail");
+  await expect(detail).toHaveAttribute("data-track-id", id ?? "");
+  await expect(detail.locator('[data-testid="lineage-partner"][data-partner="GBR"]')).toHaveCount(
+    1,
+  );
+  await expect(detail.getByTestId("track-marking")).toBeVisible();
   await screenshot(page, "01-can-interdiction");
+});
+
+test("an error from the hub is shown plainly", async ({ page }) => {
+  await signInAs(page, "ana@can");
+  await declarePurpose(page, "interdiction");
+  // A case this analyst is not in: the hub refuses with a JSON error, which the page shows.
+  await page.getByTestId("case-input").fill("00000000-0000-4000-8000-000000000000");
+  await page.getByTestId("apply-view").click();
+  const error = page.getByTestId("error").first();
+  await expect(error).toBeVisible();
+  await expect(error).toContainText(/\([a-z_]+\)/);
+  await expect(page.getByTestId("tracks")).toHaveAttribute("data-state", "error");
+  expect(await page.getByTestId("track-item").count()).toBe(0);
+  await screenshot(page, "04-error");
 });
 
 test("switching to a purpose GBR did not grant removes GBR-derived tracks", async ({ page }) => {

@@ -119,36 +119,50 @@ function trackFeatures(tracks: readonly Track[]): FeatureCollection<Point> {
   return { type: "FeatureCollection", features };
 }
 
-/** Trails as segments coloured by the partner whose report each segment leads to. */
+/**
+ * Trails coloured by the partner whose report each stretch leads to: consecutive segments of one
+ * partner form one line, so a thousand tracks stay a few thousand features.
+ */
 function trailFeatures(tracks: readonly Track[]): FeatureCollection<LineString | Point> {
   const features: Feature<LineString | Point>[] = [];
   for (const t of tracks) {
     const trail = [...(t.trail ?? [])].sort((a, b) => a.t.localeCompare(b.t));
-    for (let i = 0; i < trail.length; i++) {
-      const cur = trail[i];
-      if (cur === undefined) continue;
-      const colour = partnerColour(cur.originator);
+    const last = trail[trail.length - 1];
+    if (last === undefined) continue;
+    for (const p of trail) {
       features.push({
         type: "Feature",
-        geometry: { type: "Point", coordinates: [cur.lon, cur.lat] },
-        properties: { track: t.id, colour },
-      });
-      const next = trail[i + 1] ?? null;
-      const end = next ?? { lon: t.position.lon, lat: t.position.lat, originator: cur.originator };
-      features.push({
-        type: "Feature",
-        geometry: {
-          type: "LineString",
-          coordinates: [
-            [cur.lon, cur.lat],
-            [end.lon, end.lat],
-          ],
-        },
-        properties: { track: t.id, colour: partnerColour(end.originator) },
+        geometry: { type: "Point", coordinates: [p.lon, p.lat] },
+        properties: { track: t.id, colour: partnerColour(p.originator) },
       });
     }
+    // The stretch from the last trail point to the track's position takes the last point's partner.
+    const points = [...trail, { ...t.position, originator: last.originator }];
+    let run: number[][] = [];
+    let runPartner: string | null = null;
+    for (const [i, p] of points.entries()) {
+      const coord = [p.lon, p.lat];
+      // A segment takes the colour of the report it leads to (the first point only starts a run).
+      const partner = i === 0 ? null : p.originator;
+      if (partner !== null && runPartner !== null && partner !== runPartner) {
+        features.push(line(t.id, run, runPartner));
+        const prev = run[run.length - 1];
+        run = prev ? [prev] : [];
+      }
+      if (partner !== null) runPartner = partner;
+      run.push(coord);
+    }
+    if (runPartner !== null && run.length >= 2) features.push(line(t.id, run, runPartner));
   }
   return { type: "FeatureCollection", features };
+}
+
+function line(track: string, coordinates: number[][], partner: string): Feature<LineString> {
+  return {
+    type: "Feature",
+    geometry: { type: "LineString", coordinates },
+    properties: { track, colour: partnerColour(partner) },
+  };
 }
 
 /** The map, or a notice in its place when the browser has no WebGL: the track list still works. */

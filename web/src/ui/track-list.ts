@@ -26,11 +26,13 @@ export class TrackList {
     const summary =
       state === "no-purpose"
         ? "Declare a purpose to see the view. No purpose, no data."
-        : state === "loading" && tracks.length === 0
-          ? "Evaluating the view…"
-          : `${tracks.length} track${tracks.length === 1 ? "" : "s"} for ${view?.purpose ?? ""}${
-              view?.caseId ? ` (case ${view.caseId})` : ""
-            }`;
+        : state === "error"
+          ? "The view could not be read: see the message above."
+          : state === "loading" && tracks.length === 0
+            ? "Evaluating the view…"
+            : `${tracks.length} track${tracks.length === 1 ? "" : "s"} for ${view?.purpose ?? ""}${
+                view?.caseId ? ` (case ${view.caseId})` : ""
+              }`;
     const sorted = [...tracks].sort(
       (a, b) => (b.updated_at ?? "").localeCompare(a.updated_at ?? "") || a.id.localeCompare(b.id),
     );
