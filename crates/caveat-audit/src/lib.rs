@@ -63,7 +63,7 @@ pub use entry::{
     PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, Suspension, report_ids_digest,
 };
 pub use error::Error;
-pub use file::FileStorage;
+pub use file::{FileStorage, SYNC_EVERY_BATCHES};
 pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use log::{MerkleLog, TreeHead};
 pub use note::{MAX_NOTE_BYTES, MAX_NOTE_SIGNATURES, NoteSignature, SignedNote, SigningKey, VerifierKey};

@@ -44,6 +44,7 @@ fn file_log_stores_nodes_by_position() {
     let mut log = MerkleLog::open(FileStorage::open(dir.path()).unwrap()).unwrap();
     let head = log.append_entries(&entries(13)).unwrap();
     assert_eq!(std::fs::metadata(dir.path().join("nodes.bin")).unwrap().len(), stored_node_count(13) * 32);
+    drop(log);
     // Node (2, 1) covers entries 4..8.
     assert_eq!(NodeId::new(2, 1).leaves(), (4, 8));
     let reopened = MerkleLog::open(FileStorage::open(dir.path()).unwrap()).unwrap();
