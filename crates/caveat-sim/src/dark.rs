@@ -9,21 +9,22 @@ use crate::motion::{Pilot, Trajectory, VesselState};
 
 /// Beaches and coves where go-fasts land their cargo.
 const LANDINGS: [(f64, f64); 8] = [
-    (17.95, -66.05), // Patillas, south-east Puerto Rico
     (18.09, -65.42), // south coast of Vieques
-    (17.97, -67.20), // Cabo Rojo
     (17.68, -64.75), // south of St Croix
     (18.30, -64.65), // Norman Island, BVI
+    (18.44, -64.75), // Jost Van Dyke, BVI
     (18.03, -63.13), // south of Sint Maarten
-    (17.00, -61.80), // south of Antigua
-    (16.95, -62.35), // Montserrat, west coast
+    (18.17, -63.12), // south coast of Anguilla
+    (17.62, -63.27), // Saba, west side
+    (16.75, -62.25), // Montserrat, west coast
 ];
 
-/// The area mother ships wait in: the southern fifth to two-fifths of the region.
+/// The area mother ships wait in: the middle of the region's southern half
+/// (in the default region, the open sea between St Croix, Saba and Montserrat).
 fn loiter_box(region: &BoundingBox) -> (f64, f64, f64, f64) {
     let h = region.max_lat - region.min_lat;
     let w = region.max_lon - region.min_lon;
-    (region.min_lat + 0.2 * h, region.min_lat + 0.4 * h, region.min_lon + 0.1 * w, region.max_lon - 0.3 * w)
+    (region.min_lat + 0.3 * h, region.min_lat + 0.5 * h, region.min_lon + 0.3 * w, region.max_lon - 0.3 * w)
 }
 
 /// A mother ship: drifts at 0.2-0.8 kn within about 1.5 km of its station.
@@ -48,7 +49,7 @@ pub(crate) fn mother_ship(region: &BoundingBox, end: f64, draw: &mut Draw) -> (T
     (p.finish(), looks)
 }
 
-/// A go-fast: starts 60-140 km south of its mother ship at 25-45 kn, zig-zags
+/// A go-fast: starts 40-100 km south of its mother ship at 25-45 kn, zig-zags
 /// to it (course offsets up to 25 degrees every 10-30 minutes, a 10-30 minute
 /// stop now and then), lies alongside for 20-45 minutes, runs to a landing
 /// beach, stops 10-25 minutes, and leaves southward at 30-40 kn.
@@ -61,7 +62,7 @@ pub(crate) fn go_fast(
 ) -> (Trajectory, VesselDescriptors) {
     let m0 = mother.state_at(0.0).unwrap_or(VesselState { lat: 16.5, lon: -65.0, course_deg: 0.0, speed_kn: 0.0 });
     let b = draw.uniform(150.0, 230.0).to_radians();
-    let dist = draw.uniform(60_000.0, 140_000.0);
+    let dist = draw.uniform(40_000.0, 100_000.0);
     let (lat, lon) = offset(m0.lat, m0.lon, dist * b.sin(), dist * b.cos());
     let lat = lat.clamp(region.min_lat + 0.02, region.max_lat - 0.02);
     let lon = lon.clamp(region.min_lon + 0.02, region.max_lon - 0.02);

@@ -75,7 +75,7 @@ impl Observation {
 /// How much of a radar's range a target of this length is seen at (radar cross-section, crudely).
 fn size_factor(v: &TruthVessel) -> f64 {
     match v.identity.length_m {
-        _ if v.habit == Habit::GoFast => 0.4,
+        _ if v.habit == Habit::GoFast => 0.5,
         Some(l) if l < 15.0 => 0.45,
         Some(l) if l < 40.0 => 0.65,
         Some(l) if l < 120.0 => 0.85,
@@ -131,8 +131,14 @@ pub(crate) fn coastal_radar(
         if (s.lat - site.0).abs() > lat_reach {
             continue;
         }
+        // Shore radars map out harbours (land and stationary clutter): moored
+        // vessels are not reported, and anything stopped is seen half as often.
+        if v.habit == Habit::Moored {
+            continue;
+        }
+        let stopped = if s.speed_kn < 0.5 { 0.5 } else { 1.0 };
         let r = distance_m(site.0, site.1, s.lat, s.lon);
-        if !draw.chance(pd(radar.pd_max, r, radar.range_m * size_factor(v), radar.range_m)) {
+        if !draw.chance(stopped * pd(radar.pd_max, r, radar.range_m * size_factor(v), radar.range_m)) {
             continue;
         }
         let (lat, lon, sigma) = polar(draw, site, (s.lat, s.lon), radar.range_sigma_m, radar.bearing_sigma_deg);
@@ -202,7 +208,8 @@ pub(crate) fn aircraft(
     };
     for (v, s) in vessels.iter().zip(states) {
         let Some(s) = s else { continue };
-        if (s.lat - at.0).abs() > lat_reach {
+        // Vessels moored in harbour are not contacts of interest: not reported.
+        if (s.lat - at.0).abs() > lat_reach || v.habit == Habit::Moored {
             continue;
         }
         let r = distance_m(at.0, at.1, s.lat, s.lon);
@@ -253,7 +260,8 @@ pub(crate) fn cutter(
     let lat_reach = 1.2 * c.radar_range_m / crate::geo::M_PER_DEG;
     for (v, s) in vessels.iter().zip(states) {
         let Some(s) = s else { continue };
-        if (s.lat - at.0).abs() > lat_reach {
+        // Vessels moored in harbour are not contacts of interest: not reported.
+        if (s.lat - at.0).abs() > lat_reach || v.habit == Habit::Moored {
             continue;
         }
         let r = distance_m(at.0, at.1, s.lat, s.lon);

@@ -41,13 +41,13 @@ const SNAPSHOT_START: OffsetDateTime = time::macros::datetime!(2022-01-03 0:00 U
 
 impl ScenarioConfig {
     /// The demo: the real vessels around Puerto Rico, the Virgin Islands and
-    /// the Leeward Islands (lat 15..20, lon -68..-60) for two hours from the
+    /// the Leeward Islands (lat 15..20, lon -68..-60) for four hours from the
     /// snapshot's time, four go-fasts with two mother ships, every partner sensor.
     pub fn eastern_caribbean(seed: u64) -> Self {
         ScenarioConfig {
             seed,
             start: SNAPSHOT_START,
-            duration: Duration::hours(2),
+            duration: Duration::hours(4),
             region: BoundingBox { min_lat: 15.0, min_lon: -68.0, max_lat: 20.0, max_lon: -60.0 },
             cooperative_vessels: None,
             dark_vessels: 4,

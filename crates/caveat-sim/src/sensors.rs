@@ -172,8 +172,8 @@ impl SensorSet {
     /// - GBR radar on Anguilla, Tortola (BVI) and Montserrat; HMS Medway off the BVI;
     /// - NLD radar on Sint Maarten, Saba and Sint Eustatius;
     /// - FRA radar on Saint-Barthélemy, Guadeloupe and Martinique;
-    /// - CAN CP-140 Aurora over the Caribbean south of Puerto Rico, 00-06 and 12-18 UTC;
-    /// - USA-USCG HC-144 over the Mona Passage and Puerto Rico, 02-08 and 14-20 UTC;
+    /// - CAN CP-140 Aurora over the Caribbean south of Puerto Rico, 01-07 and 13-19 UTC;
+    /// - USA-USCG HC-144 over the Mona Passage and Puerto Rico, 00-05 and 12-17 UTC;
     ///   the cutter Joseph Napier south of Puerto Rico; the AIS feed (NAIS);
     /// - JIATFS tips.
     pub fn eastern_caribbean() -> Self {
@@ -194,7 +194,7 @@ impl SensorSet {
                     partner: pid("CAN"),
                     name: "CP-140 Aurora RESCUE 140".into(),
                     patrol_box: area(15.5, -67.5, 17.5, -63.5),
-                    on_station_utc: vec![window(0, 6), window(12, 18)],
+                    on_station_utc: vec![window(1, 7), window(13, 19)],
                     speed_kn: 200.0,
                     radar_range_m: 60_000.0,
                     eo_range_m: 10_000.0,
@@ -206,7 +206,7 @@ impl SensorSet {
                     partner: pid("USA-USCG"),
                     name: "HC-144 Ocean Sentry CG 2312".into(),
                     patrol_box: area(17.2, -68.0, 19.0, -64.5),
-                    on_station_utc: vec![window(2, 8), window(14, 20)],
+                    on_station_utc: vec![window(0, 5), window(12, 17)],
                     speed_kn: 180.0,
                     radar_range_m: 50_000.0,
                     eo_range_m: 8_000.0,

@@ -378,7 +378,7 @@ impl ReportStream {
             originator,
             observed_at: start + Duration::milliseconds(ms(o.t)),
             time_uncertainty_s: o.time_sigma_s,
-            position: Position { lat: o.lat.clamp(-90.0, 90.0), lon: lon.clamp(-180.0, 180.0) },
+            position: Position { lat: micro(o.lat.clamp(-90.0, 90.0)), lon: micro(lon.clamp(-180.0, 180.0)) },
             uncertainty_m: (o.sigma_m.max(1.0) * 10.0).round() / 10.0,
             course_deg: o.course.map(|c| {
                 let c = (c * 10.0).round() / 10.0;
@@ -393,6 +393,12 @@ impl ReportStream {
         };
         SimReport { report, arrival, origin: o.origin }
     }
+}
+
+/// Rounds to 1e-6 degrees (11 cm, finer than AIS's 1/10000 minute): short
+/// decimals survive a JSON round trip exactly.
+fn micro(deg: f64) -> f64 {
+    (deg * 1e6).round() / 1e6
 }
 
 impl Iterator for ReportStream {
