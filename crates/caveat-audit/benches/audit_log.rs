@@ -31,13 +31,14 @@ impl Seq {
     }
 }
 
-/// A realistic leaf: a permit decision over 3 originators' reports, ~700 bytes.
-fn decision_bytes(i: usize) -> Result<Vec<u8>, Box<dyn Error>> {
+/// A realistic leaf: a permit decision over 3 originators' reports, `ids` each
+/// (written out when at most 16, else digest only).
+fn decision_bytes(i: usize, ids: usize) -> Result<Vec<u8>, Box<dyn Error>> {
     let mut mint = ReportIdMint::new(1_795_000_000_000, [7; 10]);
     let originators = ["GBR", "FRA", "NLD"]
         .iter()
         .map(|o| {
-            let ids: Vec<_> = (0..5 + i % 20).map(|_| mint.next_id()).collect();
+            let ids: Vec<_> = (0..ids + i % 4).map(|_| mint.next_id()).collect();
             Ok(OriginatorUse {
                 originator: o.parse()?,
                 reports: ReportSet::new(&ids),
@@ -81,8 +82,8 @@ fn row(what: &str, size: u64, s: &Stats) {
     );
 }
 
-fn durable_appends(dir: &std::path::Path) -> Result<(), Box<dyn Error>> {
-    let entries = (0..BATCH).map(decision_bytes).collect::<Result<Vec<_>, _>>()?;
+fn durable_appends(dir: &std::path::Path, ids: usize, label: &str) -> Result<(), Box<dyn Error>> {
+    let entries = (0..BATCH).map(|i| decision_bytes(i, ids)).collect::<Result<Vec<_>, _>>()?;
     let bytes: usize = entries.iter().map(Vec::len).sum();
     let mut log = MerkleLog::open(FileStorage::open(dir)?)?;
     for _ in 0..5 {
@@ -99,7 +100,7 @@ fn durable_appends(dir: &std::path::Path) -> Result<(), Box<dyn Error>> {
     let rate = (DURABLE_BATCHES * BATCH) as f64 / total.as_secs_f64();
     let s = stats(per_batch);
     println!(
-        "durable appends (file-backed, fsync per batch of {BATCH}, {} B/entry avg): {rate:.0} entries/s; \
+        "durable appends, {label} ({} B/entry avg), fsync per batch of {BATCH}: {rate:.0} entries/s; \
          batch latency mean {:.2} ms, p50 {:.2} ms, p99 {:.2} ms",
         bytes / BATCH,
         s.mean.as_secs_f64() * 1e3,
@@ -144,7 +145,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let max: u64 = std::env::var("CAVEAT_AUDIT_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
     let tmp = tempfile::tempdir()?;
     println!("caveat-audit benchmark ({} cores available)", std::thread::available_parallelism()?.get());
-    durable_appends(&tmp.path().join("durable"))?;
+    durable_appends(&tmp.path().join("digests"), 20, "decisions, id digests only")?;
+    durable_appends(&tmp.path().join("inline"), 4, "decisions, ids written out")?;
 
     // The big log: 32-byte leaves in batches of 65,536 (fsynced too), to build 10M quickly.
     let mut log = MerkleLog::open(FileStorage::open(&tmp.path().join("big"))?)?;
