@@ -40,6 +40,15 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// A partner of the configuration does not validate.
+    #[error("scenario config `partners`: partner {id} is invalid")]
+    Partner {
+        /// The partner's id.
+        id: String,
+        /// Why, from `caveat-core`.
+        #[source]
+        source: caveat_core::Error,
+    },
     /// The fleet holds no vessel inside the scenario region.
     #[error("no vessel of the fleet lies inside the scenario region")]
     EmptyFleet,

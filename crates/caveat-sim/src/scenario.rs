@@ -101,7 +101,7 @@ impl ScenarioConfig {
             ));
         }
         for p in &self.partners {
-            p.validate().map_err(|e| Error::config("partners", &p.id, leak(&e)))?;
+            p.validate().map_err(|source| Error::Partner { id: p.id.to_string(), source })?;
         }
         for id in self.sensor_partners() {
             if !self.partners.iter().any(|p| &p.id == id) {
@@ -120,10 +120,6 @@ impl ScenarioConfig {
             .chain(s.cutters.iter().map(|c| &c.partner))
             .chain([&s.ais.partner, &s.tips.partner])
     }
-}
-
-fn leak(_e: &caveat_core::Error) -> &'static str {
-    "partner does not validate"
 }
 
 /// The simulated world a stream runs over: config, truth and sensor platforms.

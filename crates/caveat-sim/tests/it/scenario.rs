@@ -22,6 +22,16 @@ fn same_seed_same_scenario_other_seed_other_scenario() {
 }
 
 #[test]
+fn the_live_stream_can_move_to_a_server_task() {
+    fn send_static<T: Send + 'static>(_: &T) {}
+    let s = demo(3, 5);
+    let stream = s.plan().stream();
+    send_static(&stream);
+    let first = std::thread::spawn(move || stream.take(3).count()).join().unwrap();
+    assert_eq!(first, 3);
+}
+
+#[test]
 fn stream_equals_generated_reports() {
     let s = demo(3, 20);
     let streamed: Vec<_> = s.plan().stream().collect();
