@@ -36,7 +36,7 @@ mod query;
 mod sqlite;
 mod store;
 
-pub use account::{PolicyEvent, TokenHash};
+pub use account::{AuditStorage, PolicyEvent, TokenHash};
 pub use error::{Error, Result};
 pub use query::{BatchReceipt, MAX_PAGE, ReportQuery, StoredReport, Superseded};
 pub use sqlite::SqliteStore;

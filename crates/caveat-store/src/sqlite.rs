@@ -7,6 +7,7 @@
 //! writers batch.
 
 mod account;
+mod audit;
 mod cases;
 mod reports;
 mod schema;
@@ -21,7 +22,7 @@ use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, 
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 
-use crate::{BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
+use crate::{AuditStorage, BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -235,6 +236,63 @@ impl Store for SqliteStore {
     async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()> {
         let step = step.clone();
         self.write(move |c| cases::append_step(c, id, expected_steps, &step)).await
+    }
+
+    fn audit_storage(&self) -> Result<AuditStorage> {
+        Ok(AuditStorage(Box::new(audit::SqliteLog::new(connect(&self.inner.target)?))))
+    }
+
+    async fn audit_entries_touching(&self, originator: &PartnerId, size: u64, limit: usize) -> Result<Vec<u64>> {
+        let originator = originator.clone();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT idx FROM audit_originators WHERE originator = ?1 AND idx < ?2 ORDER BY idx LIMIT ?3",
+                )
+                .map_err(Error::db("reading the audit index"))?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![
+                        originator.as_str(),
+                        i64::try_from(size).unwrap_or(i64::MAX),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(Error::db("reading the audit index"))?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(u64::try_from(r.map_err(Error::db("reading the audit index"))?).unwrap_or(0));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn save_checkpoint(&self, size: u64, note: String) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
+                rusqlite::params![i64::try_from(size).unwrap_or(i64::MAX), note],
+            )
+            .map_err(Error::db("saving a checkpoint"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
+        self.read(|c| {
+            use rusqlite::OptionalExtension as _;
+            let row: Option<(i64, String)> = c
+                .query_row("SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(Error::db("reading a checkpoint"))?;
+            Ok(row.map(|(s, n)| (u64::try_from(s).unwrap_or(0), n)))
+        })
+        .await
     }
 }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, User, UserId};
 use time::OffsetDateTime;
 
-use crate::{BatchReceipt, PolicyEvent, ReportQuery, Result, StoredReport, TokenHash};
+use crate::{AuditStorage, BatchReceipt, PolicyEvent, ReportQuery, Result, StoredReport, TokenHash};
 
 /// Durable storage for a hub. All backends pass one conformance suite.
 ///
@@ -77,4 +77,16 @@ pub trait Store: Send + Sync {
 
     /// Appends a step, if the case still has `expected_steps` steps; a close step closes it.
     async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()>;
+
+    /// Storage for the audit log, on its own connection, for its one writer.
+    fn audit_storage(&self) -> Result<AuditStorage>;
+
+    /// Indexes of audit entries touching `originator`'s data, below `size`, oldest first, at most `limit`.
+    async fn audit_entries_touching(&self, originator: &PartnerId, size: u64, limit: usize) -> Result<Vec<u64>>;
+
+    /// Keeps a signed checkpoint (C2SP note text) of the log at `size`.
+    async fn save_checkpoint(&self, size: u64, note: String) -> Result<()>;
+
+    /// The newest saved checkpoint: its size and note.
+    async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>>;
 }

@@ -113,6 +113,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER case_steps_append_only_delete BEFORE DELETE ON case_steps
     BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END;
     ",
+    // 4: the audit log (caveat-audit's layout: entries by index, node hashes by
+    // storage position), an index of entries by the originators they touch,
+    // and the checkpoints the hub signed.
+    r"
+    CREATE TABLE audit_entries (
+        idx  INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_nodes (
+        pos  INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_originators (
+        originator TEXT NOT NULL,
+        idx        INTEGER NOT NULL,
+        PRIMARY KEY (originator, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE audit_checkpoints (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    ",
 ];
 
 /// The schema version this build writes.

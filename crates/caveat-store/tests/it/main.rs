@@ -8,6 +8,7 @@
 )]
 
 mod conformance;
+mod tamper;
 
 use caveat_store::SqliteStore;
 

@@ -1,0 +1,93 @@
+//! The audit log's storage on SQLite: caveat-audit computes every hash; this
+//! keeps entries and node hashes durably, one transaction per batch.
+
+use std::io;
+
+use caveat_audit::{AppendBatch, AuditEntry, Hash, LogStorage, NodeId};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+/// [`LogStorage`] over a dedicated SQLite connection (the log has one writer).
+pub(crate) struct SqliteLog {
+    conn: Connection,
+}
+
+impl SqliteLog {
+    pub(crate) fn new(conn: Connection) -> Self {
+        SqliteLog { conn }
+    }
+}
+
+fn io_err(e: rusqlite::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+fn pos(v: u64) -> io::Result<i64> {
+    i64::try_from(v).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "index out of range"))
+}
+
+impl LogStorage for SqliteLog {
+    fn size(&self) -> io::Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries", [], |r| r.get(0))
+            .map_err(io_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn node(&self, id: NodeId) -> io::Result<Hash> {
+        let at = id.storage_position();
+        let key = pos(at)?;
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM audit_nodes WHERE pos = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(io_err)?;
+        let bytes = bytes.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("node {at} is not stored")))?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map(Hash::from_bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("node {at} is not 32 bytes")))
+    }
+
+    fn entry(&self, index: u64) -> io::Result<Vec<u8>> {
+        let key = pos(index)?;
+        self.conn
+            .prepare_cached("SELECT data FROM audit_entries WHERE idx = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(io_err)?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("entry {index} is not stored")))
+    }
+
+    fn append(&mut self, batch: &AppendBatch<'_>) -> io::Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(io_err)?;
+        let size: i64 =
+            tx.query_row("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries", [], |r| r.get(0)).map_err(io_err)?;
+        if size != pos(batch.first_index())? {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("batch starts at {} but the log holds {size} entries", batch.first_index()),
+            ));
+        }
+        {
+            let mut entry =
+                tx.prepare_cached("INSERT INTO audit_entries (idx, data) VALUES (?1, ?2)").map_err(io_err)?;
+            let mut touch = tx
+                .prepare_cached("INSERT OR IGNORE INTO audit_originators (originator, idx) VALUES (?1, ?2)")
+                .map_err(io_err)?;
+            for (index, data) in (batch.first_index()..).zip(batch.entries()) {
+                let index = pos(index)?;
+                entry.execute(params![index, data]).map_err(io_err)?;
+                // Index who each entry concerns, so a usage report reads only its entries.
+                if let Ok(decoded) = AuditEntry::from_bytes(data) {
+                    for o in decoded.originators() {
+                        touch.execute(params![o.as_str(), index]).map_err(io_err)?;
+                    }
+                }
+            }
+            let mut node = tx.prepare_cached("INSERT INTO audit_nodes (pos, hash) VALUES (?1, ?2)").map_err(io_err)?;
+            for (p, (_, hash)) in (batch.first_node_position()..).zip(batch.nodes()) {
+                node.execute(params![pos(p)?, hash.as_bytes().as_slice()]).map_err(io_err)?;
+            }
+        }
+        tx.commit().map_err(io_err)
+    }
+}

@@ -1,0 +1,114 @@
+//! Issue 7's tamper tests on the embedded store: whoever edits the database
+//! directly (dropping the append-only triggers first) is caught by the proofs.
+
+use caveat_audit::{AuditBundle, AuditEntry, MerkleLog, Resume, SigningKey, verify_bundle};
+use caveat_store::{SqliteStore, Store};
+use time::macros::datetime;
+
+fn entry(n: u64) -> AuditEntry {
+    AuditEntry::Resume(Resume {
+        at: datetime!(2026-11-23 12:00 UTC) + time::Duration::seconds(n.cast_signed()),
+        originator: "GBR".parse().unwrap(),
+        user: "ana@gbr".parse().unwrap(),
+        suspension: format!("s-{n}").parse().unwrap(),
+    })
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    store: SqliteStore,
+    key: SigningKey,
+    saved: String,
+}
+
+/// A log of 20 entries with a checkpoint saved at 10, as a partner would keep it.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let key = SigningKey::from_seed("caveat.test/audit", [8; 32]).unwrap();
+    let mut log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();
+    let entries: Vec<AuditEntry> = (0..20).map(entry).collect();
+    log.append_entries(&entries[..10]).unwrap();
+    let saved = log.sign_checkpoint(&key).unwrap().to_string();
+    log.append_entries(&entries[10..]).unwrap();
+    Fixture { _dir: dir, path, store, key, saved }
+}
+
+fn sql(f: &Fixture, statements: &str) {
+    let c = rusqlite::Connection::open(&f.path).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER IF EXISTS audit_entries_append_only; DROP TRIGGER IF EXISTS audit_entries_no_delete;",
+    )
+    .unwrap();
+    c.execute_batch(statements).unwrap();
+}
+
+/// What a partner does: ask for a bundle of every entry and verify it offline.
+fn verify(f: &Fixture) -> Result<(), String> {
+    let log = MerkleLog::open(f.store.audit_storage().unwrap()).map_err(|e| e.to_string())?;
+    let now = log.sign_checkpoint(&f.key).map_err(|e| e.to_string())?;
+    let all: Vec<u64> = (0..log.size()).collect();
+    let bundle = AuditBundle::build(&log, &now, Some(10), &all).map_err(|e| e.to_string())?;
+    verify_bundle(Some(&f.saved), &f.key.verifier_key(), &bundle).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn an_untouched_log_verifies() {
+    verify(&fixture()).unwrap();
+}
+
+#[test]
+fn an_edited_entry_is_caught() {
+    let f = fixture();
+    let forged = entry(99).to_bytes().unwrap();
+    let c = rusqlite::Connection::open(&f.path).unwrap();
+    c.execute_batch("DROP TRIGGER audit_entries_append_only;").unwrap();
+    c.execute("UPDATE audit_entries SET data = ?1 WHERE idx = 7", [forged]).unwrap();
+    let err = verify(&f).unwrap_err();
+    assert!(err.contains('7'), "the error names index 7: {err}");
+}
+
+#[test]
+fn a_deleted_entry_is_caught() {
+    let f = fixture();
+    sql(&f, "DELETE FROM audit_entries WHERE idx = 4;");
+    assert!(verify(&f).is_err());
+}
+
+#[test]
+fn swapped_entries_are_caught() {
+    let f = fixture();
+    sql(
+        &f,
+        "UPDATE audit_entries SET idx = -1 WHERE idx = 2; UPDATE audit_entries SET idx = 2 WHERE idx = 3;
+         UPDATE audit_entries SET idx = 3 WHERE idx = -1;",
+    );
+    let err = verify(&f).unwrap_err();
+    assert!(err.contains('2') || err.contains('3'), "{err}");
+}
+
+#[test]
+fn a_truncated_and_regrown_log_fails_consistency_with_the_saved_checkpoint() {
+    let f = fixture();
+    sql(&f, "DELETE FROM audit_entries WHERE idx >= 5; DELETE FROM audit_nodes; DELETE FROM audit_originators;");
+    // Rebuild a log from the first 5 entries and grow it with different ones.
+    let c = rusqlite::Connection::open(&f.path).unwrap();
+    let kept: Vec<Vec<u8>> = c
+        .prepare("SELECT data FROM audit_entries ORDER BY idx")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    c.execute_batch("DELETE FROM audit_entries;").unwrap();
+    drop(c);
+    let mut log = MerkleLog::open(f.store.audit_storage().unwrap()).unwrap();
+    log.append_batch(&kept).unwrap();
+    let other: Vec<AuditEntry> = (100..120).map(entry).collect();
+    log.append_entries(&other).unwrap();
+    drop(log);
+    let err = verify(&f).unwrap_err();
+    assert!(err.to_lowercase().contains("consisten"), "{err}");
+}
