@@ -38,12 +38,17 @@ pub struct MerkleLog<S> {
 impl<S: LogStorage> MerkleLog<S> {
     /// Opens the log kept in `storage`, reading its size and right edge.
     pub fn open(storage: S) -> Result<Self, Error> {
-        let size = storage.size().map_err(|source| Error::Storage { operation: "read size", at: 0, source })?;
-        let mut ids = Vec::new();
-        range_nodes(0, size, &mut ids);
-        let hashes = read_nodes(&storage, &ids)?;
-        let frontier = ids.iter().map(|id| id.level).zip(hashes).collect();
+        let (size, frontier) = read_edge(&storage)?;
         Ok(MerkleLog { storage, size, frontier })
+    }
+
+    /// Re-reads size and right edge from storage: after a write the store rolled back
+    /// outside this log's knowledge (e.g. the enclosing transaction failed to commit).
+    pub fn reload(&mut self) -> Result<(), Error> {
+        let (size, frontier) = read_edge(&self.storage)?;
+        self.size = size;
+        self.frontier = frontier;
+        Ok(())
     }
 
     /// The number of entries.
@@ -175,6 +180,15 @@ impl<S: LogStorage> MerkleLog<S> {
     }
 }
 
+/// The size and the right edge (see [`MerkleLog`]) of the log in `storage`.
+fn read_edge<S: LogStorage>(storage: &S) -> Result<(u64, Vec<(u8, Hash)>), Error> {
+    let size = storage.size().map_err(|source| Error::Storage { operation: "read size", at: 0, source })?;
+    let mut ids = Vec::new();
+    range_nodes(0, size, &mut ids);
+    let hashes = read_nodes(storage, &ids)?;
+    Ok((size, ids.iter().map(|id| id.level).zip(hashes).collect()))
+}
+
 fn read_nodes<S: LogStorage>(storage: &S, ids: &[NodeId]) -> Result<Vec<Hash>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -212,6 +226,9 @@ mod tests {
         for n in 0..=leaves.len() {
             assert_eq!(log.root_at(n as u64).unwrap(), mth(&leaves[..n]), "size {n}");
         }
+        let head = log.tree_head();
+        log.reload().unwrap();
+        assert_eq!(log.tree_head(), head);
         // Reopening reads the same right edge back.
         let reopened = MerkleLog::open(log.into_storage()).unwrap();
         assert_eq!(reopened.root(), mth(&leaves));

@@ -51,3 +51,29 @@ fn file_log_stores_nodes_by_position() {
     assert_eq!(reopened.tree_head(), head);
     assert_eq!(reopened.storage().size().unwrap(), 13);
 }
+
+mod entry_properties {
+    use caveat_audit::{AuditEntry, Decision};
+    use caveat_core::Purpose;
+    use proptest::prelude::*;
+    use time::OffsetDateTime;
+
+    use crate::fixture::{decision, share};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any time and report count the hub records reads back as the same entry,
+        /// from bytes that are the only encoding of it.
+        #[test]
+        fn entries_round_trip(secs in 0i64..253_402_300_000, nanos in 0u32..1_000_000_000, n in 0usize..40, deny: bool) {
+            let d = if deny { Decision::Deny } else { Decision::Permit };
+            let mut e = decision(0, "NLD", Purpose::SearchAndRescue, vec![share("GBR", d, n), share("FRA", d, n / 2)]);
+            if let AuditEntry::PolicyDecision(p) = &mut e {
+                p.at = OffsetDateTime::from_unix_timestamp(secs).unwrap().replace_nanosecond(nanos).unwrap();
+            }
+            let bytes = e.to_bytes().unwrap();
+            prop_assert_eq!(AuditEntry::from_bytes(&bytes).unwrap(), e);
+        }
+    }
+}
