@@ -1,0 +1,280 @@
+//! Tracks: the tracker's internal record and the value handed to callers.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use caveat_core::{PartnerId, Position, ReportId};
+use time::OffsetDateTime;
+
+use crate::identity::Identity;
+use crate::kalman::{self, Estimate};
+use crate::matrix::Mat4;
+use crate::measurement::KNOT_M_S;
+
+/// A track's id: the id of the report that started it.
+///
+/// The tracker processes reports in a fixed order (scan, then originator and
+/// source, then time and id), so the same report set always starts the same
+/// tracks from the same reports, and ids are stable across rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrackId(ReportId);
+
+impl TrackId {
+    /// The report that started the track.
+    pub const fn first_report(self) -> ReportId {
+        self.0
+    }
+}
+
+impl fmt::Display for TrackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "T-{}", self.0)
+    }
+}
+
+/// Where a track is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum TrackStatus {
+    /// Started, not yet seen often enough to be believed (M-of-N not reached).
+    Tentative,
+    /// Seen often enough.
+    Confirmed,
+}
+
+/// One point of a track's history: the estimate just after a report was applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrailPoint {
+    /// The report applied.
+    pub report: ReportId,
+    /// The report's observation time.
+    pub at: OffsetDateTime,
+    /// The filtered position after it.
+    pub position: Position,
+}
+
+/// The exact set of report ids a track was computed from, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Lineage(Vec<ReportId>);
+
+impl Lineage {
+    /// Whether `id` is in it.
+    pub fn contains(&self, id: &ReportId) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+    /// The ids, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = &ReportId> {
+        self.0.iter()
+    }
+    /// How many reports.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether empty (never, for a track).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A vessel's fused estimate inside one picture.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Track {
+    /// Stable id (the first report's).
+    pub id: TrackId,
+    /// Tentative or confirmed.
+    pub status: TrackStatus,
+    /// Time of the estimate: the latest report applied.
+    pub updated_at: OffsetDateTime,
+    /// Estimated position at `updated_at`.
+    pub position: Position,
+    /// Estimated velocity east and north, m/s.
+    pub velocity_m_s: [f64; 2],
+    /// Covariance of (east m, north m, v_east m/s, v_north m/s) in the tangent plane at `position`.
+    pub covariance: [[f64; 4]; 4],
+    /// Course over ground, degrees true in [0, 360); `None` when nearly stopped (under 0.5 kn).
+    pub course_deg: Option<f64>,
+    /// Speed over ground, knots.
+    pub speed_kn: f64,
+    /// Fused identity.
+    pub identity: Identity,
+    /// History, oldest first: one point per report applied.
+    pub trail: Vec<TrailPoint>,
+    /// The reports it was computed from.
+    pub lineage: Lineage,
+    /// Originators of the reports in its lineage.
+    pub originators: BTreeSet<PartnerId>,
+    /// Originators whose reports could have changed it: those in its lineage and
+    /// those whose reports shared an association cluster with it, or with a track
+    /// it descends from, at any scan. Remove every report of a partner not in
+    /// this set and the track comes out identical (the suspension property).
+    pub influenced_by: BTreeSet<PartnerId>,
+}
+
+impl Track {
+    /// The position dead-reckoned to `at` with the estimated velocity.
+    pub fn position_at(&self, at: OffsetDateTime) -> Position {
+        let dt = (at - self.updated_at).as_seconds_f64();
+        let (lat, lon) = kalman::displace(
+            self.position.lat,
+            self.position.lon,
+            self.velocity_m_s[0] * dt,
+            self.velocity_m_s[1] * dt,
+        );
+        Position { lat, lon }
+    }
+}
+
+/// Up to 256 originators as a bit set over a picture's partner table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PartnerBits([u64; 4]);
+
+pub(crate) const MAX_PARTNERS: usize = 256;
+
+impl PartnerBits {
+    pub(crate) fn one(i: u16) -> Self {
+        let mut b = PartnerBits::default();
+        b.insert(i);
+        b
+    }
+    pub(crate) fn insert(&mut self, i: u16) {
+        let i = usize::from(i);
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1u64 << (i % 64);
+        }
+    }
+    pub(crate) fn union(&mut self, other: &PartnerBits) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= b;
+        }
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .flat_map(|(w, bits)| (0..64).filter(move |b| bits & (1u64 << b) != 0).map(move |b| w * 64 + b))
+    }
+}
+
+/// A persistent (shared-tail) list of trail points, newest first, so that a
+/// checkpoint of the whole tracker state copies one pointer per track.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trail(Option<Arc<TrailNode>>);
+
+#[derive(Debug)]
+struct TrailNode {
+    report: ReportId,
+    t: i64,
+    lat: f64,
+    lon: f64,
+    prev: Option<Arc<TrailNode>>,
+}
+
+impl Trail {
+    pub(crate) fn push(&mut self, report: ReportId, t: i64, lat: f64, lon: f64) {
+        let prev = self.0.take();
+        self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
+    }
+
+    fn points(&self) -> Vec<(ReportId, i64, f64, f64)> {
+        let mut out = Vec::new();
+        let mut cur = self.0.as_deref();
+        while let Some(n) = cur {
+            out.push((n.report, n.t, n.lat, n.lon));
+            cur = n.prev.as_deref();
+        }
+        out.reverse();
+        out
+    }
+}
+
+impl Drop for Trail {
+    // Iterative, so dropping a trail of a million points does not overflow the stack.
+    fn drop(&mut self) {
+        let mut cur = self.0.take();
+        while let Some(node) = cur {
+            match Arc::try_unwrap(node) {
+                Ok(mut n) => cur = n.prev.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The tracker's record of one track. Cloned whole into checkpoints, so it
+/// holds its growing parts (trail, identity) behind shared pointers.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackCore {
+    pub(crate) id: ReportId,
+    pub(crate) est: Estimate,
+    pub(crate) status: TrackStatus,
+    pub(crate) born: i64,
+    pub(crate) last_update: i64,
+    pub(crate) hits: u32,
+    pub(crate) identity: Arc<Identity>,
+    pub(crate) trail: Trail,
+    pub(crate) contributors: PartnerBits,
+    pub(crate) influence: PartnerBits,
+}
+
+pub(crate) fn to_time(t: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl TrackCore {
+    pub(crate) fn to_track(&self, partners: &[PartnerId]) -> Track {
+        let points = self.trail.points();
+        let mut lineage: Vec<ReportId> = points.iter().map(|p| p.0).collect();
+        lineage.sort_unstable();
+        let names = |bits: &PartnerBits| bits.iter().filter_map(|i| partners.get(i).cloned()).collect();
+        let speed = self.est.speed();
+        let cov: Mat4 = self.est.cov;
+        Track {
+            id: TrackId(self.id),
+            status: self.status,
+            updated_at: to_time(self.est.t),
+            position: Position { lat: self.est.lat, lon: self.est.lon },
+            velocity_m_s: self.est.vel,
+            covariance: cov,
+            course_deg: (speed >= 0.5 * KNOT_M_S)
+                .then(|| self.est.vel[0].atan2(self.est.vel[1]).to_degrees().rem_euclid(360.0)),
+            speed_kn: speed / KNOT_M_S,
+            identity: (*self.identity).clone(),
+            trail: points
+                .iter()
+                .map(|&(report, t, lat, lon)| TrailPoint { report, at: to_time(t), position: Position { lat, lon } })
+                .collect(),
+            lineage: Lineage(lineage),
+            originators: names(&self.contributors),
+            influenced_by: names(&self.influence),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_trails_drop_without_overflow_and_share_tails() {
+        let id = ReportId::from_bytes([0; 16]);
+        let mut t = Trail::default();
+        for i in 0..200_000 {
+            t.push(id, i, 0.0, 0.0);
+        }
+        let snapshot = t.clone();
+        t.push(id, -1, 1.0, 1.0);
+        assert_eq!(snapshot.points().len(), 200_000);
+        assert_eq!(t.points().len(), 200_001);
+        drop(t);
+        drop(snapshot);
+    }
+
+    #[test]
+    fn partner_bits() {
+        let mut b = PartnerBits::one(3);
+        b.union(&PartnerBits::one(200));
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![3, 200]);
+    }
+}
