@@ -2,6 +2,7 @@
 // glyphs, no sprites) and the view's tracks as partner-coloured points with trails.
 import {
   Map as MapLibreMap,
+  Popup,
   setWorkerUrl,
   type GeoJSONSource,
   type StyleSpecification,
@@ -171,6 +172,7 @@ export class Picture {
   private ready = false;
   private pending: { tracks: readonly Track[]; selected: string | null } | null = null;
   private fitted = false;
+  private byId = new Map<string, Track>();
 
   constructor(
     container: HTMLElement,
@@ -200,11 +202,25 @@ export class Picture {
       const track: unknown = e.features?.[0]?.properties["track"];
       if (typeof track === "string") this.onSelect(track);
     });
-    map.on("mouseenter", "tracks", () => {
+    // Labels are HTML (the style has no glyphs): a hover card with the track's name and partners.
+    const hover = new Popup({ closeButton: false, closeOnClick: false, offset: 12 });
+    map.on("mousemove", "tracks", (e) => {
       map.getCanvas().style.cursor = "pointer";
+      const id: unknown = e.features?.[0]?.properties["track"];
+      const track = typeof id === "string" ? this.byId.get(id) : undefined;
+      if (track === undefined) return;
+      const card = document.createElement("div");
+      card.className = "hover-card";
+      const name = document.createElement("strong");
+      name.textContent = track.identity?.name ?? track.identity?.mmsi ?? "unidentified";
+      const partners = document.createElement("div");
+      partners.textContent = track.originators.join(" + ");
+      card.append(name, partners);
+      hover.setLngLat([track.position.lon, track.position.lat]).setDOMContent(card).addTo(map);
     });
     map.on("mouseleave", "tracks", () => {
       map.getCanvas().style.cursor = "";
+      hover.remove();
     });
   }
 
@@ -212,6 +228,7 @@ export class Picture {
   show(tracks: readonly Track[], selected: string | null): void {
     const map = this.map;
     if (map === null) return;
+    this.byId = new Map(tracks.map((t) => [t.id, t]));
     if (!this.ready) {
       this.pending = { tracks, selected };
       return;
