@@ -32,12 +32,14 @@
 
 mod account;
 mod error;
+mod postgres;
 mod query;
 mod sqlite;
 mod store;
 
 pub use account::{AuditStorage, PolicyEvent, TokenHash};
 pub use error::{Error, Result};
+pub use postgres::PostgresStore;
 pub use query::{BatchReceipt, MAX_PAGE, ReportQuery, StoredReport, Superseded};
 pub use sqlite::SqliteStore;
 pub use store::Store;

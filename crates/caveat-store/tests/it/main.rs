@@ -8,6 +8,7 @@
 )]
 
 mod conformance;
+mod postgres;
 mod tamper;
 
 use caveat_store::SqliteStore;
@@ -29,4 +30,18 @@ async fn sqlite_file_conforms_and_survives_reopen() {
     };
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(conformance::snapshot(&reopened).await, stored);
+}
+
+/// The same suite on PostgreSQL (skipped with a notice without `CAVEAT_TEST_POSTGRES`);
+/// a second connection to the same schema sees the same reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms_and_survives_reconnect() {
+    let Some(db) = postgres::TestSchema::create("postgres_conforms_and_survives_reconnect").await else { return };
+    let stored = {
+        let store = db.store().await;
+        conformance::run_all(&store).await;
+        conformance::snapshot(&store).await
+    };
+    assert_eq!(conformance::snapshot(&db.store().await).await, stored);
+    db.drop().await;
 }

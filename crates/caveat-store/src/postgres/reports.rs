@@ -1,0 +1,443 @@
+//! Partners, report batches and report queries on PostgreSQL.
+
+use std::collections::{HashMap, HashSet};
+
+use caveat_core::{Marking, Partner, PartnerId, Position, Report, ReportId, VesselDescriptors};
+use deadpool_postgres::Object;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::{db, from_millis, millis, signed, unsigned};
+use crate::{BatchReceipt, Error, MAX_PAGE, ReportQuery, Result, StoredReport, Superseded};
+
+pub(crate) async fn put_partner(client: &Object, partner: &Partner) -> Result<()> {
+    let body = serde_json::to_string(partner)
+        .map_err(|e| Error::Database { context: "encoding a partner", message: e.to_string() })?;
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO partners (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        )
+        .await
+        .map_err(db("storing a partner"))?;
+    client.execute(&stmt, &[&partner.id.as_str(), &body]).await.map_err(db("storing a partner"))?;
+    Ok(())
+}
+
+pub(crate) async fn partners(client: &Object, only: Option<&PartnerId>) -> Result<Vec<Partner>> {
+    let stmt = client
+        .prepare_cached("SELECT id, body FROM partners WHERE $1::text IS NULL OR id = $1 ORDER BY id")
+        .await
+        .map_err(db("reading partners"))?;
+    let rows = client.query(&stmt, &[&only.map(PartnerId::as_str)]).await.map_err(db("reading partners"))?;
+    rows.iter()
+        .enumerate()
+        .map(|(n, row)| {
+            let body: String = row.try_get(1).map_err(db("reading partners"))?;
+            serde_json::from_str(&body).map_err(|e| Error::Corrupt {
+                what: "partner",
+                row: i64::try_from(n).unwrap_or(i64::MAX),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Observation times keep full precision (an i64 of nanoseconds lasts to 2262).
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+/// The part of a report not held in its own columns: the same JSON as the
+/// SQLite store's, so a body moves between the stores unchanged.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_uncertainty_s: Option<f64>,
+    uncertainty_m: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    course_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    speed_kn: Option<f64>,
+    #[serde(default, skip_serializing_if = "VesselDescriptors::is_empty")]
+    vessel: VesselDescriptors,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remarks: Option<String>,
+}
+
+impl Details {
+    fn of(r: &Report) -> Self {
+        Details {
+            time_uncertainty_s: r.time_uncertainty_s,
+            uncertainty_m: r.uncertainty_m,
+            course_deg: r.course_deg,
+            speed_kn: r.speed_kn,
+            vessel: r.vessel.clone(),
+            remarks: r.remarks.clone(),
+        }
+    }
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Database { context: "encoding a report", message: e.to_string() })
+}
+
+/// What the store holds about a report a batch names (as its id or as the
+/// report it corrects): its originator and whether it is already corrected.
+struct Known {
+    originator: String,
+    superseded: bool,
+}
+
+/// Checks a batch against what is stored and against itself, in batch order,
+/// as the SQLite store meets the same errors one insert at a time: a
+/// correction's target first, then the report's own id.
+fn check(submitter: &PartnerId, reports: &[Report], mut known: HashMap<ReportId, Known>) -> Result<()> {
+    for (index, r) in reports.iter().enumerate() {
+        if let Some(t) = r.supersedes {
+            match known.get_mut(&t) {
+                Some(k) if k.originator != submitter.as_str() => {
+                    return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() });
+                }
+                None => return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() }),
+                Some(k) if k.superseded => return Err(Error::AlreadySuperseded { index, target: t }),
+                Some(k) => k.superseded = true,
+            }
+        }
+        if known.contains_key(&r.id) {
+            return Err(Error::DuplicateId { index, id: r.id });
+        }
+        known.insert(r.id, Known { originator: submitter.as_str().to_owned(), superseded: false });
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_batch(
+    client: &mut Object,
+    submitter: &PartnerId,
+    received_at: OffsetDateTime,
+    reports: &[Report],
+) -> Result<BatchReceipt> {
+    let tx = client.transaction().await.map_err(db("starting a batch"))?;
+    // One batch writer at a time, across hub processes: `seq` follows commit
+    // order (module doc of postgres.rs). Readers are not blocked.
+    tx.batch_execute("LOCK TABLE batches IN EXCLUSIVE MODE").await.map_err(db("locking for a batch"))?;
+    let known_partner = tx
+        .query_opt("SELECT 1 FROM partners WHERE id = $1", &[&submitter.as_str()])
+        .await
+        .map_err(db("checking the partner"))?;
+    if known_partner.is_none() {
+        return Err(Error::UnknownPartner { index: 0, partner: submitter.clone() });
+    }
+    if let Some((index, r)) = reports.iter().enumerate().find(|(_, r)| &r.originator != submitter) {
+        return Err(Error::NotSubmitter { index, originator: r.originator.clone(), submitter: submitter.clone() });
+    }
+
+    let named: Vec<&[u8]> = reports
+        .iter()
+        .flat_map(|r| std::iter::once(&r.id).chain(r.supersedes.as_ref()))
+        .map(|id| &id.as_bytes()[..])
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stmt = tx
+        .prepare_cached(
+            "SELECT r.id, r.originator, EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id) \
+             FROM reports r WHERE r.id = ANY($1)",
+        )
+        .await
+        .map_err(db("checking report ids"))?;
+    let mut known = HashMap::new();
+    for row in tx.query(&stmt, &[&named]).await.map_err(db("checking report ids"))? {
+        let id: Vec<u8> = row.try_get(0).map_err(db("checking report ids"))?;
+        let id =
+            blob_id(&id).ok_or_else(|| Error::Corrupt { what: "report id", row: 0, message: "not 16 bytes".into() })?;
+        let originator: String = row.try_get(1).map_err(db("checking report ids"))?;
+        let superseded: bool = row.try_get(2).map_err(db("checking report ids"))?;
+        known.insert(id, Known { originator, superseded });
+    }
+    check(submitter, reports, known)?;
+
+    let mut marking_ids: HashMap<&Marking, i64> = HashMap::new();
+    let find = tx
+        .prepare_cached("SELECT id FROM markings WHERE md5(body) = md5($1) AND body = $1 ORDER BY id LIMIT 1")
+        .await
+        .map_err(db("finding a marking"))?;
+    let add = tx
+        .prepare_cached("INSERT INTO markings (body) VALUES ($1) RETURNING id")
+        .await
+        .map_err(db("storing a marking"))?;
+    for r in reports {
+        if marking_ids.contains_key(&r.marking) {
+            continue;
+        }
+        let body = encode(&r.marking)?;
+        let id: i64 = match tx.query_opt(&find, &[&body]).await.map_err(db("finding a marking"))? {
+            Some(row) => row.try_get(0).map_err(db("finding a marking"))?,
+            None => {
+                tx.query_one(&add, &[&body]).await.and_then(|row| row.try_get(0)).map_err(db("storing a marking"))?
+            }
+        };
+        marking_ids.insert(&r.marking, id);
+    }
+
+    let next = tx
+        .query_one(
+            "SELECT coalesce((SELECT max(id) FROM batches), 0) + 1, coalesce((SELECT max(seq) FROM reports), 0) + 1",
+            &[],
+        )
+        .await
+        .map_err(db("numbering a batch"))?;
+    let batch: i64 = next.try_get(0).map_err(db("numbering a batch"))?;
+    let first_seq: i64 = next.try_get(1).map_err(db("numbering a batch"))?;
+    let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO batches (id, partner, received_at, count) VALUES ($1, $2, $3, $4)",
+        &[&batch, &submitter.as_str(), &millis(received_at), &count],
+    )
+    .await
+    .map_err(db("recording a batch"))?;
+
+    // One statement for the whole batch: columns travel as arrays.
+    let mut ids = Vec::with_capacity(reports.len());
+    let mut observed = Vec::with_capacity(reports.len());
+    let mut lats = Vec::with_capacity(reports.len());
+    let mut lons = Vec::with_capacity(reports.len());
+    let mut sources = Vec::with_capacity(reports.len());
+    let mut markings = Vec::with_capacity(reports.len());
+    let mut supersedes = Vec::with_capacity(reports.len());
+    let mut bodies = Vec::with_capacity(reports.len());
+    for r in reports {
+        ids.push(&r.id.as_bytes()[..]);
+        observed.push(nanos(r.observed_at));
+        lats.push(r.position.lat);
+        lons.push(r.position.lon);
+        sources.push(r.source.as_str());
+        markings.push(marking_ids.get(&r.marking).copied().unwrap_or_default());
+        supersedes.push(r.supersedes.as_ref().map(|s| &s.as_bytes()[..]));
+        bodies.push(encode(&Details::of(r))?);
+    }
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO reports (seq, id, batch, originator, observed_at, lat, lon, source, marking, supersedes, body) \
+             SELECT $1 + t.n - 1, t.id, $2, $3, t.observed_at, t.lat, t.lon, t.source, t.marking, t.supersedes, t.body \
+             FROM unnest($4::bytea[], $5::int8[], $6::float8[], $7::float8[], $8::text[], $9::int8[], $10::bytea[], $11::text[]) \
+                 WITH ORDINALITY AS t(id, observed_at, lat, lon, source, marking, supersedes, body, n)",
+        )
+        .await
+        .map_err(db("storing reports"))?;
+    let params: [&(dyn ToSql + Sync); 11] = [
+        &first_seq,
+        &batch,
+        &submitter.as_str(),
+        &ids,
+        &observed,
+        &lats,
+        &lons,
+        &sources,
+        &markings,
+        &supersedes,
+        &bodies,
+    ];
+    tx.execute(&insert, &params).await.map_err(db("storing reports"))?;
+    tx.commit().await.map_err(db("committing a batch"))?;
+    let last_seq = first_seq + count - 1;
+    Ok(BatchReceipt {
+        batch: unsigned(batch),
+        count: reports.len(),
+        first_seq: unsigned(first_seq),
+        last_seq: unsigned(last_seq),
+    })
+}
+
+/// A query's WHERE clause and its parameters, numbered from `$1`.
+pub(crate) struct Plan {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Plan {
+    fn arg(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
+        self.args.push(Box::new(v));
+        format!("${}", self.args.len())
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+/// Builds the query. A box is answered from the GiST index on the position
+/// and re-checked exactly; a window from the time index.
+pub(crate) fn plan(q: &ReportQuery, select: &str) -> Plan {
+    let mut p = Plan { sql: format!("SELECT {select} FROM reports r"), args: Vec::new() };
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(b) = q.bbox {
+        let (lat0, lat1, lon0, lon1) = (p.arg(b.min_lat), p.arg(b.max_lat), p.arg(b.min_lon), p.arg(b.max_lon));
+        conds.push(format!("point(r.lon, r.lat) <@ box(point({lon0}, {lat0}), point({lon1}, {lat1}))"));
+        conds.push(format!("r.lat BETWEEN {lat0} AND {lat1} AND r.lon BETWEEN {lon0} AND {lon1}"));
+    }
+    if let Some(from) = q.window.from {
+        let a = p.arg(nanos(from));
+        conds.push(format!("r.observed_at >= {a}"));
+    }
+    if let Some(to) = q.window.to {
+        let a = p.arg(nanos(to));
+        conds.push(format!("r.observed_at < {a}"));
+    }
+    if let Some(o) = &q.originator {
+        let a = p.arg(o.as_str().to_owned());
+        conds.push(format!("r.originator = {a}"));
+    }
+    if let Some(s) = q.source {
+        let a = p.arg(s.as_str().to_owned());
+        conds.push(format!("r.source = {a}"));
+    }
+    if q.superseded == Superseded::Hide {
+        conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
+    }
+    if let Some(after) = q.after_seq {
+        let a = p.arg(signed(after));
+        conds.push(format!("r.seq > {a}"));
+    }
+    if !conds.is_empty() {
+        p.sql.push_str(" WHERE ");
+        p.sql.push_str(&conds.join(" AND "));
+    }
+    p
+}
+
+/// Columns a report is read back from, in [`read`] order.
+const REPORT_COLUMNS: &str = "r.seq, r.batch, (SELECT received_at FROM batches b WHERE b.id = r.batch), r.id, \
+     r.originator, r.observed_at, r.lat, r.lon, r.source, r.marking, r.supersedes, r.body";
+
+fn blob_id(bytes: &[u8]) -> Option<ReportId> {
+    <[u8; 16]>::try_from(bytes).ok().map(ReportId::from_bytes)
+}
+
+/// The marking classes `rows` refer to, each decoded once.
+async fn markings_of(client: &Object, rows: &[Row]) -> Result<HashMap<i64, Marking>> {
+    let mut ids: Vec<i64> = Vec::new();
+    for row in rows {
+        ids.push(row.try_get(9).map_err(db("reading a report"))?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let stmt = client
+        .prepare_cached("SELECT id, body FROM markings WHERE id = ANY($1)")
+        .await
+        .map_err(db("reading markings"))?;
+    let mut out = HashMap::new();
+    for row in client.query(&stmt, &[&ids]).await.map_err(db("reading markings"))? {
+        let id: i64 = row.try_get(0).map_err(db("reading markings"))?;
+        let body: String = row.try_get(1).map_err(db("reading markings"))?;
+        let m: Marking = serde_json::from_str(&body).map_err(|e| Error::Corrupt {
+            what: "marking",
+            row: id,
+            message: e.to_string(),
+        })?;
+        out.insert(id, m);
+    }
+    Ok(out)
+}
+
+fn read(row: &Row, markings: &HashMap<i64, Marking>) -> Result<StoredReport> {
+    let get = db("reading a report");
+    let seq: i64 = row.try_get(0).map_err(get)?;
+    let corrupt = |what: &'static str, message: String| Error::Corrupt { what, row: seq, message };
+    let get = || db("reading a report");
+    let batch: i64 = row.try_get(1).map_err(get())?;
+    let received: Option<i64> = row.try_get(2).map_err(get())?;
+    let id = blob_id(row.try_get(3).map_err(get())?).ok_or_else(|| corrupt("report id", "not 16 bytes".into()))?;
+    let originator: &str = row.try_get(4).map_err(get())?;
+    let observed: i64 = row.try_get(5).map_err(get())?;
+    let lat: f64 = row.try_get(6).map_err(get())?;
+    let lon: f64 = row.try_get(7).map_err(get())?;
+    let source: &str = row.try_get(8).map_err(get())?;
+    let marking: i64 = row.try_get(9).map_err(get())?;
+    let supersedes = match row.try_get::<_, Option<&[u8]>>(10).map_err(get())? {
+        Some(b) => Some(blob_id(b).ok_or_else(|| corrupt("supersedes", "not 16 bytes".into()))?),
+        None => None,
+    };
+    let body: &str = row.try_get(11).map_err(get())?;
+    let details: Details = serde_json::from_str(body).map_err(|e| corrupt("report", e.to_string()))?;
+    let report = Report {
+        id,
+        originator: originator.parse().map_err(|e: caveat_core::Error| corrupt("originator", e.to_string()))?,
+        observed_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(observed))
+            .map_err(|e| corrupt("observed_at", e.to_string()))?,
+        time_uncertainty_s: details.time_uncertainty_s,
+        position: Position { lat, lon },
+        uncertainty_m: details.uncertainty_m,
+        course_deg: details.course_deg,
+        speed_kn: details.speed_kn,
+        source: source.parse().map_err(|e: caveat_core::Error| corrupt("source", e.to_string()))?,
+        vessel: details.vessel,
+        remarks: details.remarks,
+        marking: markings
+            .get(&marking)
+            .cloned()
+            .ok_or_else(|| corrupt("marking", format!("class {marking} is missing")))?,
+        supersedes,
+    };
+    Ok(StoredReport {
+        seq: unsigned(seq),
+        batch: unsigned(batch),
+        received_at: from_millis(received.ok_or_else(|| corrupt("batch", "missing".into()))?, "timestamp", seq)?,
+        report,
+    })
+}
+
+pub(crate) async fn query(client: &Object, q: &ReportQuery) -> Result<Vec<StoredReport>> {
+    let mut p = plan(q, REPORT_COLUMNS);
+    let limit = i64::try_from(q.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)).unwrap_or(i64::MAX);
+    let a = p.arg(limit);
+    p.sql.push_str(" ORDER BY r.seq LIMIT ");
+    p.sql.push_str(&a);
+    let stmt = client.prepare_cached(&p.sql).await.map_err(db("querying reports"))?;
+    let rows = client.query(&stmt, &p.params()).await.map_err(db("querying reports"))?;
+    let markings = markings_of(client, &rows).await?;
+    rows.iter().map(|row| read(row, &markings)).collect()
+}
+
+pub(crate) async fn count(client: &Object, q: &ReportQuery) -> Result<u64> {
+    let p = plan(q, "count(*)");
+    let stmt = client.prepare_cached(&p.sql).await.map_err(db("counting reports"))?;
+    let n: i64 =
+        client.query_one(&stmt, &p.params()).await.and_then(|r| r.try_get(0)).map_err(db("counting reports"))?;
+    Ok(unsigned(n))
+}
+
+pub(crate) async fn by_id(client: &Object, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS}, (SELECT c.id FROM reports c WHERE c.supersedes = r.id) FROM reports r WHERE r.id = $1"
+    );
+    let stmt = client.prepare_cached(&sql).await.map_err(db("reading a report"))?;
+    let rows = client.query(&stmt, &[&&id.as_bytes()[..]]).await.map_err(db("reading a report"))?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let markings = markings_of(client, &rows).await?;
+    let stored = read(row, &markings)?;
+    let corrected_by = match row.try_get::<_, Option<&[u8]>>(12).map_err(db("reading a report"))? {
+        Some(b) => Some(blob_id(b).ok_or_else(|| Error::Corrupt {
+            what: "report id",
+            row: signed(stored.seq),
+            message: "not 16 bytes".into(),
+        })?),
+        None => None,
+    };
+    Ok(Some((stored, corrected_by)))
+}
+
+/// The plan PostgreSQL chooses for `q`, with sequential scans priced out, so
+/// a test can see that an index answers it even on a small table.
+#[cfg(test)]
+pub(crate) async fn explain(client: &mut Object, q: &ReportQuery) -> Vec<String> {
+    let p = plan(q, "r.seq");
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL enable_seqscan = off").await.unwrap();
+    let rows = tx.query(&format!("EXPLAIN {}", p.sql), &p.params()).await.unwrap();
+    rows.iter().map(|r| r.get::<_, String>(0)).collect()
+}
