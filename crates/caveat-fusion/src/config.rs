@@ -54,7 +54,7 @@ impl Default for FusionConfig {
             confirm_window: Duration::minutes(10),
             tentative_coast: Duration::minutes(5),
             confirmed_coast: Duration::minutes(20),
-            grid_cell_m: 5_000.0,
+            grid_cell_m: 2_000.0,
             max_checkpoints: 64,
             checkpoint_every: Duration::seconds(60),
         }

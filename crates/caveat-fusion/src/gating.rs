@@ -22,15 +22,76 @@ fn slack(r: f64) -> f64 {
     r * 1.01 + 10.0
 }
 
+/// One level of cells: tracks whose radius fits within `cell_m`.
 #[derive(Debug, Default)]
-pub(crate) struct Grid {
+struct Level {
     cell_m: f64,
     cell_deg: f64,
-    /// Tracks per cell.
     cells: HashMap<(i64, i64), Vec<usize>>,
-    /// Each track's cell; `None`: too uncertain for the grid, always a candidate.
-    placed: Vec<Option<(i64, i64)>>,
+}
+
+/// Where a track was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Fine((i64, i64)),
+    Coarse((i64, i64)),
+    Wide,
+}
+
+/// Two levels of cells (a fine one, and one four times coarser for tracks
+/// whose uncertainty has grown, such as tentative tracks coasting), and a
+/// list of the tracks too uncertain for either.
+#[derive(Debug, Default)]
+pub(crate) struct Grid {
+    fine: Level,
+    coarse: Level,
+    placed: Vec<Option<Slot>>,
     wide: Vec<usize>,
+}
+
+impl Level {
+    fn new(cell_m: f64) -> Self {
+        Level { cell_m, cell_deg: cell_m / M_PER_DEG, cells: HashMap::new() }
+    }
+
+    #[expect(clippy::cast_possible_truncation, reason = "saturating float-to-int cast of a finite, bounded position")]
+    fn key(&self, lat: f64, lon: f64) -> (i64, i64) {
+        ((lat / self.cell_deg).floor() as i64, (lon / self.cell_deg).floor() as i64)
+    }
+
+    fn remove(&mut self, k: (i64, i64), index: usize) {
+        if let Some(v) = self.cells.get_mut(&k)
+            && let Some(pos) = v.iter().position(|&i| i == index)
+        {
+            v.swap_remove(pos);
+        }
+    }
+
+    /// Adds the tracks in cells a report at (lat, lon) with own radius `own` could reach;
+    /// `None` if the search box is unusable (poles, antimeridian, huge).
+    fn collect(&self, lat: f64, lon: f64, own: f64, out: &mut Vec<usize>) -> Option<()> {
+        let reach = slack(own + self.cell_m);
+        let dlat = reach / M_PER_DEG;
+        let lat_max = (lat.abs() + dlat).min(90.0);
+        let cos = lat_max.to_radians().cos();
+        if cos < 0.05 || reach > 50.0 * self.cell_m {
+            return None;
+        }
+        let dlon = reach / (M_PER_DEG * cos);
+        if lon - dlon < -180.0 || lon + dlon > 180.0 {
+            return None;
+        }
+        let (y0, x0) = self.key(lat - dlat, lon - dlon);
+        let (y1, x1) = self.key(lat + dlat, lon + dlon);
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                if let Some(v) = self.cells.get(&(y, x)) {
+                    out.extend_from_slice(v);
+                }
+            }
+        }
+        Some(())
+    }
 }
 
 /// Bounds on a track for one scan `[start, end)`.
@@ -66,52 +127,46 @@ pub(crate) fn report_radius(o: &Observation, sqrt_gate: f64) -> f64 {
 impl Grid {
     pub(crate) fn new(cell_m: f64) -> Self {
         let cell_m = if cell_m.is_finite() && cell_m > 100.0 { cell_m } else { 5_000.0 };
-        Grid { cell_m, cell_deg: cell_m / M_PER_DEG, ..Grid::default() }
+        Grid { fine: Level::new(cell_m), coarse: Level::new(cell_m * 4.0), placed: Vec::new(), wide: Vec::new() }
     }
 
     pub(crate) fn clear(&mut self) {
-        for v in self.cells.values_mut() {
+        for v in self.fine.cells.values_mut().chain(self.coarse.cells.values_mut()) {
             v.clear();
         }
         self.placed.clear();
         self.wide.clear();
     }
 
-    #[expect(clippy::cast_possible_truncation, reason = "saturating float-to-int cast of a finite, bounded position")]
-    fn key(&self, lat: f64, lon: f64) -> (i64, i64) {
-        ((lat / self.cell_deg).floor() as i64, (lon / self.cell_deg).floor() as i64)
-    }
-
-    /// Places track `index` (indices are given in increasing order, once per
-    /// scan, or again after the track moved).
+    /// Places track `index` (again, after it moved).
     pub(crate) fn place(&mut self, index: usize, r: &Reach) {
         self.remove(index);
-        let slot = if slack(r.radius) <= self.cell_m {
-            let k = self.key(r.lat, r.lon);
-            self.cells.entry(k).or_default().push(index);
-            Some(k)
+        let radius = slack(r.radius);
+        let slot = if radius <= self.fine.cell_m {
+            let k = self.fine.key(r.lat, r.lon);
+            self.fine.cells.entry(k).or_default().push(index);
+            Slot::Fine(k)
+        } else if radius <= self.coarse.cell_m {
+            let k = self.coarse.key(r.lat, r.lon);
+            self.coarse.cells.entry(k).or_default().push(index);
+            Slot::Coarse(k)
         } else {
             self.wide.push(index);
-            None
+            Slot::Wide
         };
         if self.placed.len() <= index {
             self.placed.resize(index + 1, None);
         }
         if let Some(p) = self.placed.get_mut(index) {
-            *p = slot;
+            *p = Some(slot);
         }
     }
 
     fn remove(&mut self, index: usize) {
-        match self.placed.get(index).copied() {
-            Some(Some(k)) => {
-                if let Some(v) = self.cells.get_mut(&k)
-                    && let Some(pos) = v.iter().position(|&i| i == index)
-                {
-                    v.swap_remove(pos);
-                }
-            }
-            Some(None) => {
+        match self.placed.get(index).copied().flatten() {
+            Some(Slot::Fine(k)) => self.fine.remove(k, index),
+            Some(Slot::Coarse(k)) => self.coarse.remove(k, index),
+            Some(Slot::Wide) => {
                 if let Some(pos) = self.wide.iter().position(|&i| i == index) {
                     self.wide.swap_remove(pos);
                 }
@@ -124,26 +179,8 @@ impl Grid {
     /// is `own`; `None` when the caller must try every track.
     pub(crate) fn candidates(&self, lat: f64, lon: f64, own: f64, out: &mut Vec<usize>) -> Option<()> {
         out.clear();
-        let reach = slack(own + self.cell_m);
-        let dlat = reach / M_PER_DEG;
-        let lat_max = (lat.abs() + dlat).min(90.0);
-        let cos = lat_max.to_radians().cos();
-        if cos < 0.05 || reach > 50.0 * self.cell_m {
-            return None;
-        }
-        let dlon = reach / (M_PER_DEG * cos);
-        if lon - dlon < -180.0 || lon + dlon > 180.0 {
-            return None;
-        }
-        let (y0, x0) = self.key(lat - dlat, lon - dlon);
-        let (y1, x1) = self.key(lat + dlat, lon + dlon);
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                if let Some(v) = self.cells.get(&(y, x)) {
-                    out.extend_from_slice(v);
-                }
-            }
-        }
+        self.fine.collect(lat, lon, own, out)?;
+        self.coarse.collect(lat, lon, own, out)?;
         out.extend_from_slice(&self.wide);
         Some(())
     }

@@ -1,0 +1,94 @@
+//! Fusion at scale (issue 6): 10,000 vessels, about 100,000 reports per
+//! scenario minute, replayed on one thread as fast as possible into one
+//! picture. Prints reports/s, the ratio to real time, peak memory and
+//! per-report update latency (p50, p99, max), plus the refresh latency.
+//!
+//! `fusion-scale [minutes] [order]`: order `observed` (default) replays in
+//! observation-time order, `arrival` in the simulator's arrival order with a
+//! picture refresh every scenario second (late reports then cost re-filtering).
+
+use std::time::Instant;
+
+use caveat_bench::{peak_rss_kb, percentile};
+use caveat_fusion::{FusionConfig, Picture};
+use caveat_sim::{Fleet, ScenarioConfig, ScenarioPlan};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let minutes: i64 = args.get(1).map_or(Ok(3), |s| s.parse())?;
+    let arrival = args.get(2).is_some_and(|s| s == "arrival");
+    let mut config = ScenarioConfig::scale(1, 10_000, 100_000);
+    config.duration = time::Duration::minutes(minutes);
+    let fleet = Fleet::eastern_caribbean()?;
+    let plan = ScenarioPlan::new(config, &fleet)?;
+    let vessels = plan.truth().vessels().len();
+
+    let mut reports: Vec<_> = plan.stream().collect();
+    if !arrival {
+        reports.sort_by_key(|r| (r.report.observed_at, r.report.id));
+    }
+    let n = reports.len();
+    // Real time is the scenario's duration (a few tips are observed outside it).
+    let span_s = plan.config().duration.as_seconds_f64();
+
+    let mut picture = Picture::new(FusionConfig::default());
+    let mut latencies: Vec<u64> = Vec::with_capacity(n);
+    let mut refreshes: Vec<u64> = Vec::new();
+    let mut next_refresh = reports.first().map(|r| r.arrival);
+    let started = Instant::now();
+    let cpu_before = cpu_seconds().unwrap_or(f64::NAN);
+    for r in &reports {
+        let t = Instant::now();
+        picture.insert(&r.report)?;
+        latencies.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        if arrival && next_refresh.is_some_and(|nr| r.arrival >= nr) {
+            let t = Instant::now();
+            picture.refresh();
+            refreshes.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            next_refresh = Some(r.arrival + time::Duration::seconds(1));
+        }
+    }
+    let t = Instant::now();
+    let tracks = picture.track_count();
+    refreshes.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().unwrap_or(f64::NAN) - cpu_before;
+
+    let rate = n as f64 / wall;
+    println!(
+        "fusion-scale: {vessels} vessels, {n} reports over {span_s:.0} s of scenario time ({:.0} per scenario minute), order: {}",
+        n as f64 / (span_s / 60.0),
+        if arrival { "arrival (refresh every scenario second)" } else { "observation time" }
+    );
+    println!("  wall time            {wall:.2} s (one thread; CPU time {cpu:.2} s on a shared machine)");
+    println!("  throughput           {rate:.0} reports/s = {:.1}x real time (target >= 20x)", span_s / wall);
+    println!(
+        "  update latency       p50 {:.1} us, p99 {:.1} us, max {:.1} ms",
+        percentile(&mut latencies, 0.5) as f64 / 1e3,
+        percentile(&mut latencies, 0.99) as f64 / 1e3,
+        percentile(&mut latencies, 1.0) as f64 / 1e6
+    );
+    println!(
+        "  refresh latency      p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms over {} refreshes",
+        percentile(&mut refreshes, 0.5) as f64 / 1e6,
+        percentile(&mut refreshes, 0.99) as f64 / 1e6,
+        percentile(&mut refreshes, 1.0) as f64 / 1e6,
+        refreshes.len()
+    );
+    println!("  live tracks at end   {tracks}");
+    println!(
+        "  peak memory (VmHWM)  {} MB (includes the scenario's reports held in memory)",
+        peak_rss_kb().unwrap_or(0) / 1024
+    );
+    Ok(())
+}
+
+/// User + system CPU time of this process, seconds (`/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
