@@ -1,44 +1,200 @@
-//! The seam between the API and access decisions: which stored reports a
-//! view key may use, for which action. Every data path (direct read, tracks,
-//! exports, live updates) filters through here before anything else happens
-//! (DESIGN.md invariant 2: fuse after filtering).
+//! Access decisions for the API: caveat-policy kept in step with the store's
+//! policy event log, and the audit entries that record each decision.
+//!
+//! Every data path (direct read, tracks, exports, case citations) asks here
+//! before anything is read, fused or exported (DESIGN.md invariant 2: fuse
+//! after filtering), and records the decision, permit and deny, in the audit
+//! log before it answers (invariant 5).
 
-use caveat_core::{Report, ViewKey};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use caveat_audit::{AuditEntry, OriginatorUse, PolicyDecision, ReportSet};
+use caveat_core::{PartnerId, Report, ReportId, User, ViewKey};
+use caveat_policy::{CaseFacts, Decisions, Effect, Policies, PolicyChange, Request};
+use caveat_store::Store;
 use time::OffsetDateTime;
 
-/// What the caller does with the reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Read a report directly.
-    Read,
-    /// Fuse it into the caller's tracks.
-    Fuse,
-    /// Let it leave the hub in an export.
-    Export,
+pub use caveat_policy::Action;
+
+use crate::ApiError;
+
+/// The hub's policies, replayed from the store's event log.
+pub struct Access {
+    store: Arc<dyn Store>,
+    policies: RwLock<Arc<Policies>>,
+    /// The store event version `policies` reflects.
+    applied: AtomicU64,
+    changing: tokio::sync::Mutex<()>,
 }
 
-/// Decides, per report, whether the view may use it.
-///
-/// TODO(#4): replace the marking reading below with caveat-policy (standing
-/// policies, suspensions, case rules, cached per marking class).
-#[derive(Debug, Default)]
-pub struct Access;
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Access(version {})", self.applied.load(Ordering::Relaxed))
+    }
+}
+
+fn policy_error(e: &caveat_policy::Error) -> ApiError {
+    ApiError::internal("deciding access", e)
+}
 
 impl Access {
-    /// One decision per report, in order. Default deny: only what the
-    /// originator's marking grants, or the originator's own data.
-    pub fn decide(&self, key: &ViewKey, action: Action, reports: &[&Report], now: OffsetDateTime) -> Vec<bool> {
-        reports
-            .iter()
-            .map(|r| {
-                if r.originator == key.partner {
-                    return true;
-                }
-                let m = &r.marking;
-                m.grants(&key.partner, key.purpose, now)
-                    && !m.requires_case
-                    && !(action == Action::Export && m.no_export)
-            })
-            .collect()
+    /// Loads every stored policy event.
+    ///
+    /// # Errors
+    /// The store fails, or a stored event does not apply.
+    pub async fn open(store: Arc<dyn Store>) -> Result<Access, ApiError> {
+        let policies = Policies::new().map_err(|e| policy_error(&e))?;
+        let access = Access {
+            store,
+            policies: RwLock::new(Arc::new(policies)),
+            applied: AtomicU64::new(0),
+            changing: tokio::sync::Mutex::new(()),
+        };
+        access.refresh().await?;
+        Ok(access)
     }
+
+    /// A private copy of the current policies to change (Policies is rebuilt
+    /// from its state: changes are rare, decisions are not).
+    fn fork(&self) -> Result<Policies, ApiError> {
+        Policies::from_state(self.current().state().clone()).map_err(|e| policy_error(&e))
+    }
+
+    fn current(&self) -> Arc<Policies> {
+        self.policies.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Applies policy events stored since the last look (by this process or
+    /// another hub process on the same database). Called before every decision,
+    /// so a suspension acknowledged anywhere applies to the next request.
+    ///
+    /// # Errors
+    /// The store fails or an event does not apply.
+    pub async fn refresh(&self) -> Result<bool, ApiError> {
+        let after = self.applied.load(Ordering::Acquire);
+        let events = self.store.policy_events(after).await?;
+        if events.is_empty() {
+            return Ok(false);
+        }
+        let _changing = self.changing.lock().await;
+        let mut policies = self.fork()?;
+        let mut applied = self.applied.load(Ordering::Acquire);
+        for e in events {
+            if e.version <= applied {
+                continue;
+            }
+            let change: PolicyChange =
+                serde_json::from_str(&e.body).map_err(|err| ApiError::internal("reading a policy event", &err))?;
+            policies.apply(&change).map_err(|err| policy_error(&err))?;
+            applied = e.version;
+        }
+        *self.policies.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policies);
+        self.applied.store(applied, Ordering::Release);
+        Ok(true)
+    }
+
+    /// The policies now (after a refresh), for listing standing policies and suspensions.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn policies(&self) -> Result<Arc<Policies>, ApiError> {
+        self.refresh().await?;
+        Ok(self.current())
+    }
+
+    /// Makes a policy change as `originator`: the change is durable in the
+    /// store before it takes effect here, and the version it produces is
+    /// checked against the store's, so two hub processes cannot both write version N.
+    ///
+    /// # Errors
+    /// `make` refuses (its error is returned as is), or the store fails.
+    pub async fn change<E>(
+        &self,
+        originator: &PartnerId,
+        make: impl FnOnce(&mut Policies) -> Result<PolicyChange, E>,
+    ) -> Result<Result<PolicyChange, E>, ApiError> {
+        self.refresh().await?;
+        let _changing = self.changing.lock().await;
+        let mut policies = self.fork()?;
+        let change = match make(&mut policies) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let body = serde_json::to_string(&change).map_err(|e| ApiError::internal("encoding a policy change", &e))?;
+        let version = self.store.append_policy_event(originator, OffsetDateTime::now_utc(), body).await?;
+        if version != change.version().get() {
+            // Another process changed policy meanwhile; the caller retries on fresh state.
+            return Err(ApiError::Conflict("policy changed concurrently; retry".into()));
+        }
+        *self.policies.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policies);
+        self.applied.store(version, Ordering::Release);
+        Ok(Ok(change))
+    }
+
+    /// Decides `action` on each report for `user` in view `key`.
+    ///
+    /// # Errors
+    /// The store fails, or the case facts do not match the view key.
+    pub async fn decide(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        action: Action,
+        case: Option<CaseFacts>,
+        reports: &[Report],
+        now: OffsetDateTime,
+    ) -> Result<Decisions, ApiError> {
+        self.refresh().await?;
+        let request = Request::new(user, key.clone(), action, case, now).map_err(|e| policy_error(&e))?;
+        self.current().decide(&request, reports).map_err(|e| policy_error(&e))
+    }
+}
+
+/// The audit entry for one request's decisions: per originator and outcome,
+/// the report ids (as a set with digest), and the determining policy ids.
+pub(crate) fn decision_entry(
+    user: &User,
+    key: &ViewKey,
+    action: Action,
+    reports: &[Report],
+    decisions: &Decisions,
+    at: OffsetDateTime,
+) -> Option<AuditEntry> {
+    type Group = (PartnerId, Effect, Vec<String>);
+    let mut groups: BTreeMap<Group, Vec<ReportId>> = BTreeMap::new();
+    for (r, d) in reports.iter().zip(decisions.iter()) {
+        let determining: Vec<String> = d.determining.iter().map(|p| p.as_str().to_owned()).collect();
+        groups.entry((r.originator.clone(), d.effect, determining)).or_default().push(r.id);
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let originators = groups
+        .into_iter()
+        .map(|((originator, effect, determining), ids)| OriginatorUse {
+            originator,
+            reports: ReportSet::new(&ids),
+            decision: if effect == Effect::Permit {
+                caveat_audit::Decision::Permit
+            } else {
+                caveat_audit::Decision::Deny
+            },
+            determining_policies: determining.iter().filter_map(|p| p.parse().ok()).collect(),
+        })
+        .collect();
+    Some(AuditEntry::PolicyDecision(PolicyDecision {
+        at,
+        user: user.id.clone(),
+        partner: key.partner.clone(),
+        purpose: key.purpose,
+        case: key.case,
+        action: match action {
+            Action::Export => caveat_audit::Action::Export,
+            Action::Cite => caveat_audit::Action::Cite,
+            _ => caveat_audit::Action::Read,
+        },
+        originators,
+    }))
 }

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// A submitted report is invalid; the message names the line and field.
     #[error("{0}")]
     InvalidReport(String),
+    /// `Caveat-Case` names no case the caller's partner takes part in.
+    #[error("header Caveat-Case: no case of your partner has this id")]
+    UnknownCase,
     /// Not there, or not visible to this view: the two are indistinguishable by design.
     #[error("not found")]
     NotFound,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::UnknownPurpose(_) => "unknown_purpose",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::InvalidReport(_) => "invalid_report",
+            ApiError::UnknownCase => "unknown_case",
             ApiError::NotFound => "not_found",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -77,9 +81,10 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::ForbiddenRole(_) => StatusCode::FORBIDDEN,
-            ApiError::PurposeRequired | ApiError::UnknownPurpose(_) | ApiError::BadRequest(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::PurposeRequired
+            | ApiError::UnknownPurpose(_)
+            | ApiError::BadRequest(_)
+            | ApiError::UnknownCase => StatusCode::BAD_REQUEST,
             ApiError::InvalidReport(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

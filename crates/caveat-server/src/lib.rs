@@ -17,7 +17,9 @@
 //! use tower::ServiceExt;
 //!
 //! let store = caveat_store::SqliteStore::open_in_memory().unwrap();
-//! let app = caveat_server::app(caveat_server::AppState::new(Arc::new(store)));
+//! let key = caveat_audit::SigningKey::from_seed("caveat.example/audit", [1; 32]).unwrap();
+//! let state = caveat_server::AppState::open(Arc::new(store), key).await.unwrap();
+//! let app = caveat_server::app(state);
 //! let res = app.oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
 //! assert_eq!(res.status(), 200);
 //! # });
@@ -25,7 +27,9 @@
 #![warn(missing_docs)]
 
 mod access;
+mod audit;
 mod auth;
+mod cases;
 mod error;
 mod live;
 mod ops;
@@ -42,6 +46,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use access::{Access, Action};
+pub use audit::AuditLog;
 pub use auth::{Caller, View, hash_token, new_token};
 pub use error::ApiError;
 pub use state::{AppState, DemoUser, Limits};

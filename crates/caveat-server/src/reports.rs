@@ -10,7 +10,9 @@ use caveat_core::{DEFAULT_FUTURE_SKEW, IngestContext, Report, ReportId, ReportId
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::access::Action;
+use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
+
+use crate::access::{Action, decision_entry};
 use crate::auth::{Caller, View};
 use crate::{ApiError, AppState};
 
@@ -76,6 +78,16 @@ pub(crate) async fn submit(
             other => other.into(),
         }
     })?;
+    let ids_typed: Vec<ReportId> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+    state
+        .audit
+        .append(vec![AuditEntry::IngestBatch(IngestBatch {
+            at: now,
+            partner: partner.id.clone(),
+            user: caller.user.id.clone(),
+            reports: ReportSet::new(&ids_typed),
+        })])
+        .await?;
     state.metrics.reports_ingested.fetch_add(count as u64, Ordering::Relaxed);
     state.notify_change();
     Ok((StatusCode::CREATED, Json(json!({ "batch": receipt.batch, "count": count, "ids": ids }))))
@@ -98,10 +110,17 @@ pub(crate) async fn get(
     // A malformed id and an unknown one answer alike: 404.
     let id: ReportId = id.parse().map_err(|_| ApiError::NotFound)?;
     let Some((stored, _)) = state.store.report(id).await? else { return Err(ApiError::NotFound) };
-    let permitted = state.access.decide(&view.key, Action::Read, &[&stored.report], OffsetDateTime::now_utc());
-    if permitted.first().copied().unwrap_or(false) {
+    let case = crate::cases::facts(&state, &view).await?;
+    let now = OffsetDateTime::now_utc();
+    let reports = [stored.report];
+    let decisions = state.access.decide(&view.caller.user, &view.key, Action::Read, case, &reports, now).await?;
+    if let Some(entry) = decision_entry(&view.caller.user, &view.key, Action::Read, &reports, &decisions, now) {
+        state.audit.append(vec![entry]).await?;
+    }
+    let [report] = reports;
+    if decisions.is_permitted(0) {
         state.metrics.decisions_permit.fetch_add(1, Ordering::Relaxed);
-        Ok(Json(stored.report))
+        Ok(Json(report))
     } else {
         state.metrics.decisions_deny.fetch_add(1, Ordering::Relaxed);
         Err(ApiError::NotFound)

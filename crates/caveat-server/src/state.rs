@@ -8,7 +8,9 @@ use caveat_store::Store;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::ApiError;
 use crate::access::Access;
+use crate::audit::AuditLog;
 
 /// Limits on what a request may carry.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +58,7 @@ pub(crate) struct Metrics {
 pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) access: Arc<Access>,
+    pub(crate) audit: AuditLog,
     pub(crate) limits: Limits,
     pub(crate) demo_users: Option<Arc<Vec<DemoUser>>>,
     /// Bumped whenever any view may have changed (reports stored, policy
@@ -65,17 +68,28 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a store, with default limits.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// State over a store: loads its policies and opens its audit log, signed with `audit_key`.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn open(store: Arc<dyn Store>, audit_key: caveat_audit::SigningKey) -> Result<Self, ApiError> {
         let (changes, _) = watch::channel(0);
-        AppState {
+        let access = Arc::new(Access::open(store.clone()).await?);
+        let audit = AuditLog::start(store.audit_storage()?, audit_key)?;
+        Ok(AppState {
             store,
-            access: Arc::new(Access),
+            access,
+            audit,
             limits: Limits::default(),
             demo_users: None,
             changes: Arc::new(changes),
             metrics: Arc::new(Metrics::default()),
-        }
+        })
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// Sets the limits.

@@ -57,6 +57,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     for p in &partners {
         store.put_partner(p).await?;
     }
+    let key = crate::audit_key::load(db, true)?;
     let ids: Vec<String> = partners.iter().map(|p| p.id.to_string()).collect();
     println!(
         "{} {} with {} partners: {}",
@@ -65,6 +66,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
         partners.len(),
         ids.join(", ")
     );
+    println!("audit log public key (give it to partners to verify checkpoints): {}", key.verifier_key());
     Ok(())
 }
 

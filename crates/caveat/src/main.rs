@@ -1,5 +1,6 @@
 //! `caveat`: the hub's command line. Each subcommand lives in a module named for it.
 
+mod audit_key;
 mod ingest;
 mod init;
 mod reports;

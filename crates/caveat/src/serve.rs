@@ -60,7 +60,8 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
         anyhow::bail!("no hub database at {}; run `caveat init` first (or `caveat serve --demo`)", db.display());
     }
     let store = Arc::new(SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?);
-    let mut state = AppState::new(store.clone()).with_limits(limits);
+    let key = crate::audit_key::load(db, args.demo)?;
+    let mut state = AppState::open(store.clone(), key).await?.with_limits(limits);
     if args.demo {
         let users = demo_setup(store.as_ref()).await?;
         eprintln!("demo users (token per user; the web page offers them too):");

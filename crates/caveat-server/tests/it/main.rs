@@ -76,7 +76,8 @@ impl Hub {
             store.add_token(&u.id, hash, time::OffsetDateTime::now_utc()).await.unwrap();
             tokens.insert(user, token);
         }
-        let state = AppState::new(store.clone()).with_limits(limits);
+        let key = caveat_audit::SigningKey::from_seed("caveat.test/audit", [3; 32]).unwrap();
+        let state = AppState::open(store.clone(), key).await.unwrap().with_limits(limits);
         Hub { state, store, tokens }
     }
 

@@ -1,0 +1,180 @@
+//! The audit writer: one thread owns the Merkle log and appends every
+//! request's entries durably before the request may answer (invariant 5).
+//!
+//! Concurrent requests are batched into one append (group commit): a request
+//! waits for at most one fsync, and the log sees large batches under load.
+
+use std::ops::Range;
+use std::sync::mpsc;
+
+use caveat_audit::{
+    AuditBundle, AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, UsageReport,
+    VerifierKey,
+};
+use caveat_core::PartnerId;
+use caveat_store::AuditStorage;
+use tokio::sync::oneshot;
+
+use crate::ApiError;
+
+/// Most requests folded into one append.
+const MAX_GROUP: usize = 512;
+
+type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+enum Command {
+    Append(Vec<AuditEntry>, Reply<Range<u64>>),
+    Checkpoint(Reply<SignedCheckpoint>),
+    Inclusion(u64, u64, Reply<InclusionProof>),
+    Consistency(u64, u64, Reply<ConsistencyProof>),
+    Usage { originator: PartnerId, indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<UsageReport> },
+    Bundle { indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<AuditBundle> },
+}
+
+/// Handle to the writer thread. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Command>,
+    verifier: VerifierKey,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditLog({})", self.verifier)
+    }
+}
+
+impl AuditLog {
+    /// Opens the log over `storage` and starts its writer thread.
+    ///
+    /// # Errors
+    /// The stored log cannot be read.
+    pub fn start(storage: AuditStorage, key: SigningKey) -> Result<AuditLog, ApiError> {
+        let verifier = key.verifier_key();
+        let log = MerkleLog::open(storage).map_err(|e| ApiError::internal("opening the audit log", &e))?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("caveat-audit".into())
+            .spawn(move || run(log, &key, &rx))
+            .map_err(|e| ApiError::internal("starting the audit writer", &e))?;
+        Ok(AuditLog { tx, verifier })
+    }
+
+    /// The hub's public key, in C2SP vkey form.
+    pub fn verifier_key(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command, context: &str) -> Result<T, ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(|e| ApiError::internal(context, &e))?;
+        match rx.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ApiError::internal(context, &e)),
+            Err(e) => Err(ApiError::internal(context, &e)),
+        }
+    }
+
+    /// Appends entries durably; returns their indexes.
+    pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<Range<u64>, ApiError> {
+        if entries.is_empty() {
+            return Ok(0..0);
+        }
+        self.ask(|r| Command::Append(entries, r), "writing the audit log").await
+    }
+
+    /// A checkpoint of the log as it is now, signed by the hub.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, ApiError> {
+        self.ask(Command::Checkpoint, "signing a checkpoint").await
+    }
+
+    /// An inclusion proof of entry `index` in the tree of `size`.
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, ApiError> {
+        self.ask(|r| Command::Inclusion(index, size, r), "building an inclusion proof").await
+    }
+
+    /// A consistency proof from `old` to `new`.
+    pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, ApiError> {
+        self.ask(|r| Command::Consistency(old, new, r), "building a consistency proof").await
+    }
+
+    /// A usage report for `originator` over `indexes`, proved against a fresh checkpoint.
+    pub async fn usage(
+        &self,
+        originator: PartnerId,
+        indexes: Vec<u64>,
+        saved_size: Option<u64>,
+    ) -> Result<UsageReport, ApiError> {
+        self.ask(|reply| Command::Usage { originator, indexes, saved_size, reply }, "building a usage report").await
+    }
+
+    /// A bundle of entries with proofs against a fresh checkpoint.
+    pub async fn bundle(&self, indexes: Vec<u64>, saved_size: Option<u64>) -> Result<AuditBundle, ApiError> {
+        self.ask(|reply| Command::Bundle { indexes, saved_size, reply }, "building an audit bundle").await
+    }
+}
+
+fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<Command>) {
+    let text = |e: caveat_audit::Error| e.to_string();
+    while let Ok(first) = rx.recv() {
+        let mut pending = vec![first];
+        while pending.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(c) => pending.push(c),
+                Err(_) => break,
+            }
+        }
+        // Appends in the group become one durable batch.
+        let mut appends: Vec<(Vec<AuditEntry>, Reply<Range<u64>>)> = Vec::new();
+        let mut others = Vec::new();
+        for c in pending {
+            match c {
+                Command::Append(entries, reply) => appends.push((entries, reply)),
+                other => others.push(other),
+            }
+        }
+        if !appends.is_empty() {
+            let start = log.size();
+            let all: Vec<AuditEntry> = appends.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+            match log.append_entries(&all) {
+                Ok(_) => {
+                    let mut at = start;
+                    for (entries, reply) in appends {
+                        let n = entries.len() as u64;
+                        let _delivered = reply.send(Ok(at..at + n)).is_ok();
+                        at += n;
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for (_, reply) in appends {
+                        let _delivered = reply.send(Err(msg.clone())).is_ok();
+                    }
+                }
+            }
+        }
+        for c in others {
+            // `is_ok` is false only when the requester went away and no longer needs the answer.
+            let _delivered = match c {
+                Command::Append(..) => true,
+                Command::Checkpoint(r) => r.send(log.sign_checkpoint(key).map_err(text)).is_ok(),
+                Command::Inclusion(i, s, r) => r.send(log.inclusion_proof(i, s).map_err(text)).is_ok(),
+                Command::Consistency(a, b, r) => r.send(log.consistency_proof(a, b).map_err(text)).is_ok(),
+                Command::Usage { originator, indexes, saved_size, reply } => reply
+                    .send(
+                        log.sign_checkpoint(key)
+                            .and_then(|cp| UsageReport::build(&log, &originator, &cp, saved_size, &indexes))
+                            .map_err(text),
+                    )
+                    .is_ok(),
+                Command::Bundle { indexes, saved_size, reply } => reply
+                    .send(
+                        log.sign_checkpoint(key)
+                            .and_then(|cp| AuditBundle::build(&log, &cp, saved_size, &indexes))
+                            .map_err(text),
+                    )
+                    .is_ok(),
+            };
+        }
+    }
+}
