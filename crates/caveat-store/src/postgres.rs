@@ -35,6 +35,7 @@
 mod account;
 mod audit;
 mod cases;
+mod policy_watch;
 mod reports;
 mod schema;
 
@@ -108,6 +109,17 @@ impl PostgresStore {
         let mut client = store.client().await?;
         schema::migrate(&mut client).await?;
         Ok(store)
+    }
+
+    /// The newest policy version, kept current by PostgreSQL notifications:
+    /// it changes as soon as any hub process on this database commits a
+    /// policy event (a suspension, say). Replay `policy_events(after)` when
+    /// it changes. The watcher holds one connection and reconnects on its own.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the server cannot be reached now.
+    pub async fn watch_policy(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        policy_watch::start(self.config.clone()).await
     }
 
     /// The schema version of this build (the same numbering as SQLite's).

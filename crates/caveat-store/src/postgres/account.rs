@@ -131,6 +131,13 @@ pub(crate) async fn append_policy_event(
         .await
         .and_then(|r| r.try_get(0))
         .map_err(db("recording a policy event"))?;
+    // Delivered on commit to every hub process watching (policy_watch.rs).
+    tx.execute(
+        "SELECT pg_notify($1, coalesce(current_schema(), '') || ' ' || $2::text)",
+        &[&super::policy_watch::CHANNEL, &version.to_string()],
+    )
+    .await
+    .map_err(db("announcing a policy event"))?;
     tx.commit().await.map_err(db("recording a policy event"))?;
     Ok(unsigned(version))
 }

@@ -193,6 +193,7 @@ async fn an_outage_is_unavailable_and_the_store_recovers() {
     store.insert_batch(&gbr(), at, vec![Report::builder().build()]).await.unwrap();
     let audit = store.audit_storage().unwrap();
     assert_eq!(caveat_audit::LogStorage::size(&audit).unwrap(), 0);
+    let mut policy = store.watch_policy().await.unwrap();
 
     cluster.halt(false);
     let err = store.insert_batch(&gbr(), at, vec![Report::builder().build()]).await.unwrap_err();
@@ -208,6 +209,9 @@ async fn an_outage_is_unavailable_and_the_store_recovers() {
     until_available(async || store.insert_batch(&gbr(), at, retried.clone()).await).await;
     assert_eq!(store.count_reports(&ReportQuery::default()).await.unwrap(), 2);
     assert_eq!(caveat_audit::LogStorage::size(&audit).unwrap(), 0);
+    // The policy watcher reconnected by itself and hears the next event.
+    let v = store.append_policy_event(&gbr(), at, "{}".into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), policy.wait_for(|known| *known == v)).await.unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,5 +292,23 @@ async fn two_hubs_writing_at_once_keep_the_cursor_whole() {
     for pair in receipts.windows(2) {
         assert_eq!(pair[0].last_seq + 1, pair[1].first_seq);
     }
+    db.drop().await;
+}
+
+/// A policy event committed through one hub reaches another at once, by
+/// LISTEN/NOTIFY rather than polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_event_through_one_hub_wakes_the_other() {
+    let Some(db) = TestSchema::create("a_policy_event_through_one_hub_wakes_the_other").await else { return };
+    let (issuer, watcher) = (db.store().await, db.store().await);
+    issuer.put_partner(&partner("GBR")).await.unwrap();
+    let at = datetime!(2026-11-23 12:00 UTC);
+    let first = issuer.append_policy_event(&gbr(), at, "{}".into()).await.unwrap();
+    let mut versions = watcher.watch_policy().await.unwrap();
+    assert_eq!(*versions.borrow(), first, "starts at the stored version");
+    let suspension = issuer.append_policy_event(&gbr(), at, r#"{"suspend":"CAN"}"#.into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), versions.wait_for(|v| *v == suspension)).await.unwrap().unwrap();
+    let events = watcher.policy_events(first).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), [suspension]);
     db.drop().await;
 }
