@@ -15,7 +15,7 @@
 //!   a class is never evaluated through an unrepresentable representative.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use caveat_core::{Marking, PartnerId, Report};
 
@@ -31,7 +31,7 @@ enum Slot {
 }
 
 pub(crate) fn decide(policies: &Policies, request: &CedarRequest, reports: &[Report]) -> Result<Decisions, Error> {
-    let mut classes: HashMap<(&PartnerId, &Marking), Slot, BuildHasherDefault<ClassHasher>> = HashMap::default();
+    let mut classes: HashMap<ClassKey<'_>, Slot, BuildHasherDefault<ClassHasher>> = HashMap::default();
     let mut interned: HashMap<Decision, u32> = HashMap::new();
     let mut out = Decisions { distinct: Vec::new(), by_report: Vec::with_capacity(reports.len()), evaluations: 0 };
     let mut intern = |d: Decision, out: &mut Decisions| -> Result<u32, Error> {
@@ -50,7 +50,7 @@ pub(crate) fn decide(policies: &Policies, request: &CedarRequest, reports: &[Rep
             out.by_report.push(i);
             continue;
         }
-        let key = (&r.originator, &r.marking);
+        let key = ClassKey { originator: &r.originator, marking: &r.marking };
         let slot = match classes.get(&key) {
             Some(slot) => *slot,
             None => {
@@ -76,13 +76,40 @@ pub(crate) fn decide(policies: &Policies, request: &CedarRequest, reports: &[Rep
     Ok(out)
 }
 
+/// A marking class: the originator and the whole marking. Equality is exact;
+/// the hash reads only the marking's inline fields and the first element of
+/// each set, which spares a walk through every set for every report.
+#[derive(PartialEq, Eq)]
+struct ClassKey<'a> {
+    originator: &'a PartnerId,
+    marking: &'a Marking,
+}
+
+impl Hash for ClassKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let m = self.marking;
+        state.write(self.originator.as_str().as_bytes());
+        state.write_usize(m.releasable_to.len());
+        if let Some(p) = m.releasable_to.first() {
+            state.write(p.as_str().as_bytes());
+        }
+        state.write_usize(m.purposes.len());
+        m.purposes.first().hash(state);
+        if let Some(t) = m.not_after {
+            state.write_u64(t.unix_timestamp().cast_unsigned());
+            state.write_u32(t.nanosecond());
+        }
+        state.write_u8(u8::from(m.requires_case) | (u8::from(m.no_export) << 1));
+    }
+}
+
 /// FxHash (rustc's hasher): markings are hashed once per report, and SipHash's
 /// resistance to chosen collisions buys nothing here (the map lives for one
 /// request and its keys come from the store, not from the requester).
 #[derive(Default, Clone, Copy)]
 pub(crate) struct ClassHasher(u64);
 
-impl std::hash::Hasher for ClassHasher {
+impl Hasher for ClassHasher {
     fn finish(&self) -> u64 {
         self.0
     }

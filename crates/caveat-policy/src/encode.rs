@@ -85,7 +85,8 @@ const MAX_MILLIS: i128 = 253_402_300_799_999;
 
 /// Whether `t`, rounded down to milliseconds, is a datetime Cedar can spell.
 pub(crate) fn datetime_representable(t: OffsetDateTime) -> bool {
-    (MIN_MILLIS..=MAX_MILLIS).contains(&unix_millis(t))
+    // Fast path: an offset is under a day, so a local year of 1-9998 is a UTC year of 0-9999.
+    (1..=9998).contains(&t.year()) || (MIN_MILLIS..=MAX_MILLIS).contains(&unix_millis(t))
 }
 
 /// Whether a coordinate can be written as a Cedar decimal.
