@@ -25,6 +25,7 @@ use crate::{
 /// straddle a change, and the marking-class cache lives inside one call to
 /// [`Policies::decide`]: after a suspension is acknowledged, the next decision
 /// is computed afresh under the new version.
+#[derive(Clone)]
 pub struct Policies {
     schema: cedar::Schema,
     authorizer: cedar::Authorizer,

@@ -79,3 +79,10 @@ fn a_tampered_state_is_refused_on_load() {
     let state: PolicyState = serde_json::from_value(json).unwrap();
     assert!(matches!(Policies::from_state(state), Err(Error::OutOfScope { .. })));
 }
+
+#[test]
+fn policies_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Policies>();
+    shareable::<PolicyState>();
+}

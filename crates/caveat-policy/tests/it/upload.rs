@@ -106,3 +106,48 @@ fn the_most_complex_accepted_policy_validates_and_decides() {
     let text = format!("forbid (principal, action, resource) when {{ {chain} }};");
     assert!(matches!(policies.check_standing(&p("GBR"), &text), Err(Error::TooComplex { .. })));
 }
+
+/// The fuzz target's property on a hand-made corpus: an accepted upload can
+/// only turn permits on the uploader's reports for other partners into denies.
+#[test]
+fn accepted_uploads_only_deny_and_only_over_the_uploaders_reports() {
+    use caveat_core::{Marking, Purpose, Report};
+    use caveat_policy::{Action, Effect};
+    let corpus = [
+        "forbid (principal, action, resource);",
+        "forbid (principal, action, resource) unless { resource.originator == Caveat::Partner::\"GBR\" };",
+        "forbid (principal, action, resource) unless { principal in Caveat::Partner::\"GBR\" };",
+        "forbid (principal, action, resource) when { !(resource.originator == Caveat::Partner::\"GBR\") };",
+        "forbid (principal in Caveat::Partner::\"GBR\", action, resource);",
+        "forbid (principal, action, resource) when { resource.source == Caveat::Source::\"vessel\" || context.time > datetime(\"2000-01-01\") };",
+        "forbid (principal, action, resource) when { context has case && context.case.lead == Caveat::Partner::\"CAN\" };",
+    ];
+    let marking = Marking::builder().to(&["CAN", "NLD", "GBR"]).purposes(&Purpose::ALL).build();
+    let reports: Vec<Report> = ["GBR", "CAN", "NLD"]
+        .iter()
+        .map(|o| Report::builder().originator(o).marking(marking.clone()).build())
+        .collect();
+    let before = Policies::new().unwrap();
+    for text in corpus {
+        let mut after = Policies::new().unwrap();
+        after.upload(&p("GBR"), text, NOW).unwrap();
+        for asker in ["GBR", "CAN", "NLD"] {
+            for action in Action::ALL {
+                let a = ask(asker).action(action).case(case(5, "CAN", &["NLD", "GBR"], true));
+                let (was, is) =
+                    (before.decide(&a.request(), &reports).unwrap(), after.decide(&a.request(), &reports).unwrap());
+                for (i, r) in reports.iter().enumerate() {
+                    let (w, n) = (was.get(i).unwrap(), is.get(i).unwrap());
+                    if r.originator.as_str() == "GBR" && asker != "GBR" {
+                        assert!(
+                            n.effect == w.effect || n.effect == Effect::Deny,
+                            "{text}: granted {action} to {asker}"
+                        );
+                    } else {
+                        assert_eq!(n, w, "{text}: changed {asker} {action} on {}", r.originator);
+                    }
+                }
+            }
+        }
+    }
+}
