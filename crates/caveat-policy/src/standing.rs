@@ -339,3 +339,49 @@ fn walk(v: &Value, f: &mut impl FnMut(&serde_json::Map<String, Value>)) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sensitive(condition: &str) -> bool {
+        let schema = crate::encode::schema().unwrap();
+        let text = format!("forbid (principal, action, resource) {condition};");
+        compile(&"GBR".parse().unwrap(), &text, &schema).unwrap().report_sensitive
+    }
+
+    #[test]
+    fn marking_only_policies_are_decided_per_class() {
+        assert!(!sensitive(""));
+        assert!(!sensitive("when { resource.no_export && context.purpose == Caveat::Purpose::\"monitoring\" }"));
+        assert!(!sensitive("when { resource has not_after && resource.not_after < context.time }"));
+        assert!(!sensitive("when { Caveat::Partner::\"CAN\" in resource.releasable_to }"));
+    }
+
+    #[test]
+    fn anything_reading_a_report_beyond_its_marking_is_decided_per_report() {
+        assert!(sensitive("when { resource.position.lat.lessThan(decimal(\"10.0\")) }"));
+        assert!(sensitive("when { resource.observed_at < datetime(\"2026-01-01\") }"));
+        assert!(sensitive("when { resource.source == Caveat::Source::\"ais\" }"));
+        assert!(sensitive("when { resource == Caveat::Report::\"019a5f0e-8c00-7000-8000-000000000001\" }"));
+        assert!(sensitive("when { resource is Caveat::Report }"));
+        assert!(sensitive(
+            "when { Caveat::Report::\"019a5f0e-8c00-7000-8000-000000000001\".observed_at < datetime(\"2026-01-01\") }"
+        ));
+        let schema = crate::encode::schema().unwrap();
+        let scoped =
+            "forbid (principal, action, resource == Caveat::Report::\"019a5f0e-8c00-7000-8000-000000000001\");";
+        assert!(compile(&"GBR".parse().unwrap(), scoped, &schema).unwrap().report_sensitive);
+    }
+
+    #[test]
+    fn shape_skips_strings_and_comments() {
+        let s = shape("// ((((( &&&&\nforbid (principal, action, resource) when { \"((&&\\\"((\" == \"x\" };");
+        assert_eq!(s.depth, 1);
+        assert_eq!(s.operators, 2);
+        let s = shape(
+            "forbid (principal, action, resource) when { context has case && principal in context.case.participants };",
+        );
+        assert_eq!(s.operators, 1 + 2 + 1 + 2);
+    }
+}
