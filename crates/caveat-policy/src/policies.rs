@@ -62,8 +62,14 @@ impl Policies {
         for (originator, s) in &state.standing {
             standing.insert(originator.clone(), standing::compile(originator, &s.text, &schema)?);
         }
-        for s in state.suspensions.values() {
+        for (id, s) in &state.suspensions {
             s.check()?;
+            if *id != s.id || id.get() > state.version.get() {
+                return Err(Error::Engine {
+                    what: "stored state",
+                    message: format!("suspension {id} is not from this history"),
+                });
+            }
         }
         let (set, forbids) = assemble(&base, &state, &standing)?;
         Ok(Policies { schema, authorizer: cedar::Authorizer::new(), base, state, standing, set, forbids })

@@ -169,6 +169,12 @@ impl PolicyState {
                     });
                 }
                 suspension.check()?;
+                if self.suspensions.contains_key(&suspension.id) {
+                    return Err(Error::Engine {
+                        what: "suspend change",
+                        message: format!("suspension {} exists already", suspension.id),
+                    });
+                }
                 self.suspensions.insert(suspension.id, suspension.clone());
             }
             PolicyChange::Resume { originator, id, at, .. } => {

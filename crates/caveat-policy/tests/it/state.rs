@@ -86,3 +86,12 @@ fn policies_can_be_shared_between_threads() {
     shareable::<Policies>();
     shareable::<PolicyState>();
 }
+
+#[test]
+fn a_state_whose_version_is_behind_its_suspensions_is_refused() {
+    let (policies, _) = busy_policies();
+    let mut json: serde_json::Value = serde_json::to_value(policies.state()).unwrap();
+    json["version"] = serde_json::Value::from(1);
+    let state: PolicyState = serde_json::from_value(json).unwrap();
+    assert!(matches!(Policies::from_state(state), Err(Error::Engine { .. })));
+}
