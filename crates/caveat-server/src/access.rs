@@ -152,26 +152,61 @@ impl Access {
     }
 }
 
-/// The audit entry for one request's decisions: per originator and outcome,
-/// the report ids (as a set with digest), and the determining policy ids.
-pub(crate) fn decision_entry(
+/// The audit entries for one request's decisions: per originator and
+/// outcome, the report ids (as a set with digest), and the determining policy ids.
+pub(crate) fn decision_entries(
     user: &User,
     key: &ViewKey,
     action: Action,
     reports: &[Report],
     decisions: &Decisions,
     at: OffsetDateTime,
-) -> Option<AuditEntry> {
+) -> Vec<AuditEntry> {
+    uses_entries(user, key, action, decision_uses(reports, decisions), at)
+}
+
+/// One audit entry per originator: an originator's usage report then holds
+/// only entries about its own data, never another originator's report ids.
+pub(crate) fn uses_entries(
+    user: &User,
+    key: &ViewKey,
+    action: Action,
+    uses: Vec<OriginatorUse>,
+    at: OffsetDateTime,
+) -> Vec<AuditEntry> {
+    let mut by_originator: BTreeMap<PartnerId, Vec<OriginatorUse>> = BTreeMap::new();
+    for u in uses {
+        by_originator.entry(u.originator.clone()).or_default().push(u);
+    }
+    by_originator
+        .into_values()
+        .map(|originators| {
+            AuditEntry::PolicyDecision(PolicyDecision {
+                at,
+                user: user.id.clone(),
+                partner: key.partner.clone(),
+                purpose: key.purpose,
+                case: key.case,
+                action: match action {
+                    Action::Export => caveat_audit::Action::Export,
+                    Action::Cite => caveat_audit::Action::Cite,
+                    _ => caveat_audit::Action::Read,
+                },
+                originators,
+            })
+        })
+        .collect()
+}
+
+/// Decisions grouped per originator, outcome and determining policies.
+pub(crate) fn decision_uses(reports: &[Report], decisions: &Decisions) -> Vec<OriginatorUse> {
     type Group = (PartnerId, Effect, Vec<String>);
     let mut groups: BTreeMap<Group, Vec<ReportId>> = BTreeMap::new();
     for (r, d) in reports.iter().zip(decisions.iter()) {
         let determining: Vec<String> = d.determining.iter().map(|p| p.as_str().to_owned()).collect();
         groups.entry((r.originator.clone(), d.effect, determining)).or_default().push(r.id);
     }
-    if groups.is_empty() {
-        return None;
-    }
-    let originators = groups
+    groups
         .into_iter()
         .map(|((originator, effect, determining), ids)| OriginatorUse {
             originator,
@@ -183,18 +218,5 @@ pub(crate) fn decision_entry(
             },
             determining_policies: determining.iter().filter_map(|p| p.parse().ok()).collect(),
         })
-        .collect();
-    Some(AuditEntry::PolicyDecision(PolicyDecision {
-        at,
-        user: user.id.clone(),
-        partner: key.partner.clone(),
-        purpose: key.purpose,
-        case: key.case,
-        action: match action {
-            Action::Export => caveat_audit::Action::Export,
-            Action::Cite => caveat_audit::Action::Cite,
-            _ => caveat_audit::Action::Read,
-        },
-        originators,
-    }))
+        .collect()
 }

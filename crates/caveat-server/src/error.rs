@@ -30,6 +30,9 @@ pub enum ApiError {
     /// A submitted report is invalid; the message names the line and field.
     #[error("{0}")]
     InvalidReport(String),
+    /// An uploaded standing policy was refused; the message names the policy and the part at fault.
+    #[error("{0}")]
+    InvalidPolicy(String),
     /// `Caveat-Case` names no case the caller's partner takes part in.
     #[error("header Caveat-Case: no case of your partner has this id")]
     UnknownCase,
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::InvalidReport(_) => "invalid_report",
             ApiError::UnknownCase => "unknown_case",
+            ApiError::InvalidPolicy(_) => "invalid_policy",
             ApiError::NotFound => "not_found",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -85,7 +89,7 @@ impl ApiError {
             | ApiError::UnknownPurpose(_)
             | ApiError::BadRequest(_)
             | ApiError::UnknownCase => StatusCode::BAD_REQUEST,
-            ApiError::InvalidReport(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidReport(_) | ApiError::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -33,8 +33,12 @@ mod cases;
 mod error;
 mod live;
 mod ops;
+mod picture;
+mod policy;
 mod reports;
 mod state;
+mod tracks;
+mod transparency;
 mod web;
 
 use std::sync::atomic::Ordering;
@@ -59,6 +63,18 @@ pub fn app(state: AppState) -> Router {
         .route("/reports", post(reports::submit))
         .route("/reports/{id}", get(reports::get))
         .route("/live", get(live::live))
+        .route("/tracks", get(tracks::list))
+        .route("/tracks/{id}", get(tracks::get))
+        .route("/export", get(tracks::export))
+        .route("/policy", get(policy::get))
+        .route("/policy/standing", axum::routing::put(policy::put_standing))
+        .route("/suspensions", post(policy::suspend))
+        .route("/suspensions/{id}", axum::routing::delete(policy::resume))
+        .route("/usage", get(transparency::usage))
+        .route("/audit/checkpoint", get(transparency::checkpoint))
+        .route("/audit/key", get(transparency::key))
+        .route("/audit/proof/inclusion", get(transparency::inclusion))
+        .route("/audit/proof/consistency", get(transparency::consistency))
         .fallback(|| async { ApiError::NotFound });
     Router::new()
         .route("/healthz", get(ops::healthz))

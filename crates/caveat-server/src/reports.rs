@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
 
-use crate::access::{Action, decision_entry};
+use crate::access::{Action, decision_entries};
 use crate::auth::{Caller, View};
 use crate::{ApiError, AppState};
 
@@ -114,9 +114,7 @@ pub(crate) async fn get(
     let now = OffsetDateTime::now_utc();
     let reports = [stored.report];
     let decisions = state.access.decide(&view.caller.user, &view.key, Action::Read, case, &reports, now).await?;
-    if let Some(entry) = decision_entry(&view.caller.user, &view.key, Action::Read, &reports, &decisions, now) {
-        state.audit.append(vec![entry]).await?;
-    }
+    state.audit.append(decision_entries(&view.caller.user, &view.key, Action::Read, &reports, &decisions, now)).await?;
     let [report] = reports;
     if decisions.is_permitted(0) {
         state.metrics.decisions_permit.fetch_add(1, Ordering::Relaxed);

@@ -59,6 +59,7 @@ pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) access: Arc<Access>,
     pub(crate) audit: AuditLog,
+    pub(crate) pictures: Arc<crate::picture::Pictures>,
     pub(crate) limits: Limits,
     pub(crate) demo_users: Option<Arc<Vec<DemoUser>>>,
     /// Bumped whenever any view may have changed (reports stored, policy
@@ -76,10 +77,12 @@ impl AppState {
         let (changes, _) = watch::channel(0);
         let access = Arc::new(Access::open(store.clone()).await?);
         let audit = AuditLog::start(store.audit_storage()?, audit_key)?;
+        let pictures = Arc::new(crate::picture::Pictures::new(store.clone()));
         Ok(AppState {
             store,
             access,
             audit,
+            pictures,
             limits: Limits::default(),
             demo_users: None,
             changes: Arc::new(changes),

@@ -1,6 +1,7 @@
 //! `caveat`: the hub's command line. Each subcommand lives in a module named for it.
 
 mod audit_key;
+mod demo;
 mod ingest;
 mod init;
 mod reports;

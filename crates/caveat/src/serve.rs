@@ -62,7 +62,13 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     let store = Arc::new(SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?);
     let key = crate::audit_key::load(db, args.demo)?;
     let mut state = AppState::open(store.clone(), key).await?.with_limits(limits);
+    let mut demo_reports = None;
     if args.demo {
+        let (partners, reports) = crate::demo::scenario(1, OffsetDateTime::now_utc())?;
+        for p in &partners {
+            store.put_partner(p).await?;
+        }
+        demo_reports = Some(reports);
         let users = demo_setup(store.as_ref()).await?;
         eprintln!("demo users (token per user; the web page offers them too):");
         for u in &users {
@@ -71,16 +77,16 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
         state = state.with_demo_users(users);
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    if let Some(reports) = demo_reports {
+        crate::demo::start(state.clone(), reports).await?;
+    }
     eprintln!("caveat serving {} on http://{listen}/", db.display());
     axum::serve(listener, caveat_server::app(state)).await.context("serving")?;
     Ok(())
 }
 
-/// Partners and demo users; tokens are fresh on every start.
+/// Demo users; tokens are fresh on every start.
 async fn demo_setup(store: &SqliteStore) -> anyhow::Result<Vec<DemoUser>> {
-    for p in crate::init::parse_partners(crate::init::EXAMPLE_PARTNERS, "examples/partners.toml")? {
-        store.put_partner(&p).await?;
-    }
     let people: [(&str, &str, &[Role]); 7] = [
         ("ana@can", "CAN", &[Role::Analyst]),
         ("gbr-admin@gbr", "GBR", &[Role::PartnerAdmin, Role::Auditor, Role::Analyst]),

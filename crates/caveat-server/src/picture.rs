@@ -1,0 +1,260 @@
+//! Each view's picture: the tracks fused from exactly the reports its view
+//! key may use (DESIGN.md invariant 2), kept up to date as reports arrive and
+//! policy changes, and recomputed from scratch whenever the permitted set
+//! changes in a way an incremental update cannot express.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use caveat_audit::OriginatorUse;
+use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
+use caveat_fusion::{FusionConfig, Picture, Track};
+use caveat_policy::{Action, CaseFacts};
+use caveat_store::{ReportQuery, Store, Superseded};
+use time::{Duration, OffsetDateTime};
+
+use crate::ApiError;
+use crate::access::{Access, decision_uses};
+
+/// How far back a view looks, by observation time.
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
+
+/// The reports every view is computed from: the store's recent reports, in memory.
+#[derive(Default)]
+struct Recent {
+    reports: Vec<Report>,
+    by_id: HashMap<ReportId, usize>,
+    last_seq: u64,
+}
+
+/// What a report contributes to a track's description.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) originator: PartnerId,
+    pub(crate) kind: SourceKind,
+    pub(crate) observed_at: OffsetDateTime,
+    pub(crate) marking: Marking,
+}
+
+struct Cached {
+    policy_version: u64,
+    last_seq: u64,
+    case_open: Option<bool>,
+    /// Earliest not-after among the markings decided: past it, decisions may change.
+    expires: Option<OffsetDateTime>,
+    uses: Vec<OriginatorUse>,
+    picture: Picture,
+}
+
+/// The tracks of one request, and what the audit entry must record.
+pub(crate) struct ViewSnapshot {
+    pub(crate) tracks: Vec<Track>,
+    pub(crate) uses: Vec<OriginatorUse>,
+    pub(crate) sources: Arc<HashMap<ReportId, Source>>,
+}
+
+/// All open views.
+pub(crate) struct Pictures {
+    store: Arc<dyn Store>,
+    window: Duration,
+    config: FusionConfig,
+    recent: tokio::sync::RwLock<Recent>,
+    sources: Mutex<Arc<HashMap<ReportId, Source>>>,
+    views: Mutex<HashMap<ViewKey, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+}
+
+impl std::fmt::Debug for Pictures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pictures")
+    }
+}
+
+impl Pictures {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        Pictures {
+            store,
+            window: DEFAULT_WINDOW,
+            config: FusionConfig::default(),
+            recent: tokio::sync::RwLock::new(Recent::default()),
+            sources: Mutex::new(Arc::new(HashMap::new())),
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Pulls reports stored since the last look (by any hub process).
+    async fn refresh_recent(&self, now: OffsetDateTime) -> Result<u64, ApiError> {
+        let last = self.recent.read().await.last_seq;
+        let mut fresh = Vec::new();
+        let mut cursor = last;
+        loop {
+            let q = ReportQuery {
+                after_seq: Some(cursor),
+                superseded: Superseded::Include,
+                limit: Some(caveat_store::MAX_PAGE),
+                ..ReportQuery::default()
+            };
+            let page = self.store.reports(&q).await?;
+            let Some(tail) = page.last() else { break };
+            cursor = tail.seq;
+            let full = page.len() == caveat_store::MAX_PAGE;
+            fresh.extend(page);
+            if !full {
+                break;
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(last);
+        }
+        let mut recent = self.recent.write().await;
+        if recent.last_seq != last {
+            return Ok(recent.last_seq); // another request got there first
+        }
+        let oldest = now - self.window;
+        let mut sources = (**self.sources.lock().unwrap_or_else(PoisonError::into_inner)).clone();
+        for s in fresh {
+            recent.last_seq = recent.last_seq.max(s.seq);
+            let r = s.report;
+            if r.observed_at < oldest {
+                continue;
+            }
+            sources.insert(
+                r.id,
+                Source {
+                    originator: r.originator.clone(),
+                    kind: r.source,
+                    observed_at: r.observed_at,
+                    marking: r.marking.clone(),
+                },
+            );
+            let at = recent.reports.len();
+            recent.by_id.insert(r.id, at);
+            recent.reports.push(r);
+        }
+        *self.sources.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(sources);
+        Ok(recent.last_seq)
+    }
+
+    /// The tracks of `key` now, fused from exactly the reports policy permits
+    /// it (action `fuse`), and the decisions to audit.
+    pub(crate) async fn view(
+        &self,
+        access: &Access,
+        user: &User,
+        key: &ViewKey,
+        case: Option<CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Result<ViewSnapshot, ApiError> {
+        let policy_version = access.policies().await?.version().get();
+        let last_seq = self.refresh_recent(now).await?;
+        let case_open = case.as_ref().map(|c| c.open);
+        let slot = {
+            let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+            views.entry(key.clone()).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        let fresh = slot.as_ref().is_some_and(|c| {
+            c.policy_version == policy_version
+                && c.last_seq == last_seq
+                && c.case_open == case_open
+                && c.expires.is_none_or(|e| now < e)
+        });
+        if !fresh {
+            let recent = self.recent.read().await;
+            let decisions = access.decide(user, key, Action::Fuse, case, &recent.reports, now).await?;
+            let mut permitted = HashSet::new();
+            let mut expires: Option<OffsetDateTime> = None;
+            for (r, d) in recent.reports.iter().zip(decisions.iter()) {
+                if let Some(t) = r.marking.not_after {
+                    expires = Some(expires.map_or(t, |e| e.min(t)));
+                }
+                if d.is_permit() {
+                    permitted.insert(r.id);
+                }
+            }
+            let uses = decision_uses(&recent.reports, &decisions);
+            let mut picture = match slot.take() {
+                Some(c) => c.picture,
+                None => Picture::new(self.config.clone()),
+            };
+            // Differential update: the picture ends up holding exactly `permitted`,
+            // and fusion guarantees it then equals batch fusion of that set.
+            let held: Vec<ReportId> = picture.report_ids().collect();
+            for id in held.iter().filter(|id| !permitted.contains(id)) {
+                picture.remove(id);
+            }
+            let held: HashSet<ReportId> = held.into_iter().collect();
+            for id in permitted.iter().filter(|id| !held.contains(id)) {
+                if let Some(r) = recent.by_id.get(id).and_then(|i| recent.reports.get(*i)) {
+                    picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+                }
+            }
+            *slot = Some(Cached { policy_version, last_seq, case_open, expires, uses, picture });
+        }
+        let cached = slot.as_mut().ok_or(ApiError::Internal)?;
+        let tracks = cached.picture.tracks();
+        let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        Ok(ViewSnapshot { tracks, uses: cached.uses.clone(), sources })
+    }
+
+    /// The reports `key` may use for `action`, with the decisions to audit
+    /// (exports decide `export`, so no-export data is withheld).
+    pub(crate) async fn permitted(
+        &self,
+        access: &Access,
+        user: &User,
+        key: &ViewKey,
+        action: Action,
+        case: Option<CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<Report>, Vec<OriginatorUse>), ApiError> {
+        self.refresh_recent(now).await?;
+        let recent = self.recent.read().await;
+        let decisions = access.decide(user, key, action, case, &recent.reports, now).await?;
+        let uses = decision_uses(&recent.reports, &decisions);
+        let out = recent
+            .reports
+            .iter()
+            .zip(decisions.iter())
+            .filter(|(_, d)| d.is_permit())
+            .map(|(r, _)| r.clone())
+            .collect();
+        Ok((out, uses))
+    }
+}
+
+/// The combined marking of a set of sources: what an export of them carries.
+/// Releasable to whom all release to, for purposes all grant, until the
+/// earliest not-after; requires a case or forbids export if any does.
+pub(crate) fn combined_marking<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Option<Marking> {
+    let mut out: Option<Marking> = None;
+    for m in markings {
+        out = Some(match out {
+            None => m.clone(),
+            Some(acc) => Marking {
+                releasable_to: acc.releasable_to.intersection(&m.releasable_to).cloned().collect(),
+                purposes: acc.purposes.intersection(&m.purposes).copied().collect(),
+                not_after: match (acc.not_after, m.not_after) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+                requires_case: acc.requires_case || m.requires_case,
+                no_export: acc.no_export || m.no_export,
+            },
+        });
+    }
+    out
+}
+
+/// Track lineage grouped by originator, for the side panel.
+pub(crate) fn lineage_by_originator(
+    track: &Track,
+    sources: &HashMap<ReportId, Source>,
+) -> BTreeMap<PartnerId, Vec<ReportId>> {
+    let mut out: BTreeMap<PartnerId, Vec<ReportId>> = BTreeMap::new();
+    for id in track.lineage.iter() {
+        if let Some(s) = sources.get(id) {
+            out.entry(s.originator.clone()).or_default().push(*id);
+        }
+    }
+    out
+}

@@ -1,0 +1,94 @@
+//! What an originator may check about the use of its data: the audit log's
+//! signed checkpoint and key, proofs, and its usage report.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use caveat_core::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+const AUDITORS: &[Role] = &[Role::Auditor, Role::PartnerAdmin];
+/// Most entries one usage report lists (the newest).
+const MAX_USAGE_ENTRIES: usize = 10_000;
+
+pub(crate) async fn checkpoint(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    let cp = state.audit.checkpoint().await?;
+    let text = cp.to_string();
+    state.store.save_checkpoint(cp.checkpoint().size(), text.clone()).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+pub(crate) async fn key(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", state.audit.verifier_key()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    let proof = state.audit.inclusion(q.index, q.size).await.map_err(|_| {
+        ApiError::BadRequest(format!("query: no inclusion proof for index {} in a tree of {}", q.index, q.size))
+    })?;
+    Ok(Json(json!(proof)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    let proof = state
+        .audit
+        .consistency(q.from, q.to)
+        .await
+        .map_err(|_| ApiError::BadRequest(format!("query: no consistency proof from {} to {}", q.from, q.to)))?;
+    Ok(Json(json!(proof)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UsageQuery {
+    /// Size of a checkpoint the caller saved earlier: the report then proves the log grew from it.
+    saved_size: Option<u64>,
+}
+
+/// The caller's partner's usage report: every entry touching its data, with
+/// proofs against a fresh signed checkpoint (verify offline with `caveat audit verify`).
+pub(crate) async fn usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UsageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    let me = caller.user.partner.clone();
+    let size = state.audit.checkpoint().await?.checkpoint().size();
+    let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
+    if indexes.len() > MAX_USAGE_ENTRIES {
+        indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
+    }
+    let report = state.audit.usage(me, indexes, q.saved_size).await?;
+    Ok(Json(json!(report)))
+}
