@@ -172,21 +172,33 @@ impl Pictures {
                 }
             }
             let uses = decision_uses(&recent.reports, &decisions);
-            let mut picture = match slot.take() {
-                Some(c) => c.picture,
-                None => Picture::new(self.config.clone()),
-            };
-            // Differential update: the picture ends up holding exactly `permitted`,
-            // and fusion guarantees it then equals batch fusion of that set.
-            let held: Vec<ReportId> = picture.report_ids().collect();
-            for id in held.iter().filter(|id| !permitted.contains(id)) {
-                picture.remove(id);
-            }
-            let held: HashSet<ReportId> = held.into_iter().collect();
-            for id in permitted.iter().filter(|id| !held.contains(id)) {
-                if let Some(r) = recent.by_id.get(id).and_then(|i| recent.reports.get(*i)) {
-                    picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+            let previous = slot.take();
+            let held: HashSet<ReportId> =
+                previous.as_ref().map(|c| c.picture.report_ids().collect()).unwrap_or_default();
+            let removed = held.iter().any(|id| !permitted.contains(id));
+            let mut added: Vec<&Report> = permitted
+                .iter()
+                .filter(|id| !held.contains(id))
+                .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
+                .collect();
+            // The picture must end up holding exactly `permitted`; fusion then
+            // guarantees it equals batch fusion of that set. Removing reports
+            // (a suspension) or adding many re-filters from the earliest change,
+            // so then the picture is rebuilt in observation order, which is cheapest.
+            let rebuild = removed || previous.is_none() || added.len() > 1_000;
+            let mut picture = match previous {
+                Some(c) if !rebuild => c.picture,
+                _ => {
+                    added = permitted
+                        .iter()
+                        .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
+                        .collect();
+                    Picture::new(self.config.clone())
                 }
+            };
+            added.sort_by_key(|r| (r.observed_at, r.id));
+            for r in added {
+                picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
             }
             *slot = Some(Cached { policy_version, last_seq, case_open, expires, uses, picture });
         }

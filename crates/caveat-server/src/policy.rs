@@ -26,7 +26,7 @@ pub(crate) async fn get(State(state): State<AppState>, caller: Caller) -> Result
     let st = policies.state();
     let suspensions: Vec<Value> = st
         .suspensions()
-        .filter(|s| &s.originator == me)
+        .filter(|s| &s.originator == me && s.is_active())
         .map(|s| {
             json!({
                 "id": s.id.to_string(), "originator": s.originator, "partners": s.partners, "purposes": s.purposes,
