@@ -134,9 +134,12 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
             }
         }
         if !appends.is_empty() {
-            let start = log.size();
             let all: Vec<AuditEntry> = appends.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-            match log.append_entries(&all) {
+            // Another writer (a second hub process, the CLI) may have appended
+            // since: re-read the log's edge and try once more.
+            let result = log.append_entries(&all).or_else(|_| log.reload().and_then(|()| log.append_entries(&all)));
+            let start = log.size() - all.len() as u64;
+            match result {
                 Ok(_) => {
                     let mut at = start;
                     for (entries, reply) in appends {

@@ -42,6 +42,8 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     let store = crate::open_store(db)?;
+    // Every ingest is in the audit log before it is acknowledged (invariant 5).
+    let audit = caveat_server::AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
     let partner = store
         .partner(&args.submitter)
         .await?
@@ -61,6 +63,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
             Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
         };
         let count = reports.len();
+        let ids: Vec<caveat_core::ReportId> = reports.iter().map(|r| r.id).collect();
         let bar = spinner(format!("{}: writing {count} reports", file.display()));
         let receipt = match store.insert_batch(&partner.id, now, reports).await {
             Ok(r) => r,
@@ -87,6 +90,14 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
                 .context("nothing from this file was stored"));
             }
         };
+        audit
+            .append(vec![caveat_audit::AuditEntry::IngestBatch(caveat_audit::IngestBatch {
+                at: now,
+                partner: partner.id.clone(),
+                user: "operator".parse()?,
+                reports: caveat_audit::ReportSet::new(&ids),
+            })])
+            .await?;
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         println!(

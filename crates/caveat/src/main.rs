@@ -1,10 +1,13 @@
 //! `caveat`: the hub's command line. Each subcommand lives in a module named for it.
 
+mod audit;
 mod audit_key;
 mod demo;
 mod ingest;
 mod init;
+mod policy;
 mod reports;
+mod scenario;
 mod serve;
 mod user;
 
@@ -38,6 +41,14 @@ enum Command {
     /// Manage users and their API tokens.
     #[command(subcommand)]
     User(user::Command),
+    /// Decide, explain and change access: standing policies and suspensions.
+    #[command(subcommand)]
+    Policy(policy::Command),
+    /// The audit log: key, checkpoints, usage exports, offline verification.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Write a simulated scenario (reports per partner and the truth) to a directory.
+    Scenario(scenario::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +67,9 @@ fn main() -> ExitCode {
             Command::Reports(args) => reports::run(&cli.db, args).await,
             Command::Serve(args) => serve::run(&cli.db, args).await,
             Command::User(cmd) => user::run(&cli.db, cmd).await,
+            Command::Policy(cmd) => policy::run(&cli.db, cmd).await,
+            Command::Audit(cmd) => audit::run(&cli.db, cmd).await,
+            Command::Scenario(args) => scenario::run(&args),
         }
     });
     match result {

@@ -1,0 +1,132 @@
+//! `caveat audit key/checkpoint/export/verify`: the hub's side (key, signed
+//! checkpoint, exported usage report) and the partner's side (an offline
+//! check that needs no access to the hub's store).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use caveat_audit::{AuditBundle, UsageReport, VerifierKey, verify_bundle};
+use caveat_core::PartnerId;
+use caveat_server::AuditLog;
+use caveat_store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Print the hub's public key (C2SP vkey): partners verify checkpoints with it.
+    Key,
+    /// Sign and print a checkpoint of the log as it is now (a partner saves it).
+    Checkpoint,
+    /// Export PARTNER's usage report: every entry touching its data, with proofs.
+    Export {
+        /// The originator.
+        #[arg(long)]
+        partner: PartnerId,
+        /// A checkpoint the partner saved earlier: the export then proves the log only grew since.
+        #[arg(long)]
+        saved: Option<PathBuf>,
+        /// Where to write the JSON (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify an exported usage report or bundle offline: signatures, inclusion, consistency.
+    Verify {
+        /// The hub's public key (the vkey text, or a file holding it).
+        #[arg(long)]
+        key: String,
+        /// A checkpoint saved earlier (file), to check the log only grew since.
+        #[arg(long)]
+        saved: Option<PathBuf>,
+        /// The exported JSON (usage report or bundle).
+        export: PathBuf,
+    },
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+pub(crate) async fn run(db: &Path, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Verify { key, saved, export } => return verify(&key, saved.as_deref(), &export),
+        Command::Key => {
+            println!("{}", crate::audit_key::load(db, false)?.verifier_key());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let store = crate::open_store(db)?;
+    let log = AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
+    match command {
+        Command::Checkpoint => {
+            let cp = log.checkpoint().await?;
+            store.save_checkpoint(cp.checkpoint().size(), cp.to_string()).await?;
+            print!("{cp}");
+        }
+        Command::Export { partner, saved, out } => {
+            let saved_size = match &saved {
+                Some(p) => Some(
+                    caveat_audit::SignedCheckpoint::open(&read(p)?, log.verifier_key())
+                        .with_context(|| format!("{}: not a checkpoint signed by this hub", p.display()))?
+                        .checkpoint()
+                        .size(),
+                ),
+                None => None,
+            };
+            let size = log.checkpoint().await?.checkpoint().size();
+            let indexes = store.audit_entries_touching(&partner, size, usize::MAX).await?;
+            let report = log.usage(partner.clone(), indexes, saved_size).await?;
+            let json = serde_json::to_string_pretty(&report)?;
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, json).with_context(|| format!("writing {}", p.display()))?;
+                    eprintln!("{partner}: {} entries written to {}", report.bundle.entries.len(), p.display());
+                }
+                None => println!("{json}"),
+            }
+        }
+        Command::Key | Command::Verify { .. } => {}
+    }
+    Ok(())
+}
+
+fn verify(key: &str, saved: Option<&Path>, export: &Path) -> anyhow::Result<()> {
+    let key_text = if Path::new(key).exists() { read(Path::new(key))? } else { key.to_owned() };
+    let vkey: VerifierKey = key_text.trim().parse().context("--key: not a C2SP verifier key")?;
+    let saved_text = saved.map(read).transpose()?;
+    let text = read(export)?;
+    let (bundle, summary) = match serde_json::from_str::<UsageReport>(&text) {
+        Ok(r) => (r.bundle.clone(), Some(r)),
+        Err(_) => (AuditBundle::from_json(&text).context("not a usage report or an audit bundle")?, None),
+    };
+    let verified = match verify_bundle(saved_text.as_deref(), &vkey, &bundle) {
+        Ok(v) => v,
+        Err(e) => bail!("{}: VERIFICATION FAILED: {e}", export.display()),
+    };
+    println!(
+        "OK: checkpoint of {} entries signed by {}; {} entries proved included{}",
+        verified.checkpoint.size(),
+        vkey,
+        verified.entries.len(),
+        if saved_text.is_some() { "; consistent with the saved checkpoint" } else { "" }
+    );
+    if let Some(r) = summary {
+        let again = caveat_audit::summarise(&r.originator, &verified.entries);
+        if again != r.summary {
+            bail!("{}: the summary does not match the verified entries", export.display());
+        }
+        for line in &r.summary {
+            println!(
+                "  {:9} {:18} case {:36} permits {:>5} denies {:>5} reports permitted {:>7} denied {:>7} case steps {}",
+                line.partner.as_str(),
+                line.purpose.map_or_else(|| "-".into(), |p| p.to_string()),
+                line.case.map_or_else(|| "-".into(), |c| c.to_string()),
+                line.permits,
+                line.denies,
+                line.reports_permitted,
+                line.reports_denied,
+                line.case_steps
+            );
+        }
+    }
+    Ok(())
+}
