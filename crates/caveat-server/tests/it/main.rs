@@ -8,6 +8,7 @@
 )]
 
 mod api;
+mod views;
 
 use std::sync::Arc;
 

@@ -1,0 +1,218 @@
+//! Every path a consumer can read through (direct report, derived track,
+//! export, audit) shows exactly what its view key may use, and a suspension
+//! applies to the very next request on all of them.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use caveat_core::{Marking, Purpose, Report};
+use caveat_fusion::{FusionConfig, fuse};
+
+use crate::Hub;
+
+/// A vessel seen every 30 s by alternating partners, and a second one by FRA alone.
+/// Observations an hour ago: views look back a day from now.
+fn line(id_n: u64, lat: f64, lon: f64, secs: u64, marking: Option<&str>) -> String {
+    let m = marking.map(|m| format!(r#","marking":{m}"#)).unwrap_or_default();
+    let base = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::hours(1);
+    let at = (base + time::Duration::seconds(secs.cast_signed()))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    format!(
+        r#"{{"id":"019ab000-0000-7000-8000-{id_n:012x}","observed_at":"{at}","position":{{"lat":{lat},"lon":{lon}}},"uncertainty_m":50,"source":"coastal-radar"{m}}}"#
+    )
+}
+
+async fn scene(hub: &Hub) {
+    let mut gbr = String::new();
+    let mut can = String::new();
+    for k in 0..20u64 {
+        let lon = -64.6 + 0.003 * k as f64;
+        let l = line(k + 1, 18.4, lon, 30 * k, None);
+        let to = if k % 2 == 0 { &mut gbr } else { &mut can };
+        to.push_str(&l);
+        to.push('\n');
+    }
+    // A GBR report that may not be exported.
+    gbr.push_str(&line(
+        100,
+        18.4,
+        -64.6 + 0.003 * 20.0,
+        600,
+        Some(r#"{"releasable_to":["CAN","FRA"],"purposes":["interdiction","search-and-rescue"],"no_export":true}"#),
+    ));
+    gbr.push('\n');
+    let mut fra = String::new();
+    for k in 0..10u64 {
+        fra.push_str(&line(200 + k, 17.9, -63.0 + 0.003 * k as f64, 30 * k, None));
+        fra.push('\n');
+    }
+    for (user, body) in [("gbr", gbr), ("can", can), ("fra", fra)] {
+        let res = hub.submit(user, body).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.message());
+    }
+}
+
+/// The reference reading of who may use what: the marking, or one's own data.
+fn may_use(r: &Report, partner: &str, purpose: Purpose) -> bool {
+    r.originator.as_str() == partner
+        || r.marking.grants(&partner.parse().unwrap(), purpose, time::OffsetDateTime::now_utc())
+}
+
+async fn all_reports(hub: &Hub) -> Vec<Report> {
+    hub.store.reports(&caveat_store::ReportQuery::default()).await.unwrap().into_iter().map(|s| s.report).collect()
+}
+
+async fn tracks(hub: &Hub, user: &str, purpose: &str) -> Vec<serde_json::Value> {
+    let res = hub.get("/v1/tracks?limit=5000", user, Some(purpose)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.message());
+    res.json()["tracks"].as_array().unwrap().clone()
+}
+
+async fn lineages(hub: &Hub, user: &str, purpose: &str) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for t in tracks(hub, user, purpose).await {
+        let id = t["id"].as_str().unwrap();
+        let detail = hub.get(&format!("/v1/tracks/{id}"), user, Some(purpose)).await.json();
+        let mut ids: Vec<String> =
+            detail["lineage"].as_array().unwrap().iter().map(|l| l["report_id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        out.insert(ids);
+    }
+    out
+}
+
+use caveat_store::Store;
+
+/// Invariant 2, differentially: each view equals fusion run on exactly its permitted subset.
+#[tokio::test]
+async fn each_view_equals_fusion_of_its_permitted_subset() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let all = all_reports(&hub).await;
+    for (user, partner) in [("can", "CAN"), ("fra", "FRA"), ("gbr", "GBR")] {
+        for purpose in Purpose::ALL {
+            let subset: Vec<Report> = all.iter().filter(|r| may_use(r, partner, purpose)).cloned().collect();
+            let want: BTreeSet<Vec<String>> = fuse(&subset, &FusionConfig::default())
+                .unwrap()
+                .into_iter()
+                .map(|t| t.lineage.iter().map(ToString::to_string).collect())
+                .collect();
+            let got = lineages(&hub, user, purpose.as_str()).await;
+            assert_eq!(got, want, "{partner} / {purpose}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_suspension_applies_to_the_next_request_on_every_path() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let gbr_report = "019ab000-0000-7000-8000-000000000001";
+    let has_gbr =
+        |ts: &[serde_json::Value]| ts.iter().any(|t| t["originators"].as_array().unwrap().iter().any(|o| o == "GBR"));
+    assert!(has_gbr(&tracks(&hub, "can", "interdiction").await));
+    assert_eq!(hub.get(&format!("/v1/reports/{gbr_report}"), "can", Some("interdiction")).await.status, StatusCode::OK);
+
+    let req = Request::post("/v1/suspensions")
+        .header("authorization", format!("Bearer {}", hub.token("gbr")))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"partners":["CAN"],"reason":"leak inquiry"}"#))
+        .unwrap();
+    let res = hub.send(req).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.message());
+    let sid = res.json()["id"].as_str().unwrap().to_owned();
+
+    // The very next request, through every path.
+    assert!(!has_gbr(&tracks(&hub, "can", "interdiction").await));
+    assert_eq!(
+        hub.get(&format!("/v1/reports/{gbr_report}"), "can", Some("interdiction")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let export = hub.get("/v1/export?format=ndjson", "can", Some("interdiction")).await;
+    assert!(!String::from_utf8_lossy(&export.body).contains("\"originator\":\"GBR\""));
+    // FRA is not suspended: still sees GBR's data.
+    assert!(has_gbr(&tracks(&hub, "fra", "search-and-rescue").await));
+
+    let req = Request::delete(format!("/v1/suspensions/{sid}"))
+        .header("authorization", format!("Bearer {}", hub.token("gbr")))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(hub.send(req).await.status, StatusCode::OK);
+    assert!(has_gbr(&tracks(&hub, "can", "interdiction").await));
+
+    // Only a partner admin suspends, and only its own data.
+    let req = Request::post("/v1/suspensions")
+        .header("authorization", format!("Bearer {}", hub.token("can")))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"partners":["GBR"],"reason":"x"}"#))
+        .unwrap();
+    assert_eq!(hub.send(req).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn exports_withhold_no_export_data_and_carry_the_combined_marking() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let no_export = "019ab000-0000-7000-8000-000000000064";
+    let ndjson = hub.get("/v1/export?format=ndjson", "can", Some("interdiction")).await;
+    let text = String::from_utf8_lossy(&ndjson.body).to_string();
+    assert!(!text.contains(no_export), "a no-export report left the hub");
+    assert!(text.contains("019ab000-0000-7000-8000-000000000001"));
+    // Tracks inside the hub still use it.
+    let lineage = lineages(&hub, "can", "interdiction").await;
+    assert!(lineage.iter().any(|l| l.iter().any(|id| id == no_export)));
+
+    let geo = hub.get("/v1/export?format=geojson", "can", Some("interdiction")).await.json();
+    assert_eq!(geo["type"], "FeatureCollection");
+    let marking: Marking = serde_json::from_value(geo["caveat:marking"].clone()).unwrap();
+    assert!(marking.purposes.contains(&Purpose::Interdiction) && !marking.no_export);
+    let kml = hub.get("/v1/export?format=kml", "can", Some("interdiction")).await;
+    assert!(String::from_utf8_lossy(&kml.body).contains("<kml"));
+    let bad = hub.get("/v1/export?format=shapefile", "can", Some("interdiction")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn usage_reports_list_each_use_and_verify_offline() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    tracks(&hub, "can", "interdiction").await;
+    hub.get("/v1/reports/019ab000-0000-7000-8000-000000000001", "fra", Some("prosecution")).await; // denied
+    let res = hub.get("/v1/usage", "gbr", None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.message());
+    let report: caveat_audit::UsageReport = serde_json::from_slice(&res.body).unwrap();
+    let key = hub.state.audit().verifier_key().clone();
+    let verified = report.verify(None, &key).unwrap();
+    assert!(!verified.entries.is_empty());
+    let can = report
+        .summary
+        .iter()
+        .find(|l| l.partner.as_str() == "CAN" && l.purpose == Some(Purpose::Interdiction))
+        .unwrap();
+    assert!(can.permits >= 1);
+    let fra =
+        report.summary.iter().find(|l| l.partner.as_str() == "FRA" && l.purpose == Some(Purpose::Prosecution)).unwrap();
+    assert!(fra.denies >= 1, "denied attempts are listed too");
+    // Every entry in GBR's report is about GBR's data only.
+    for (_, e) in &verified.entries {
+        assert!(e.originators().iter().all(|o| o.as_str() == "GBR"), "{e:?}");
+    }
+    // An analyst cannot read the usage report.
+    assert_eq!(hub.get("/v1/usage", "can", None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let req = Request::get("/v1/tracks")
+        .header("authorization", format!("Bearer {}", hub.token("can")))
+        .header("caveat-purpose", "interdiction")
+        .header("caveat-case", "019ab000-0000-7000-8000-0000000000ff")
+        .body(Body::empty())
+        .unwrap();
+    let res = hub.send(req).await;
+    assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, "unknown_case".into()));
+}
