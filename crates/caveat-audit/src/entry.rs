@@ -100,6 +100,8 @@ pub enum CaseStepKind {
     Intercept,
     /// It was boarded.
     Board,
+    /// It was searched.
+    Search,
     /// Cargo was seized.
     Seize,
     /// Persons were detained.
@@ -108,6 +110,8 @@ pub enum CaseStepKind {
     HandOver,
     /// Vessel or persons were released.
     Release,
+    /// The case was closed.
+    Close,
 }
 
 /// A set of report ids: its size and digest always, the ids themselves when few.

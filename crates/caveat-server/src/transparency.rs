@@ -92,3 +92,50 @@ pub(crate) async fn usage(
     let report = state.audit.usage(me, indexes, q.saved_size).await?;
     Ok(Json(json!(report)))
 }
+
+/// The originator's transparency report: its usage report (each use by
+/// partner, purpose and case, permitted and denied, with proofs) and the
+/// outcomes of the cases its data supported.
+pub(crate) async fn transparency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UsageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    let me = caller.user.partner.clone();
+    let size = state.audit.checkpoint().await?.checkpoint().size();
+    let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
+    if indexes.len() > MAX_USAGE_ENTRIES {
+        indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
+    }
+    let report = state.audit.usage(me, indexes, q.saved_size).await?;
+    let mut case_ids = std::collections::BTreeSet::new();
+    for e in &report.bundle.entries {
+        if let Ok(caveat_audit::AuditEntry::CaseStep(step)) = caveat_audit::AuditEntry::from_bytes(&e.data) {
+            case_ids.insert(step.case);
+        }
+    }
+    let mut cases = Vec::new();
+    for id in case_ids {
+        let Some(case) = state.store.case(id).await? else { continue };
+        let outcomes: Vec<Value> = case
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action.name(), "seize" | "detain" | "hand-over" | "release" | "close"))
+            .map(|s| json!({ "step": s.action.name(), "at": s.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "detail": s.action }))
+            .collect();
+        cases.push(json!({
+            "case": id.to_string(), "lead": case.lead, "status": case.status,
+            "steps": case.steps.iter().map(|s| s.action.name()).collect::<Vec<_>>(),
+            "outcomes": outcomes,
+        }));
+    }
+    let denied: Vec<&caveat_audit::UsageLine> = report.summary.iter().filter(|l| l.denies > 0).collect();
+    Ok(Json(json!({
+        "originator": report.originator,
+        "accesses": report.summary,
+        "denied": denied,
+        "cases": cases,
+        "proof": report.bundle,
+    })))
+}

@@ -8,6 +8,7 @@
 )]
 
 mod api;
+mod cases;
 mod views;
 
 use std::sync::Arc;
@@ -53,9 +54,10 @@ impl Hub {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let grant = |to: &[&str], purposes: &[Purpose]| Marking::builder().to(to).purposes(purposes).build();
         for (id, marking) in [
-            ("GBR", grant(&["CAN", "FRA"], &[Purpose::Interdiction, Purpose::SearchAndRescue])),
-            ("CAN", grant(&["GBR"], &[Purpose::Interdiction])),
+            ("GBR", grant(&["CAN", "FRA", "USA-USCG"], &[Purpose::Interdiction, Purpose::SearchAndRescue])),
+            ("CAN", grant(&["GBR", "USA-USCG"], &[Purpose::Interdiction])),
             ("FRA", grant(&["GBR", "CAN"], &[Purpose::SearchAndRescue])),
+            ("USA-USCG", grant(&["GBR", "CAN"], &[Purpose::Interdiction])),
         ] {
             let p = Partner { id: id.parse().unwrap(), name: id.into(), default_marking: marking, ais_marking: None };
             store.put_partner(&p).await.unwrap();
@@ -66,6 +68,7 @@ impl Hub {
             ("can", "CAN", vec![Role::Analyst]),
             ("fra", "FRA", vec![Role::Analyst]),
             ("auditor", "CAN", vec![Role::Auditor]),
+            ("uscg", "USA-USCG", vec![Role::WatchOfficer, Role::BoardingOfficer]),
         ] {
             let u = User {
                 id: user.parse().unwrap(),
