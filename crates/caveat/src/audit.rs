@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use caveat_audit::{AuditBundle, UsageReport, VerifierKey, verify_bundle};
 use caveat_core::PartnerId;
 use caveat_server::AuditLog;
-use caveat_store::Store;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -45,7 +44,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-pub(crate) async fn run(db: &Path, command: Command) -> anyhow::Result<()> {
+pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Verify { key, saved, export } => return verify(&key, saved.as_deref(), &export),
         Command::Key => {
@@ -54,7 +53,7 @@ pub(crate) async fn run(db: &Path, command: Command) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let store = crate::open_store(db)?;
+    let store = crate::open_store(db).await?;
     let log = AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
     match command {
         Command::Checkpoint => {

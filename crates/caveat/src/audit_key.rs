@@ -1,6 +1,6 @@
 //! The hub's audit signing key: made at `caveat init`, kept beside the database.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use caveat_audit::SigningKey;
@@ -8,16 +8,9 @@ use caveat_audit::SigningKey;
 /// The key's name in signed checkpoints (the log's origin line).
 pub(crate) const ORIGIN: &str = "caveat.hub/audit";
 
-/// Where the key of the hub at `db` lives: `caveat.db` → `caveat.db.audit-key`.
-pub(crate) fn path_for(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
-    name.push(".audit-key");
-    db.with_file_name(name)
-}
-
 /// Reads the key, or makes one when `create` and none exists.
-pub(crate) fn load(db: &Path, create: bool) -> anyhow::Result<SigningKey> {
-    let path = path_for(db);
+pub(crate) fn load(db: &crate::db::Db, create: bool) -> anyhow::Result<SigningKey> {
+    let path = db.key_path();
     if !path.exists() {
         if !create {
             bail!("no audit key at {}; run `caveat init`", path.display());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use caveat_ais::{FeedConfig, FeedDecoder, ReportConverter};
 use caveat_core::{IngestContext, PartnerId, Report, ReportIdMint, parse_line};
-use caveat_store::{Error as StoreError, Store};
+use caveat_store::Error as StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 
@@ -40,8 +40,8 @@ pub(crate) struct Args {
     files: Vec<PathBuf>,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
-    let store = crate::open_store(db)?;
+pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
+    let store = crate::open_store(db).await?;
     // Every ingest is in the audit log before it is acknowledged (invariant 5).
     let audit = caveat_server::AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
     let partner = store

@@ -1,10 +1,9 @@
 //! `caveat init`: create the store and register partners.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use caveat_core::Partner;
-use caveat_store::{SqliteStore, Store};
 use serde::Deserialize;
 
 /// The demonstration partners, used when no `--partners` file is given.
@@ -43,7 +42,7 @@ pub(crate) fn parse_partners(text: &str, origin: &str) -> anyhow::Result<Vec<Par
     Ok(file.partner)
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let (text, origin) = match &args.partners {
         Some(path) => (
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
@@ -53,7 +52,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     };
     let partners = parse_partners(&text, &origin)?;
     let existed = db.exists();
-    let store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let store = db.open(true).await?;
     for p in &partners {
         store.put_partner(p).await?;
     }
@@ -62,7 +61,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     println!(
         "{} {} with {} partners: {}",
         if existed { "updated" } else { "created" },
-        db.display(),
+        db,
         partners.len(),
         ids.join(", ")
     );

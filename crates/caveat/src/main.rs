@@ -2,6 +2,7 @@
 
 mod audit;
 mod audit_key;
+mod db;
 mod demo;
 mod ingest;
 mod init;
@@ -9,9 +10,9 @@ mod policy;
 mod reports;
 mod scenario;
 mod serve;
+mod store;
 mod user;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,8 +23,9 @@ use clap::{Parser, Subcommand};
 #[command(name = "caveat", version, about, propagate_version = true)]
 struct Cli {
     /// The hub's database.
+    /// The hub's database: a SQLite file, or postgres://user@host/db.
     #[arg(long, global = true, env = "CAVEAT_DB", default_value = "./caveat.db")]
-    db: PathBuf,
+    db: db::Db,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +51,11 @@ enum Command {
     Audit(audit::Command),
     /// Write a simulated scenario (reports per partner and the truth) to a directory.
     Scenario(scenario::Args),
+    /// Bring the database's schema up to date.
+    Migrate,
+    /// Move a hub between databases.
+    #[command(subcommand)]
+    Store(store::Command),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&cli.db, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.db, cmd).await,
             Command::Scenario(args) => scenario::run(&args),
+            Command::Migrate => store::migrate(&cli.db).await,
+            Command::Store(cmd) => store::run(cmd).await,
         }
     });
     match result {
@@ -81,10 +90,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opens the hub's store, refusing to create one outside `caveat init`.
-fn open_store(db: &std::path::Path) -> anyhow::Result<caveat_store::SqliteStore> {
-    if !db.exists() {
-        anyhow::bail!("no hub database at {}; run `caveat init` first", db.display());
-    }
-    Ok(caveat_store::SqliteStore::open(db)?)
+/// Opens the hub's store, refusing to create a SQLite file outside `caveat init`.
+async fn open_store(db: &db::Db) -> anyhow::Result<std::sync::Arc<dyn caveat_store::Store>> {
+    db.open(false).await
 }

@@ -3,7 +3,7 @@
 //! log as the API.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -76,8 +76,8 @@ fn operator(partner: &PartnerId) -> anyhow::Result<User> {
     Ok(User { id: "operator".parse()?, partner: partner.clone(), roles: BTreeSet::new() })
 }
 
-pub(crate) async fn run(db: &Path, command: Command) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = Arc::new(crate::open_store(db)?);
+pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = crate::open_store(db).await?;
     let access = Access::open(store.clone()).await?;
     let now = OffsetDateTime::now_utc();
     let audit = || -> anyhow::Result<AuditLog> {

@@ -2,11 +2,9 @@
 //! this reads the store directly and is not subject to markings; data
 //! requests from partners go through the server and policy).
 
-use std::path::Path;
-
 use anyhow::Context;
 use caveat_core::{BoundingBox, PartnerId, SourceKind, TimeWindow};
-use caveat_store::{ReportQuery, Store, Superseded};
+use caveat_store::{ReportQuery, Superseded};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -45,8 +43,8 @@ fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("not an RFC 3339 time ({e}); e.g. 2026-11-23T12:00:00Z"))
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
-    let store = crate::open_store(db)?;
+pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
+    let store = crate::open_store(db).await?;
     let query = ReportQuery {
         window: TimeWindow { from: args.from, to: args.to },
         bbox: args.bbox,

@@ -1,13 +1,12 @@
 //! `caveat serve`: the hub's HTTP API and web COP.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use caveat_core::{Role, User};
 use caveat_server::{AppState, DemoUser, Limits};
-use caveat_store::{SqliteStore, Store};
+use caveat_store::Store;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -38,7 +37,7 @@ struct Config {
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let config: Config = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -57,9 +56,9 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
         ..defaults
     };
     if !args.demo && !db.exists() {
-        anyhow::bail!("no hub database at {}; run `caveat init` first (or `caveat serve --demo`)", db.display());
+        anyhow::bail!("no hub database at {db}; run `caveat init` first (or `caveat serve --demo`)");
     }
-    let store = Arc::new(SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?);
+    let store = db.open(args.demo).await?;
     let key = crate::audit_key::load(db, args.demo)?;
     let mut state = AppState::open(store.clone(), key).await?.with_limits(limits);
     let mut demo_reports = None;
@@ -80,13 +79,13 @@ pub(crate) async fn run(db: &Path, args: Args) -> anyhow::Result<()> {
     if let Some(reports) = demo_reports {
         crate::demo::start(state.clone(), reports).await?;
     }
-    eprintln!("caveat serving {} on http://{listen}/", db.display());
+    eprintln!("caveat serving {db} on http://{listen}/");
     axum::serve(listener, caveat_server::app(state)).await.context("serving")?;
     Ok(())
 }
 
 /// Demo users; tokens are fresh on every start.
-async fn demo_setup(store: &SqliteStore) -> anyhow::Result<Vec<DemoUser>> {
+async fn demo_setup(store: &dyn Store) -> anyhow::Result<Vec<DemoUser>> {
     let people: [(&str, &str, &[Role]); 7] = [
         ("ana@can", "CAN", &[Role::Analyst]),
         ("gbr-admin@gbr", "GBR", &[Role::PartnerAdmin, Role::Auditor, Role::Analyst]),

@@ -1,10 +1,7 @@
 //! `caveat user add/revoke/list`: people and systems acting for a partner.
 
-use std::path::Path;
-
 use anyhow::Context;
 use caveat_core::{PartnerId, Role, User, UserId};
-use caveat_store::Store;
 use time::OffsetDateTime;
 
 #[derive(Debug, clap::Subcommand)]
@@ -33,8 +30,8 @@ pub(crate) enum Command {
     },
 }
 
-pub(crate) async fn run(db: &Path, command: Command) -> anyhow::Result<()> {
-    let store = crate::open_store(db)?;
+pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
+    let store = crate::open_store(db).await?;
     match command {
         Command::Add { user, partner, roles } => {
             let u = User { id: user, partner, roles: roles.into_iter().collect() };

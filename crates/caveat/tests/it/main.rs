@@ -10,6 +10,7 @@
 mod architecture;
 mod crash;
 mod ingest;
+mod multi_hub;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
