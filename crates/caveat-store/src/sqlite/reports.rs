@@ -68,15 +68,31 @@ struct Details {
     remarks: Option<String>,
 }
 
-impl Details {
-    fn of(r: &Report) -> Self {
-        Details {
+/// [`Details`] borrowed from a report, for writing without copying its strings.
+#[derive(serde::Serialize)]
+struct DetailsRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_uncertainty_s: Option<f64>,
+    uncertainty_m: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    course_deg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed_kn: Option<f64>,
+    #[serde(skip_serializing_if = "VesselDescriptors::is_empty")]
+    vessel: &'a VesselDescriptors,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remarks: Option<&'a str>,
+}
+
+impl<'a> DetailsRef<'a> {
+    fn of(r: &'a Report) -> Self {
+        DetailsRef {
             time_uncertainty_s: r.time_uncertainty_s,
             uncertainty_m: r.uncertainty_m,
             course_deg: r.course_deg,
             speed_kn: r.speed_kn,
-            vessel: r.vessel.clone(),
-            remarks: r.remarks.clone(),
+            vessel: &r.vessel,
+            remarks: r.remarks.as_deref(),
         }
     }
 }
@@ -126,6 +142,7 @@ pub(crate) fn insert_batch(
     let mut last_seq = 0;
     {
         let mut marking_ids: HashMap<&Marking, i64> = HashMap::new();
+        let mut last_marking: Option<(&Marking, i64)> = None;
         let mut find_marking =
             tx.prepare_cached("SELECT id FROM markings WHERE body = ?1").map_err(Error::db("preparing"))?;
         let mut add_marking =
@@ -143,8 +160,14 @@ pub(crate) fn insert_batch(
             )
             .map_err(Error::db("preparing"))?;
         for (index, r) in reports.iter().enumerate() {
-            let marking = match marking_ids.get(&r.marking) {
-                Some(id) => *id,
+            // Consecutive reports usually share a marking: compare before hashing.
+            let same_as_last = last_marking.is_some_and(|(m, _)| *m == r.marking);
+            let marking = match last_marking
+                .filter(|_| same_as_last)
+                .map(|(_, id)| id)
+                .or_else(|| marking_ids.get(&r.marking).copied())
+            {
+                Some(id) => id,
                 None => {
                     let marking_body = encode(&r.marking)?;
                     let found: Option<i64> = find_marking
@@ -162,6 +185,7 @@ pub(crate) fn insert_batch(
                     id
                 }
             };
+            last_marking = Some((&r.marking, marking));
             if let Some(t) = r.supersedes {
                 let found: Option<(String, bool)> = target
                     .query_row([&t.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -189,7 +213,7 @@ pub(crate) fn insert_batch(
                 r.source.as_str(),
                 marking,
                 r.supersedes.as_ref().map(|s| s.as_bytes().to_vec()),
-                encode(&Details::of(r))?,
+                encode(&DetailsRef::of(r))?,
             ]);
             match inserted {
                 Ok(_) => {}
