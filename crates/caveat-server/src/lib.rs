@@ -54,6 +54,7 @@ pub use audit::AuditLog;
 pub use auth::{Caller, View, hash_token, new_token};
 pub use error::ApiError;
 pub use state::{AppState, DemoUser, Limits};
+pub use transparency::transparency_report;
 
 /// The hub's router over `state`.
 pub fn app(state: AppState) -> Router {

@@ -102,13 +102,27 @@ pub(crate) async fn transparency(
     Query(q): Query<UsageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    let me = caller.user.partner.clone();
+    Ok(Json(transparency_report(&state, caller.user.partner.clone(), q.saved_size).await?))
+}
+
+/// An originator's transparency report (the API's `/v1/transparency`, the
+/// CLI's `caveat report transparency`): accesses to its data by partner and
+/// purpose, denied attempts, the cases its data supported with their
+/// outcomes, and the bundle that proves each line against a signed checkpoint.
+///
+/// # Errors
+/// The store or the audit log fails.
+pub async fn transparency_report(
+    state: &AppState,
+    me: caveat_core::PartnerId,
+    saved_size: Option<u64>,
+) -> Result<Value, ApiError> {
     let size = state.audit.checkpoint().await?.checkpoint().size();
     let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
     if indexes.len() > MAX_USAGE_ENTRIES {
         indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
     }
-    let report = state.audit.usage(me, indexes, q.saved_size).await?;
+    let report = state.audit.usage(me, indexes, saved_size).await?;
     let mut case_ids = std::collections::BTreeSet::new();
     for e in &report.bundle.entries {
         if let Ok(caveat_audit::AuditEntry::CaseStep(step)) = caveat_audit::AuditEntry::from_bytes(&e.data) {
@@ -131,11 +145,11 @@ pub(crate) async fn transparency(
         }));
     }
     let denied: Vec<&caveat_audit::UsageLine> = report.summary.iter().filter(|l| l.denies > 0).collect();
-    Ok(Json(json!({
+    Ok(json!({
         "originator": report.originator,
         "accesses": report.summary,
         "denied": denied,
         "cases": cases,
         "proof": report.bundle,
-    })))
+    }))
 }

@@ -7,6 +7,7 @@ mod demo;
 mod ingest;
 mod init;
 mod policy;
+mod report;
 mod reports;
 mod scenario;
 mod serve;
@@ -51,6 +52,9 @@ enum Command {
     Audit(audit::Command),
     /// Write a simulated scenario (reports per partner and the truth) to a directory.
     Scenario(scenario::Args),
+    /// Reports for partners: `report transparency --partner P`.
+    #[command(subcommand)]
+    Report(report::Command),
     /// Bring the database's schema up to date.
     Migrate,
     /// Move a hub between databases.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&cli.db, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.db, cmd).await,
             Command::Scenario(args) => scenario::run(&args),
+            Command::Report(cmd) => report::run(&cli.db, cmd).await,
             Command::Migrate => store::migrate(&cli.db).await,
             Command::Store(cmd) => store::run(cmd).await,
         }

@@ -133,3 +133,17 @@ fn nmea_feeds_become_ais_reports_with_a_summary() {
     assert_eq!(report["vessel"]["mmsi"], "205125000");
     assert!(report["vessel"]["name"].is_string(), "identity from the type 5 message: {report}");
 }
+
+#[test]
+fn transparency_report_lists_uses_of_an_originators_data() {
+    let hub = Hub::new();
+    let file = hub.write("g.ndjson", (1..=3).map(|n| line(n, None) + "\n").collect::<String>());
+    assert!(hub.run(&["ingest", "--as", "GBR", file.to_str().unwrap()]).status.success());
+    let check = hub.run(&["policy", "check", "--as", "FRA", "--purpose", "monitoring", &crate::id(1)]);
+    assert!(stdout(&check).contains("DENY"), "{}", stdout(&check));
+    let out = hub.run(&["report", "transparency", "--partner", "GBR", "--out", "t.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("transparency report for GBR"), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(hub.path("t.json")).unwrap()).unwrap();
+    assert!(json["proof"]["checkpoint"].is_string());
+}
