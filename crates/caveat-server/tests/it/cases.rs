@@ -39,7 +39,17 @@ async fn submit_one(hub: &Hub, user: &str, line: String) -> String {
 
 #[tokio::test]
 async fn a_uscg_interdiction_cites_gbr_and_can_and_gbr_can_prove_it() {
-    let hub = Hub::new().await;
+    interdiction(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uscg_interdiction_cites_gbr_and_can_and_gbr_can_prove_it_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("cases").await {
+        interdiction(hub).await;
+    }
+}
+
+async fn interdiction(hub: Hub) {
     let radar = submit_one(&hub, "gbr", format!(
         r#"{{"observed_at":"{}","position":{{"lat":18.3,"lon":-64.9}},"uncertainty_m":150,"course_deg":215,"speed_kn":35,"source":"coastal-radar","vessel":{{"vessel_type":"go-fast"}}}}"#,
         recent(60)

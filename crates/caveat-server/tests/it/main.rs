@@ -24,7 +24,7 @@ use tower::ServiceExt;
 /// A hub on an in-memory store with GBR, CAN and FRA, and one user per partner.
 pub(crate) struct Hub {
     pub(crate) state: AppState,
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<dyn Store>,
     tokens: std::collections::HashMap<&'static str, String>,
 }
 
@@ -51,7 +51,31 @@ impl Hub {
     }
 
     pub(crate) async fn with_limits(limits: Limits) -> Hub {
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        Hub::on(Arc::new(SqliteStore::open_in_memory().unwrap()), limits).await
+    }
+
+    /// The same hub on a fresh schema of the PostgreSQL test server, when
+    /// `CAVEAT_TEST_POSTGRES` names one (scripts/test starts it); `None` otherwise.
+    pub(crate) async fn on_postgres(name: &str) -> Option<Hub> {
+        let Ok(url) = std::env::var("CAVEAT_TEST_POSTGRES") else {
+            eprintln!("skipped on PostgreSQL: CAVEAT_TEST_POSTGRES is not set");
+            return None;
+        };
+        let schema = format!("srv_{name}_{}", std::process::id());
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .arg("-qc")
+            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let store =
+            caveat_store::PostgresStore::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}")).await.unwrap();
+        Some(Hub::on(Arc::new(store), Limits::default()).await)
+    }
+
+    async fn on(store: Arc<dyn Store>, limits: Limits) -> Hub {
         let grant = |to: &[&str], purposes: &[Purpose]| Marking::builder().to(to).purposes(purposes).build();
         for (id, marking) in [
             ("GBR", grant(&["CAN", "FRA", "USA-USCG"], &[Purpose::Interdiction, Purpose::SearchAndRescue])),

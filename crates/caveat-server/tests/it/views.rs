@@ -86,9 +86,7 @@ async fn lineages(hub: &Hub, user: &str, purpose: &str) -> BTreeSet<Vec<String>>
 use caveat_store::Store;
 
 /// Invariant 2, differentially: each view equals fusion run on exactly its permitted subset.
-#[tokio::test]
-async fn each_view_equals_fusion_of_its_permitted_subset() {
-    let hub = Hub::new().await;
+async fn each_view_equals_fusion_of_its_permitted_subset_on(hub: Hub) {
     scene(&hub).await;
     let all = all_reports(&hub).await;
     for (user, partner) in [("can", "CAN"), ("fra", "FRA"), ("gbr", "GBR")] {
@@ -105,9 +103,7 @@ async fn each_view_equals_fusion_of_its_permitted_subset() {
     }
 }
 
-#[tokio::test]
-async fn a_suspension_applies_to_the_next_request_on_every_path() {
-    let hub = Hub::new().await;
+async fn a_suspension_applies_to_the_next_request_on_every_path_on(hub: Hub) {
     scene(&hub).await;
     let gbr_report = "019ab000-0000-7000-8000-000000000001";
     let has_gbr =
@@ -151,9 +147,7 @@ async fn a_suspension_applies_to_the_next_request_on_every_path() {
     assert_eq!(hub.send(req).await.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn exports_withhold_no_export_data_and_carry_the_combined_marking() {
-    let hub = Hub::new().await;
+async fn exports_withhold_no_export_data_and_carry_the_combined_marking_on(hub: Hub) {
     scene(&hub).await;
     let no_export = "019ab000-0000-7000-8000-000000000064";
     let ndjson = hub.get("/v1/export?format=ndjson", "can", Some("interdiction")).await;
@@ -174,9 +168,7 @@ async fn exports_withhold_no_export_data_and_carry_the_combined_marking() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn usage_reports_list_each_use_and_verify_offline() {
-    let hub = Hub::new().await;
+async fn usage_reports_list_each_use_and_verify_offline_on(hub: Hub) {
     scene(&hub).await;
     tracks(&hub, "can", "interdiction").await;
     hub.get("/v1/reports/019ab000-0000-7000-8000-000000000001", "fra", Some("prosecution")).await; // denied
@@ -203,9 +195,7 @@ async fn usage_reports_list_each_use_and_verify_offline() {
     assert_eq!(hub.get("/v1/usage", "can", None).await.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which() {
-    let hub = Hub::new().await;
+async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on(hub: Hub) {
     scene(&hub).await;
     let req = Request::get("/v1/tracks")
         .header("authorization", format!("Bearer {}", hub.token("can")))
@@ -215,4 +205,64 @@ async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which() 
         .unwrap();
     let res = hub.send(req).await;
     assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, "unknown_case".into()));
+}
+
+#[tokio::test]
+async fn each_view_equals_fusion_of_its_permitted_subset() {
+    each_view_equals_fusion_of_its_permitted_subset_on(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_view_equals_fusion_of_its_permitted_subset_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("each_view_equals_fus").await {
+        each_view_equals_fusion_of_its_permitted_subset_on(hub).await;
+    }
+}
+
+#[tokio::test]
+async fn a_suspension_applies_to_the_next_request_on_every_path() {
+    a_suspension_applies_to_the_next_request_on_every_path_on(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_applies_to_the_next_request_on_every_path_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("a_suspension_applies").await {
+        a_suspension_applies_to_the_next_request_on_every_path_on(hub).await;
+    }
+}
+
+#[tokio::test]
+async fn exports_withhold_no_export_data_and_carry_the_combined_marking() {
+    exports_withhold_no_export_data_and_carry_the_combined_marking_on(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_withhold_no_export_data_and_carry_the_combined_marking_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("exports_withhold_no_").await {
+        exports_withhold_no_export_data_and_carry_the_combined_marking_on(hub).await;
+    }
+}
+
+#[tokio::test]
+async fn usage_reports_list_each_use_and_verify_offline() {
+    usage_reports_list_each_use_and_verify_offline_on(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_reports_list_each_use_and_verify_offline_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("usage_reports_list_e").await {
+        usage_reports_list_each_use_and_verify_offline_on(hub).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which() {
+    an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on(Hub::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on_postgres() {
+    if let Some(hub) = Hub::on_postgres("an_unknown_case_or_o").await {
+        an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on(hub).await;
+    }
 }

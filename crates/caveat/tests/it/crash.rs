@@ -15,7 +15,21 @@ const REPORTS_PER_FILE: u64 = 1_500;
 
 #[test]
 fn sigkill_at_random_points_loses_no_acknowledged_batch_and_leaves_no_partial_one() {
+    crash_test(&Hub::new(), None);
+}
+
+/// The same on PostgreSQL, when `CAVEAT_TEST_POSTGRES` names a server.
+#[test]
+fn sigkill_at_random_points_on_postgres() {
+    let Some(url) = crate::multi_hub::postgres() else { return };
+    let db = crate::multi_hub::fresh_schema(&url, "crash");
     let hub = Hub::new();
+    let out = hub.command_on(Some(&db), &["init"]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    crash_test(&hub, Some(&db));
+}
+
+fn crash_test(hub: &Hub, postgres: Option<&str>) {
     let mut files: BTreeMap<String, std::ops::Range<u64>> = BTreeMap::new();
     let mut acknowledged: HashSet<String> = HashSet::new();
     let mut next = 1u64;
@@ -35,7 +49,7 @@ fn sigkill_at_random_points_loses_no_acknowledged_batch_and_leaves_no_partial_on
             files.insert(path.to_str().unwrap().to_owned(), range);
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = hub.command(&argv).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = hub.command_on(postgres, &argv).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
@@ -71,7 +85,10 @@ fn sigkill_at_random_points_loses_no_acknowledged_batch_and_leaves_no_partial_on
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let stored: HashSet<String> = rt.block_on(async {
-        let store = SqliteStore::open(hub.db()).unwrap();
+        let store: Box<dyn Store> = match postgres {
+            Some(db) => Box::new(caveat_store::PostgresStore::connect(db).await.unwrap()),
+            None => Box::new(SqliteStore::open(hub.db()).unwrap()),
+        };
         let q = ReportQuery { superseded: Superseded::Include, ..ReportQuery::default() };
         let mut ids = HashSet::new();
         let mut cursor = None;

@@ -43,8 +43,17 @@ impl Hub {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
+        self.command_on(None, args)
+    }
+
+    /// A command on another database (a PostgreSQL URL) than the hub's SQLite file.
+    pub(crate) fn command_on(&self, db: Option<&str>, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_caveat"));
-        cmd.arg("--db").arg(self.db()).args(args).current_dir(self.dir.path()).env_remove("CAVEAT_DB");
+        match db {
+            Some(url) => cmd.arg("--db").arg(url),
+            None => cmd.arg("--db").arg(self.db()),
+        };
+        cmd.args(args).current_dir(self.dir.path()).env_remove("CAVEAT_DB");
         cmd
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::{Hub, line, stderr, stdout};
 
-fn postgres() -> Option<String> {
+pub(crate) fn postgres() -> Option<String> {
     let url = std::env::var("CAVEAT_TEST_POSTGRES").ok();
     if url.is_none() {
         eprintln!("skipped: CAVEAT_TEST_POSTGRES is not set (scripts/test starts a server)");
@@ -19,7 +19,7 @@ fn postgres() -> Option<String> {
 }
 
 /// A fresh schema on the test server, as a URL whose search_path selects it.
-fn fresh_schema(url: &str, name: &str) -> String {
+pub(crate) fn fresh_schema(url: &str, name: &str) -> String {
     let schema = format!("{name}_{}", std::process::id());
     let out = Command::new("psql")
         .arg(url)
@@ -172,7 +172,7 @@ fn store_copy_moves_a_sqlite_hub_to_postgres_with_its_audit_log_verified() {
         "{}",
         stdout(&out)
     );
-    let out = hub.command(&["reports", "--count"]).args(["--db", &pg]).output().unwrap();
+    let out = hub.command_on(Some(&pg), &["reports", "--count"]).output().unwrap();
     assert_eq!(stdout(&out).trim(), "30", "{}", stderr(&out));
     // A second copy into the same database is refused.
     let out = hub.run(&["store", "copy", "--from", hub.db().to_str().unwrap(), "--to", &pg]);
