@@ -3,7 +3,6 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use caveat_server::Limits;
-use caveat_store::Store;
 
 use crate::{Hub, line};
 
