@@ -9,6 +9,7 @@
 
 mod api;
 mod cases;
+mod outage;
 mod views;
 
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Hub {
     }
 
     pub(crate) async fn with_limits(limits: Limits) -> Hub {
-        Hub::on(Arc::new(SqliteStore::open_in_memory().unwrap()), limits).await
+        Hub::on_store(Arc::new(SqliteStore::open_in_memory().unwrap()), limits).await
     }
 
     /// The same hub on a fresh schema of the PostgreSQL test server, when
@@ -72,10 +73,10 @@ impl Hub {
         let sep = if url.contains('?') { '&' } else { '?' };
         let store =
             caveat_store::PostgresStore::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}")).await.unwrap();
-        Some(Hub::on(Arc::new(store), Limits::default()).await)
+        Some(Hub::on_store(Arc::new(store), Limits::default()).await)
     }
 
-    async fn on(store: Arc<dyn Store>, limits: Limits) -> Hub {
+    pub(crate) async fn on_store(store: Arc<dyn Store>, limits: Limits) -> Hub {
         let grant = |to: &[&str], purposes: &[Purpose]| Marking::builder().to(to).purposes(purposes).build();
         for (id, marking) in [
             ("GBR", grant(&["CAN", "FRA", "USA-USCG"], &[Purpose::Interdiction, Purpose::SearchAndRescue])),

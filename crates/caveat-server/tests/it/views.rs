@@ -83,7 +83,6 @@ async fn lineages(hub: &Hub, user: &str, purpose: &str) -> BTreeSet<Vec<String>>
     out
 }
 
-
 /// Invariant 2, differentially: each view equals fusion run on exactly its permitted subset.
 async fn each_view_equals_fusion_of_its_permitted_subset_on(hub: Hub) {
     scene(&hub).await;
