@@ -146,7 +146,36 @@ fn two_hub_processes_on_one_postgres_behave_as_one_hub() {
     assert_eq!(read(a.1), 404);
     assert_eq!(read(b.1), 404);
 
-    // Both processes appended to one audit log, which verifies as one.
+    // Both processes append to the one audit log at the same time.
+    let (pa, pb) = (a.1, b.1);
+    let writers: Vec<_> = (0..8u64)
+        .map(|k| {
+            let auth = auth_gbr.clone();
+            let port = if k % 2 == 0 { pa } else { pb };
+            std::thread::spawn(move || {
+                let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+                let body: String = (0..50u64)
+                    .map(|n| {
+                        line(1_000 + k * 100 + n, None).replace(
+                            "2026-11-20T03:14:00Z",
+                            &now.format(&time::format_description::well_known::Rfc3339).unwrap(),
+                        ) + "\n"
+                    })
+                    .collect();
+                http(
+                    port,
+                    "POST",
+                    "/v1/reports",
+                    &[("Authorization", &auth), ("Content-Type", "application/x-ndjson")],
+                    &body,
+                )
+                .0
+            })
+        })
+        .collect();
+    for w in writers {
+        assert_eq!(w.join().unwrap(), 201);
+    }
     drop((a, b));
     let out = caveat(&db, dir.path(), &["audit", "export", "--partner", "GBR", "--out", "gbr.json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -154,6 +183,12 @@ fn two_hub_processes_on_one_postgres_behave_as_one_hub() {
     let out = caveat(&db, dir.path(), &["audit", "verify", "--key", &key, "gbr.json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("OK:"), "{}", stdout(&out));
+    // Every ingest of both processes is in it: 1 + 8 batches by GBR.
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("gbr.json")).unwrap()).unwrap();
+    let ingests = json["summary"].as_array().unwrap().len();
+    assert!(ingests >= 1, "{json}");
+    let entries = json["bundle"]["entries"].as_array().unwrap().len();
+    assert!(entries >= 1 + 8 + 3, "ingests, decisions and the suspension of GBR's data: {entries}");
 }
 
 #[test]
