@@ -200,18 +200,30 @@ pub(crate) fn uses_entries(
 
 /// Decisions grouped per originator, outcome and determining policies.
 pub(crate) fn decision_uses(reports: &[Report], decisions: &Decisions) -> Vec<OriginatorUse> {
-    type Group = (PartnerId, Effect, Vec<String>);
-    let mut groups: BTreeMap<Group, Vec<ReportId>> = BTreeMap::new();
+    let mut groups = DecisionGroups::new();
+    group_decisions(&mut groups, reports, decisions);
+    uses_of(&groups)
+}
+
+/// Report ids per (originator, outcome, determining policies).
+pub(crate) type DecisionGroups = BTreeMap<(PartnerId, Effect, Vec<String>), Vec<ReportId>>;
+
+/// Adds decisions to `groups`.
+pub(crate) fn group_decisions(groups: &mut DecisionGroups, reports: &[Report], decisions: &Decisions) {
     for (r, d) in reports.iter().zip(decisions.iter()) {
         let determining: Vec<String> = d.determining.iter().map(|p| p.as_str().to_owned()).collect();
         groups.entry((r.originator.clone(), d.effect, determining)).or_default().push(r.id);
     }
+}
+
+/// The audit form of grouped decisions.
+pub(crate) fn uses_of(groups: &DecisionGroups) -> Vec<OriginatorUse> {
     groups
-        .into_iter()
+        .iter()
         .map(|((originator, effect, determining), ids)| OriginatorUse {
-            originator,
-            reports: ReportSet::new(&ids),
-            decision: if effect == Effect::Permit {
+            originator: originator.clone(),
+            reports: ReportSet::new(ids),
+            decision: if *effect == Effect::Permit {
                 caveat_audit::Decision::Permit
             } else {
                 caveat_audit::Decision::Deny

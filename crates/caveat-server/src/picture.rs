@@ -14,7 +14,10 @@ use caveat_store::{ReportQuery, Store, Superseded};
 use time::{Duration, OffsetDateTime};
 
 use crate::ApiError;
-use crate::access::{Access, decision_uses};
+use crate::access::{Access, DecisionGroups, decision_uses, group_decisions, uses_of};
+
+/// Most delay before newly stored reports are folded into an open view.
+const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How far back a view looks, by observation time.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
@@ -39,6 +42,12 @@ pub(crate) struct Source {
 struct Cached {
     policy_version: u64,
     last_seq: u64,
+    /// How many of the recent reports have been decided.
+    decided: usize,
+    groups: DecisionGroups,
+    tracks: Arc<Vec<Track>>,
+    version: u64,
+    built: std::time::Instant,
     case_open: Option<bool>,
     /// Earliest not-after among the markings decided: past it, decisions may change.
     expires: Option<OffsetDateTime>,
@@ -48,7 +57,9 @@ struct Cached {
 
 /// The tracks of one request, and what the audit entry must record.
 pub(crate) struct ViewSnapshot {
-    pub(crate) tracks: Vec<Track>,
+    /// Changes whenever the tracks do: responses may be cached under it.
+    pub(crate) version: u64,
+    pub(crate) tracks: Arc<Vec<Track>>,
     pub(crate) uses: Vec<OriginatorUse>,
     pub(crate) sources: Arc<HashMap<ReportId, Source>>,
 }
@@ -61,6 +72,10 @@ pub(crate) struct Pictures {
     recent: tokio::sync::RwLock<Recent>,
     sources: Mutex<Arc<HashMap<ReportId, Source>>>,
     views: Mutex<HashMap<ViewKey, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    versions: std::sync::atomic::AtomicU64,
+    /// Rendered responses by (view version, query): a snapshot's bytes are the
+    /// same for every request that sees that snapshot.
+    responses: Mutex<HashMap<(u64, String), Arc<[u8]>>>,
 }
 
 impl std::fmt::Debug for Pictures {
@@ -78,7 +93,27 @@ impl Pictures {
             recent: tokio::sync::RwLock::new(Recent::default()),
             sources: Mutex::new(Arc::new(HashMap::new())),
             views: Mutex::new(HashMap::new()),
+            versions: std::sync::atomic::AtomicU64::new(1),
+            responses: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn next_version(&self) -> u64 {
+        self.versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A response rendered earlier for the same view version and query.
+    pub(crate) fn cached_response(&self, version: u64, query: &str) -> Option<Arc<[u8]>> {
+        self.responses.lock().unwrap_or_else(PoisonError::into_inner).get(&(version, query.to_owned())).cloned()
+    }
+
+    /// Keeps a rendered response (a bounded cache: cleared when full).
+    pub(crate) fn keep_response(&self, version: u64, query: String, body: Arc<[u8]>) {
+        let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+        if r.len() >= 4_096 {
+            r.clear();
+        }
+        r.insert((version, query), body);
     }
 
     /// Pulls reports stored since the last look (by any hub process).
@@ -152,26 +187,53 @@ impl Pictures {
             views.entry(key.clone()).or_default().clone()
         };
         let mut slot = slot.lock().await;
-        let fresh = slot.as_ref().is_some_and(|c| {
-            c.policy_version == policy_version
-                && c.last_seq == last_seq
-                && c.case_open == case_open
-                && c.expires.is_none_or(|e| now < e)
-        });
-        if !fresh {
+        let same_rules = |c: &Cached| {
+            c.policy_version == policy_version && c.case_open == case_open && c.expires.is_none_or(|e| now < e)
+        };
+        let fresh = slot.as_ref().is_some_and(|c| same_rules(c) && c.last_seq == last_seq);
+        // New reports only add to a view: they are folded in at most every
+        // ADD_INTERVAL (a bounded delay for additions). Anything that can take
+        // data away (a policy change, a case closing, a marking expiring)
+        // recomputes the view before this request is answered.
+        let addable = slot.as_ref().is_some_and(|c| same_rules(c) && c.last_seq != last_seq);
+        let too_soon = slot.as_ref().is_some_and(|c| c.built.elapsed() < ADD_INTERVAL);
+        if addable && !too_soon {
+            let recent = self.recent.read().await;
+            let cached = slot.as_mut().ok_or(ApiError::Internal)?;
+            let new = recent.reports.get(cached.decided..).unwrap_or_default();
+            let decisions = access.decide(user, key, Action::Fuse, case.clone(), new, now).await?;
+            group_decisions(&mut cached.groups, new, &decisions);
+            let mut added: Vec<&Report> =
+                new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r).collect();
+            added.sort_by_key(|r| (r.observed_at, r.id));
+            for r in added {
+                if let Some(t) = r.marking.not_after {
+                    cached.expires = Some(cached.expires.map_or(t, |e| e.min(t)));
+                }
+                cached.picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+            }
+            cached.decided = recent.reports.len();
+            cached.last_seq = last_seq;
+            cached.uses = uses_of(&cached.groups);
+            cached.tracks = Arc::new(cached.picture.tracks());
+            cached.version = self.next_version();
+            cached.built = std::time::Instant::now();
+        } else if !fresh && !addable {
             let recent = self.recent.read().await;
             let decisions = access.decide(user, key, Action::Fuse, case, &recent.reports, now).await?;
             let mut permitted = HashSet::new();
             let mut expires: Option<OffsetDateTime> = None;
             for (r, d) in recent.reports.iter().zip(decisions.iter()) {
-                if let Some(t) = r.marking.not_after {
-                    expires = Some(expires.map_or(t, |e| e.min(t)));
-                }
                 if d.is_permit() {
+                    if let Some(t) = r.marking.not_after {
+                        expires = Some(expires.map_or(t, |e| e.min(t)));
+                    }
                     permitted.insert(r.id);
                 }
             }
-            let uses = decision_uses(&recent.reports, &decisions);
+            let mut groups = DecisionGroups::new();
+            group_decisions(&mut groups, &recent.reports, &decisions);
+            let uses = uses_of(&groups);
             let previous = slot.take();
             let held: HashSet<ReportId> =
                 previous.as_ref().map(|c| c.picture.report_ids().collect()).unwrap_or_default();
@@ -200,12 +262,26 @@ impl Pictures {
             for r in added {
                 picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
             }
-            *slot = Some(Cached { policy_version, last_seq, case_open, expires, uses, picture });
+            let tracks = Arc::new(picture.tracks());
+            *slot = Some(Cached {
+                policy_version,
+                last_seq,
+                decided: recent.reports.len(),
+                groups,
+                tracks,
+                version: self.next_version(),
+                built: std::time::Instant::now(),
+                case_open,
+                expires,
+                uses,
+                picture,
+            });
         }
         let cached = slot.as_mut().ok_or(ApiError::Internal)?;
-        let tracks = cached.picture.tracks();
+        let tracks = cached.tracks.clone();
+        let version = cached.version;
         let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        Ok(ViewSnapshot { tracks, uses: cached.uses.clone(), sources })
+        Ok(ViewSnapshot { version, tracks, uses: cached.uses.clone(), sources })
     }
 
     /// The reports `key` may use for `action`, with the decisions to audit

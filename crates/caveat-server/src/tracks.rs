@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -82,13 +83,20 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     view: View,
     Query(q): Query<TracksQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let bbox: Option<BoundingBox> = match &q.bbox {
         Some(b) => Some(b.parse().map_err(|e: caveat_core::Error| ApiError::BadRequest(format!("query `bbox`: {e}")))?),
         None => None,
     };
     let limit = q.limit.unwrap_or(500).clamp(1, state.limits.max_page);
     let snap = snapshot(&state, &view).await?;
+    // The decision was audited above for this request; the bytes for this
+    // snapshot and query may come from an identical earlier rendering.
+    let query_key = format!("{:?}|{limit}|{:?}|{}", q.bbox, q.cursor, view.key);
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    if let Some(body) = state.pictures.cached_response(snap.version, &query_key) {
+        return Ok((json, body.to_vec()).into_response());
+    }
     let mut tracks: Vec<&Track> = snap.tracks.iter().filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
     tracks.sort_by_key(|t| t.id);
     let start = match &q.cursor {
@@ -98,7 +106,11 @@ pub(crate) async fn list(
     let page: Vec<&&Track> = tracks.iter().skip(start).take(limit).collect();
     let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
     let body: Vec<Value> = page.iter().map(|t| track_json(t, &snap.sources, TRAIL_POINTS)).collect();
-    Ok(Json(json!({ "tracks": body, "next_cursor": next })))
+    let bytes: Arc<[u8]> = serde_json::to_vec(&json!({ "tracks": body, "next_cursor": next }))
+        .map_err(|e| ApiError::internal("encoding tracks", &e))?
+        .into();
+    state.pictures.keep_response(snap.version, query_key, bytes.clone());
+    Ok((json, bytes.to_vec()).into_response())
 }
 
 pub(crate) async fn get(
