@@ -64,6 +64,9 @@ pub(crate) struct ViewSnapshot {
     pub(crate) sources: Arc<HashMap<ReportId, Source>>,
 }
 
+/// (view version, query) of a rendered response.
+type ResponseKey = (u64, String);
+
 /// All open views.
 pub(crate) struct Pictures {
     store: Arc<dyn Store>,
@@ -75,7 +78,7 @@ pub(crate) struct Pictures {
     versions: std::sync::atomic::AtomicU64,
     /// Rendered responses by (view version, query): a snapshot's bytes are the
     /// same for every request that sees that snapshot.
-    responses: Mutex<HashMap<(u64, String), Arc<[u8]>>>,
+    responses: Mutex<HashMap<ResponseKey, Arc<[u8]>>>,
 }
 
 impl std::fmt::Debug for Pictures {
