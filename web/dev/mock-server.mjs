@@ -140,6 +140,72 @@ const suspensions = [];
 /** uses[originator] = Map("partner|purpose|case" -> count) */
 const uses = new Map();
 const denials = new Map();
+/** accesses[originator] = Map("partner|purpose|case" -> {permits, denies, reports_*}): one permit
+ * or deny per request and originator, as the hub's audit log records a view's decisions. */
+const accesses = new Map();
+let auditSize = 0;
+
+function recordAccess(originator, key, permitted, denied) {
+  if (!accesses.has(originator)) accesses.set(originator, new Map());
+  const m = accesses.get(originator);
+  const line = m.get(key) ?? { permits: 0, denies: 0, reports_permitted: 0, reports_denied: 0 };
+  if (permitted > 0) line.permits++;
+  if (denied > 0) line.denies++;
+  line.reports_permitted += permitted;
+  line.reports_denied += denied;
+  m.set(key, line);
+  auditSize++;
+}
+
+/** A mock interdiction case that cited GBR's and CAN's reports, with every kind of outcome. */
+const MOCK_CASE = {
+  case: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+  lead: "USA-USCG",
+  cited: ["GBR", "CAN"],
+  status: "closed",
+  steps: [
+    "detect",
+    "monitor",
+    "intercept",
+    "board",
+    "search",
+    "seize",
+    "detain",
+    "hand-over",
+    "close",
+  ],
+  outcomes: [
+    {
+      step: "seize",
+      at: "2026-11-21T23:40:00Z",
+      detail: { kind: "seize", substance: "cocaine", quantity_kg: 850.5, packages: 34 },
+    },
+    {
+      step: "detain",
+      at: "2026-11-21T23:55:00Z",
+      detail: {
+        kind: "detain",
+        persons: 3,
+        nationalities: ["COL", "VEN"],
+        rights_told_at: "2026-11-22T00:10:00Z",
+      },
+    },
+    {
+      step: "hand-over",
+      at: "2026-11-22T05:00:00Z",
+      detail: {
+        kind: "hand-over",
+        jurisdiction: "D. Puerto Rico",
+        handed_at: "2026-11-22T05:00:00Z",
+      },
+    },
+    {
+      step: "close",
+      at: "2026-11-22T06:00:00Z",
+      detail: { kind: "close", outcome: "handed over for prosecution" },
+    },
+  ],
+};
 
 function vesselAt(i, t) {
   const v = VESSELS[i];
@@ -210,8 +276,15 @@ function count(map, originator, key) {
 /** Fuse after filtering: tracks are built only from the view's permitted reports. */
 function tracksFor(partner, purpose, caseId) {
   const byVessel = new Map();
+  const key = `${partner}|${purpose}|${caseId ?? ""}`;
+  const decided = new Map();
+  const decide = (originator, permitted) => {
+    const d = decided.get(originator) ?? [0, 0];
+    d[permitted ? 0 : 1]++;
+    decided.set(originator, d);
+  };
   for (const r of reports) {
-    const key = `${partner}|${purpose}|${caseId ?? ""}`;
+    if (r.originator !== partner) decide(r.originator, permits(r, partner, purpose));
     if (!permits(r, partner, purpose)) {
       count(denials, r.originator, key);
       continue;
@@ -219,6 +292,9 @@ function tracksFor(partner, purpose, caseId) {
     count(uses, r.originator, key);
     if (!byVessel.has(r.vessel)) byVessel.set(r.vessel, []);
     byVessel.get(r.vessel).push(r);
+  }
+  for (const [originator, [permitted, denied]] of decided) {
+    recordAccess(originator, key, permitted, denied);
   }
   const tracks = [];
   for (const [vessel, rs] of byVessel) {
@@ -464,6 +540,44 @@ async function api(req, res, url) {
       uses: rows(uses),
       denials: rows(denials),
       checkpoint: { size: version, root_hash: "mock-" + "0".repeat(56) },
+    });
+  }
+  if (path === "/v1/transparency" && req.method === "GET") {
+    requireRole(u, "auditor", "partner-admin");
+    const lines = [...(accesses.get(u.partner) ?? new Map())].map(([key, l]) => {
+      const [partner, purpose, c] = key.split("|");
+      return { partner, purpose, ...(c ? { case: c } : {}), ...l, case_steps: 0 };
+    });
+    const cases = [];
+    if (MOCK_CASE.cited.includes(u.partner)) {
+      const { case: id, lead, status, steps, outcomes } = MOCK_CASE;
+      cases.push({ case: id, lead, status, steps, outcomes });
+      lines.push({
+        partner: MOCK_CASE.lead,
+        purpose: "interdiction",
+        case: MOCK_CASE.case,
+        permits: MOCK_CASE.steps.length,
+        denies: 0,
+        reports_permitted: MOCK_CASE.steps.length,
+        reports_denied: 0,
+        case_steps: MOCK_CASE.steps.length,
+      });
+    }
+    const size = auditSize + 1;
+    const entries = lines.map((_, i) => ({
+      index: i,
+      data: Buffer.from(`mock audit entry ${i}`).toString("base64"),
+      path: [],
+    }));
+    return send(res, 200, {
+      originator: u.partner,
+      accesses: lines,
+      denied: lines.filter((l) => l.denies > 0),
+      cases,
+      proof: {
+        checkpoint: `mock.hub/audit\n${size}\n${Buffer.alloc(32).toString("base64")}\n\n— mock.hub/audit (not signed)\n`,
+        entries,
+      },
     });
   }
   throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);

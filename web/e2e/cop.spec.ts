@@ -11,9 +11,10 @@ test("a CAN analyst with purpose interdiction sees tracks that use GBR reports",
   await expect.poll(() => tracksUsing(page, "GBR")).toBeGreaterThan(0);
 
   // The side panel of a GBR-derived track shows GBR in its lineage.
-  const item = page.locator('[data-testid="track-item"][data-originators*="GBR"]').first();
-  const id = await item.getAttribute("data-track-id");
-  await item.click();
+  const first = page.locator('[data-testid="track-item"][data-originators*="GBR"]').first();
+  const id = await first.getAttribute("data-track-id");
+  // Click that very track: a live reload may reorder the list between reading the id and clicking.
+  await page.locator(`[data-testid="track-item"][data-track-id="${id ?? ""}"]`).click();
   const detail = page.getByTestId("track-detail");
   await expect(detail).toHaveAttribute("data-track-id", id ?? "");
   await expect(detail.locator('[data-testid="lineage-partner"][data-partner="GBR"]')).toHaveCount(

@@ -12,6 +12,7 @@ import { signIn, type Session } from "./ui/login";
 import { SuspensionPanel } from "./ui/suspensions";
 import { renderTrackDetail } from "./ui/track-detail";
 import { TrackList, type ListState } from "./ui/track-list";
+import { TransparencyPage } from "./ui/transparency";
 import { UsagePanel } from "./ui/usage";
 import { viewBar } from "./ui/view-bar";
 
@@ -81,8 +82,35 @@ class App {
     if (roles.has("partner-admin") || roles.has("auditor")) {
       byId("usage-section").hidden = false;
       new UsagePanel(byId("usage-panel"), api, errors);
+      this.transparencyPage(api, errors);
     }
     this.setView(this.view);
+  }
+
+  /** The transparency report: a page over the map, opened from the top bar or by `#transparency`. */
+  private transparencyPage(api: Api, errors: ErrorBanner): void {
+    const button = byId("transparency-open");
+    const root = byId("transparency-page");
+    const close = (): void => {
+      history.replaceState(null, "", location.pathname + location.search);
+      show(false);
+    };
+    const page = new TransparencyPage(root, api, errors, close);
+    const show = (open: boolean): void => {
+      root.hidden = !open;
+      button.setAttribute("aria-pressed", String(open));
+      if (open) void page.reload();
+      else root.dataset["state"] = "closed";
+    };
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      if (root.hidden) location.hash = "transparency";
+      else close();
+    });
+    window.addEventListener("hashchange", () => {
+      show(location.hash === "#transparency");
+    });
+    if (location.hash === "#transparency") show(true);
   }
 
   private setView(view: ViewKey | null): void {

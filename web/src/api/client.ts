@@ -10,6 +10,7 @@ import type {
   Track,
   TrackDetail,
   TrackPage,
+  Transparency,
   Usage,
 } from "./types";
 
@@ -171,5 +172,9 @@ export class Api {
 
   usage(): Promise<Usage> {
     return request<Usage>("/v1/usage", { token: this.token });
+  }
+
+  transparency(): Promise<Transparency> {
+    return request<Transparency>("/v1/transparency", { token: this.token });
   }
 }

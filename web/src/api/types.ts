@@ -114,6 +114,79 @@ export interface SuspensionRequest {
 /** `GET /v1/usage`: rendered generically, its shape is the server's to evolve. */
 export type Usage = unknown;
 
+/**
+ * One line of a usage summary: the decisions on an originator's data for one partner, purpose and
+ * case. `purpose` and `case` are omitted (or `null`) when the entries carried none.
+ */
+export interface UsageLine {
+  partner: PartnerId;
+  purpose?: Purpose | null;
+  case?: string | null;
+  /** Requests the policy permitted. */
+  permits: number;
+  /** Requests the policy denied. */
+  denies: number;
+  reports_permitted: number;
+  reports_denied: number;
+  /** Case steps that cited the originator's reports. */
+  case_steps: number;
+}
+
+/** A case step's action as recorded (`kind` tagged), e.g. `{kind: "seize", substance, ...}`. */
+export type StepAction =
+  | { kind: "detect" | "monitor" | "intercept" | "search" }
+  | { kind: "board"; legal_basis: Record<string, unknown> }
+  | { kind: "seize"; substance: string; quantity_kg: number; packages: number }
+  | { kind: "detain"; persons: number; nationalities: string[]; rights_told_at: string }
+  | { kind: "hand-over"; jurisdiction: string; handed_at: string }
+  | { kind: "release"; reason: string }
+  | { kind: "close"; outcome: string };
+
+export type OutcomeStep = "seize" | "detain" | "hand-over" | "release" | "close";
+
+/** An outcome of a case the originator's data supported. */
+export interface CaseOutcome {
+  step: OutcomeStep;
+  at: string;
+  detail: StepAction | Record<string, unknown>;
+}
+
+export interface TransparencyCase {
+  case: string;
+  lead: PartnerId;
+  status: "open" | "closed";
+  /** Every step's name, in order: `detect`, `monitor`, ... */
+  steps: string[];
+  outcomes: CaseOutcome[];
+}
+
+/** One audit entry of a proof bundle with its inclusion path against the bundle's checkpoint. */
+export interface BundleEntry {
+  index: number;
+  /** The entry's canonical bytes, base64. */
+  data: string;
+  path: string[];
+}
+
+/** What `caveat audit verify` reads: entries proved against a signed checkpoint. */
+export interface AuditBundle {
+  /** The signed note text of the checkpoint. */
+  checkpoint: string;
+  /** A consistency proof from a saved checkpoint, when `saved_size` was given. */
+  consistency?: unknown;
+  entries: BundleEntry[];
+  [key: string]: unknown;
+}
+
+/** `GET /v1/transparency`: an originator's transparency report (issue 9, part 5). */
+export interface Transparency {
+  originator: PartnerId;
+  accesses: UsageLine[];
+  denied: UsageLine[];
+  cases: TransparencyCase[];
+  proof: AuditBundle;
+}
+
 /** The body of every error response. */
 export interface ErrorBody {
   error: { code: string; message: string };
