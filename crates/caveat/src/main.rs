@@ -12,6 +12,7 @@ mod reports;
 mod scenario;
 mod serve;
 mod store;
+mod tls;
 mod user;
 
 use std::process::ExitCode;

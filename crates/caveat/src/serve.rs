@@ -21,6 +21,15 @@ pub(crate) struct Args {
     /// Load the demonstration picture: partners, demo users, and a live scenario.
     #[arg(long)]
     demo: bool,
+    /// Serve HTTPS with this PEM certificate chain.
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: accept only clients with a certificate issued by these PEM CA certificates.
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
 }
 
 /// `caveat serve --config FILE`.
@@ -33,6 +42,9 @@ struct Config {
     max_body_bytes: Option<usize>,
     /// Most reports in one submitted batch.
     max_batch_reports: Option<usize>,
+    /// TLS files (`[tls] cert, key, client_ca`).
+    #[serde(default)]
+    tls: crate::tls::TlsFiles,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -75,10 +87,25 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         }
         state = state.with_demo_users(users);
     }
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let tls_files = crate::tls::TlsFiles {
+        cert: args.tls_cert.or(config.tls.cert),
+        key: args.tls_key.or(config.tls.key),
+        client_ca: args.client_ca.or(config.tls.client_ca),
+    };
+    let tls = crate::tls::server_config(&tls_files)?;
     if let Some(reports) = demo_reports {
         crate::demo::start(state.clone(), reports).await?;
     }
+    if let Some(tls) = tls {
+        let mode = if tls_files.client_ca.is_some() { "mutual TLS" } else { "TLS" };
+        eprintln!("caveat serving {db} on https://{listen}/ ({mode})");
+        axum_server::bind_rustls(listen, axum_server::tls_rustls::RustlsConfig::from_config(tls))
+            .serve(caveat_server::app(state).into_make_service())
+            .await
+            .context("serving")?;
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     eprintln!("caveat serving {db} on http://{listen}/");
     axum::serve(listener, caveat_server::app(state)).await.context("serving")?;
     Ok(())

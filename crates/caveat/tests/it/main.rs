@@ -11,6 +11,7 @@ mod architecture;
 mod crash;
 mod ingest;
 mod multi_hub;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
