@@ -140,7 +140,7 @@ fn connect(target: &Target) -> Result<Connection> {
     // See the module doc for why FULL.
     conn.execute_batch(
         "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384;",
+         PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA mmap_size = 1073741824; -- reads map pages instead of copying them",
     )
     .map_err(Error::db("configuring the connection"))?;
     Ok(conn)
