@@ -154,7 +154,7 @@ impl Access {
 
 /// The audit entries for one request's decisions: per originator and
 /// outcome, the report ids (as a set with digest), and the determining policy ids.
-pub(crate) fn decision_entries(
+pub fn decision_entries(
     user: &User,
     key: &ViewKey,
     action: Action,

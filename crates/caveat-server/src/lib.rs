@@ -49,7 +49,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use access::{Access, Action};
+pub use access::{Access, Action, decision_entries};
 pub use audit::AuditLog;
 pub use auth::{Caller, View, hash_token, new_token};
 pub use error::ApiError;

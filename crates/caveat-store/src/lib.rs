@@ -1,4 +1,5 @@
-//! Caveat's durable storage: the [`Store`] trait and [`SqliteStore`], the embedded default.
+//! Caveat's durable storage: the [`Store`] trait, [`SqliteStore`] (the embedded default) and
+//! [`PostgresStore`] (production), which pass one conformance suite.
 //!
 //! This crate decides nothing about access: it stores and returns every
 //! report, and callers filter through `caveat-policy` before anything leaves

@@ -102,6 +102,8 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
             let key = ViewKey::new(partner.clone(), purpose, case);
             let reports = [stored.report];
             let d = access.decide(&user, &key, action, facts, &reports, now).await?;
+            // An operator's check is a decision like any other: it is audited.
+            audit()?.append(caveat_server::decision_entries(&user, &key, action, &reports, &d, now)).await?;
             let decision = d.get(0).context("no decision")?;
             let why: Vec<&str> = decision.determining.iter().map(caveat_policy::PolicyId::as_str).collect();
             println!(

@@ -146,4 +146,6 @@ fn transparency_report_lists_uses_of_an_originators_data() {
     assert!(stdout(&out).contains("transparency report for GBR"), "{}", stdout(&out));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(hub.path("t.json")).unwrap()).unwrap();
     assert!(json["proof"]["checkpoint"].is_string());
+    // The operator's check was a decision too, and FRA's denied use is listed.
+    assert!(json["denied"].as_array().unwrap().iter().any(|l| l["partner"] == "FRA"), "{json}");
 }
