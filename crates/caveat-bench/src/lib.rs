@@ -1,6 +1,8 @@
-//! Caveat's benchmark binaries: fusion at scale (`fusion-scale`) and the
+//! Caveat's benchmark binaries: fusion at scale (`fusion-scale`), the
 //! detections/score exporter for the Stone Soup comparison (`fusion-compare`,
-//! driven by `bench/fusion/compare.sh`).
+//! driven by `bench/fusion/compare.sh`), and fusion scored against truth
+//! (`fusion-metrics`: GOSPA/OSPA over time, purity, identity switches, time to
+//! first confirmed track for dark vessels).
 //!
 //! Not a library anyone depends on: this file holds the few measurement helpers
 //! the binaries share. Scenarios come from `caveat-sim`, tracking from `caveat-fusion`.
