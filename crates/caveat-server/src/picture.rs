@@ -39,6 +39,17 @@ pub(crate) struct Source {
     pub(crate) marking: Marking,
 }
 
+impl Source {
+    pub(crate) fn of(r: &Report) -> Self {
+        Source {
+            originator: r.originator.clone(),
+            kind: r.source,
+            observed_at: r.observed_at,
+            marking: r.marking.clone(),
+        }
+    }
+}
+
 struct Cached {
     policy_version: u64,
     last_seq: u64,
@@ -155,15 +166,7 @@ impl Pictures {
             if r.observed_at < oldest {
                 continue;
             }
-            sources.insert(
-                r.id,
-                Source {
-                    originator: r.originator.clone(),
-                    kind: r.source,
-                    observed_at: r.observed_at,
-                    marking: r.marking.clone(),
-                },
-            );
+            sources.insert(r.id, Source::of(&r));
             let at = recent.reports.len();
             recent.by_id.insert(r.id, at);
             recent.reports.push(r);

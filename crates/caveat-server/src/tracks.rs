@@ -184,20 +184,7 @@ pub(crate) async fn export(
             .into_response());
     }
     let tracks = fuse(&reports, &FusionConfig::default()).map_err(|e| ApiError::internal("fusing an export", &e))?;
-    let sources: HashMap<ReportId, Source> = reports
-        .iter()
-        .map(|r| {
-            (
-                r.id,
-                Source {
-                    originator: r.originator.clone(),
-                    kind: r.source,
-                    observed_at: r.observed_at,
-                    marking: r.marking.clone(),
-                },
-            )
-        })
-        .collect();
+    let sources: HashMap<ReportId, Source> = reports.iter().map(|r| (r.id, Source::of(r))).collect();
     match q.format {
         Format::Geojson => {
             let features: Vec<Value> = tracks

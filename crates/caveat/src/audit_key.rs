@@ -16,7 +16,7 @@ pub(crate) fn load(db: &crate::db::Db, create: bool) -> anyhow::Result<SigningKe
             bail!("no audit key at {}; run `caveat init`", path.display());
         }
         let seed: [u8; 32] = rand::random();
-        let text = format!("caveat-audit-key v1\n{ORIGIN}\n{}\n", hex_encode(&seed));
+        let text = format!("caveat-audit-key v1\n{ORIGIN}\n{}\n", hex::encode(seed));
         write_private(&path, &text)?;
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -24,29 +24,10 @@ pub(crate) fn load(db: &crate::db::Db, create: bool) -> anyhow::Result<SigningKe
     let (Some("caveat-audit-key v1"), Some(name), Some(seed)) = (lines.next(), lines.next(), lines.next()) else {
         bail!("{}: not a caveat audit key file", path.display());
     };
-    let seed = hex_decode(seed).with_context(|| format!("{}: bad seed line", path.display()))?;
-    SigningKey::from_seed(name, seed).with_context(|| format!("{}: bad key", path.display()))
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    use std::fmt::Write as _;
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-        let _infallible = write!(s, "{x:02x}");
-        s
-    })
-}
-
-fn hex_decode(s: &str) -> anyhow::Result<[u8; 32]> {
-    let s = s.trim();
-    if s.len() != 64 {
-        bail!("expected 64 hex digits");
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        let pair = s.get(2 * i..2 * i + 2).context("short")?;
-        *o = u8::from_str_radix(pair, 16).context("not hex")?;
-    }
-    Ok(out)
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(seed.trim(), &mut bytes)
+        .with_context(|| format!("{}: bad seed line: expected 64 hex digits", path.display()))?;
+    SigningKey::from_seed(name, bytes).with_context(|| format!("{}: bad key", path.display()))
 }
 
 /// Writes a file only its owner can read.
