@@ -35,6 +35,7 @@ mod account;
 mod error;
 mod postgres;
 mod query;
+mod row;
 mod sqlite;
 mod store;
 

@@ -2,13 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use caveat_core::{Marking, Partner, PartnerId, Position, Report, ReportId, VesselDescriptors};
+use caveat_core::{Marking, Partner, PartnerId, Position, Report, ReportId};
 use deadpool_postgres::Object;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::{db, from_millis, millis, signed, unsigned};
+use crate::row::{Details, DetailsRef, nanos};
 use crate::{BatchReceipt, Error, MAX_PAGE, ReportQuery, Result, StoredReport, Superseded};
 
 pub(crate) async fn put_partner(client: &Object, partner: &Partner) -> Result<()> {
@@ -41,41 +42,6 @@ pub(crate) async fn partners(client: &Object, only: Option<&PartnerId>) -> Resul
             })
         })
         .collect()
-}
-
-/// Observation times keep full precision (an i64 of nanoseconds lasts to 2262).
-fn nanos(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-}
-
-/// The part of a report not held in its own columns: the same JSON as the
-/// SQLite store's, so a body moves between the stores unchanged.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Details {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_uncertainty_s: Option<f64>,
-    uncertainty_m: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    course_deg: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    speed_kn: Option<f64>,
-    #[serde(default, skip_serializing_if = "VesselDescriptors::is_empty")]
-    vessel: VesselDescriptors,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    remarks: Option<String>,
-}
-
-impl Details {
-    fn of(r: &Report) -> Self {
-        Details {
-            time_uncertainty_s: r.time_uncertainty_s,
-            uncertainty_m: r.uncertainty_m,
-            course_deg: r.course_deg,
-            speed_kn: r.speed_kn,
-            vessel: r.vessel.clone(),
-            remarks: r.remarks.clone(),
-        }
-    }
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -215,7 +181,7 @@ pub(crate) async fn insert_batch(
         sources.push(r.source.as_str());
         markings.push(marking_ids.get(&r.marking).copied().unwrap_or_default());
         supersedes.push(r.supersedes.as_ref().map(|s| &s.as_bytes()[..]));
-        bodies.push(encode(&Details::of(r))?);
+        bodies.push(encode(&DetailsRef::of(r))?);
     }
     let insert = tx
         .prepare_cached(

@@ -5,11 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
+use crate::row::millis;
 use crate::{Error, PolicyEvent, Result, TokenHash};
-
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
 
 fn partner_known(conn: &Connection, p: &PartnerId) -> Result<()> {
     let known: Option<i64> = conn

@@ -3,6 +3,7 @@
 use caveat_core::{Case, CaseId, CaseStatus, CaseStep, PartnerId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::row::millis;
 use crate::{Error, Result};
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -14,10 +15,6 @@ fn status(s: CaseStatus) -> &'static str {
         CaseStatus::Open => "open",
         CaseStatus::Closed => "closed",
     }
-}
-
-fn millis(t: time::OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn create(conn: &mut Connection, case: &Case) -> Result<()> {

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Position, Report, ReportId, VesselDescriptors};
+use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Position, Report, ReportId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::row::{Details, DetailsRef, millis, nanos};
 use crate::{BatchReceipt, Error, MAX_PAGE, ReportQuery, Result, StoredReport, Superseded};
 
 pub(crate) fn put_partner(conn: &Connection, partner: &Partner) -> Result<()> {
@@ -39,62 +40,6 @@ pub(crate) fn partners(conn: &Connection, only: Option<&PartnerId>) -> Result<Ve
         out.push(p);
     }
     Ok(out)
-}
-
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// Observation times keep full precision (an i64 of nanoseconds lasts to 2262).
-fn nanos(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-}
-
-/// The part of a report not held in its own columns. Keeping the row small
-/// matters: every byte is written twice (WAL, then checkpoint), and row size
-/// set the ingest rate more than anything else measured.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Details {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_uncertainty_s: Option<f64>,
-    uncertainty_m: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    course_deg: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    speed_kn: Option<f64>,
-    #[serde(default, skip_serializing_if = "VesselDescriptors::is_empty")]
-    vessel: VesselDescriptors,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    remarks: Option<String>,
-}
-
-/// [`Details`] borrowed from a report, for writing without copying its strings.
-#[derive(serde::Serialize)]
-struct DetailsRef<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time_uncertainty_s: Option<f64>,
-    uncertainty_m: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    course_deg: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    speed_kn: Option<f64>,
-    #[serde(skip_serializing_if = "VesselDescriptors::is_empty")]
-    vessel: &'a VesselDescriptors,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remarks: Option<&'a str>,
-}
-
-impl<'a> DetailsRef<'a> {
-    fn of(r: &'a Report) -> Self {
-        DetailsRef {
-            time_uncertainty_s: r.time_uncertainty_s,
-            uncertainty_m: r.uncertainty_m,
-            course_deg: r.course_deg,
-            speed_kn: r.speed_kn,
-            vessel: &r.vessel,
-            remarks: r.remarks.as_deref(),
-        }
-    }
 }
 
 fn from_millis(ms: i64, row: i64) -> Result<OffsetDateTime> {
