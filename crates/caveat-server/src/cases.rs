@@ -33,7 +33,8 @@ pub(crate) async fn facts(state: &AppState, view: &View) -> Result<Option<CaseFa
     Ok(Some(facts_of(&case)))
 }
 
-fn facts_of(case: &Case) -> CaseFacts {
+/// What policy decides on about a case.
+pub fn facts_of(case: &Case) -> CaseFacts {
     CaseFacts {
         id: case.id,
         open: case.status == CaseStatus::Open,

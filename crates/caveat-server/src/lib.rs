@@ -52,6 +52,7 @@ use axum::routing::{get, post};
 pub use access::{Access, Action, decision_entries};
 pub use audit::AuditLog;
 pub use auth::{Caller, View, hash_token, new_token};
+pub use cases::facts_of as case_facts;
 pub use error::ApiError;
 pub use state::{AppState, DemoUser, Limits};
 pub use transparency::transparency_report;

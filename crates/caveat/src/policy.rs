@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use caveat_audit::{AuditEntry, Hash, PolicyUpload, Resume, Suspension};
-use caveat_core::{CaseId, CaseStatus, PartnerId, Purpose, ReportId, User, ViewKey};
-use caveat_policy::{Action, CaseFacts, SuspensionId};
+use caveat_core::{CaseId, PartnerId, Purpose, ReportId, User, ViewKey};
+use caveat_policy::{Action, SuspensionId};
 use caveat_server::{Access, AuditLog};
 use caveat_store::Store;
 use time::OffsetDateTime;
@@ -89,12 +89,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
             let facts = match case {
                 Some(id) => {
                     let c = store.case(id).await?.with_context(|| format!("no case {id}"))?;
-                    Some(CaseFacts {
-                        id,
-                        open: c.status == CaseStatus::Open,
-                        lead: c.lead,
-                        participants: c.participants,
-                    })
+                    Some(caveat_server::case_facts(&c))
                 }
                 None => None,
             };
