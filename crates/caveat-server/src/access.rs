@@ -27,6 +27,10 @@ pub struct Access {
     /// The store event version `policies` reflects.
     applied: AtomicU64,
     changing: tokio::sync::Mutex<()>,
+    /// Looks at the store's event log begun, and the latest finished.
+    looks_started: AtomicU64,
+    looks_done: AtomicU64,
+    looking: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Access {
@@ -51,6 +55,9 @@ impl Access {
             policies: RwLock::new(Arc::new(policies)),
             applied: AtomicU64::new(0),
             changing: tokio::sync::Mutex::new(()),
+            looks_started: AtomicU64::new(0),
+            looks_done: AtomicU64::new(0),
+            looking: tokio::sync::Mutex::new(()),
         };
         access.refresh().await?;
         Ok(access)
@@ -73,6 +80,21 @@ impl Access {
     /// # Errors
     /// The store fails or an event does not apply.
     pub async fn refresh(&self) -> Result<bool, ApiError> {
+        // Requests that arrive together share one look at the store: a look
+        // that began after this call began sees every change committed before
+        // it, which is all "the next request" needs.
+        let arrived = self.looks_started.load(Ordering::Acquire);
+        let _looking = self.looking.lock().await;
+        if self.looks_done.load(Ordering::Acquire) > arrived {
+            return Ok(false);
+        }
+        let look = self.looks_started.fetch_add(1, Ordering::AcqRel) + 1;
+        let changed = self.look().await?;
+        self.looks_done.store(look, Ordering::Release);
+        Ok(changed)
+    }
+
+    async fn look(&self) -> Result<bool, ApiError> {
         let after = self.applied.load(Ordering::Acquire);
         let events = self.store.policy_events(after).await?;
         if events.is_empty() {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use axum::body::Bytes;
 use caveat_audit::OriginatorUse;
 use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
 use caveat_fusion::{FusionConfig, Picture, Track};
@@ -16,8 +17,11 @@ use time::{Duration, OffsetDateTime};
 use crate::ApiError;
 use crate::access::{Access, DecisionGroups, decision_uses, group_decisions, uses_of};
 
-/// Most delay before newly stored reports are folded into an open view.
-const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+/// Most delay before newly stored reports are folded into an open view. A
+/// fold re-materialises every track of the view, so under a steady stream of
+/// reports this sets how much of the hub's CPU goes to keeping views current
+/// (a common operating picture that moves once a second is what watch floors use).
+pub(crate) const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How far back a view looks, by observation time.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
@@ -50,21 +54,64 @@ impl Source {
     }
 }
 
-struct Cached {
+/// The rules a view was built under: when either differs, data may have been
+/// taken away, so the view is rebuilt before anyone is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rules {
     policy_version: u64,
+    case_open: Option<bool>,
+}
+
+/// A view as last built: what its readers are served. Never changed once published.
+struct Built {
+    rules: Rules,
+    /// Earliest not-after among the markings decided: past it, decisions may change.
+    expires: Option<OffsetDateTime>,
     last_seq: u64,
+    version: u64,
+    tracks: Arc<Vec<Track>>,
+    uses: Arc<[OriginatorUse]>,
+}
+
+/// What only the request building a view touches.
+struct Builder {
     /// How many of the recent reports have been decided.
     decided: usize,
     groups: DecisionGroups,
-    tracks: Arc<Vec<Track>>,
-    version: u64,
-    built: std::time::Instant,
-    case_open: Option<bool>,
-    /// Earliest not-after among the markings decided: past it, decisions may change.
-    expires: Option<OffsetDateTime>,
-    uses: Vec<OriginatorUse>,
     picture: Picture,
 }
+
+/// One open view.
+#[derive(Default)]
+struct Slot {
+    current: std::sync::RwLock<Option<Arc<Built>>>,
+    /// When the view last looked for new reports.
+    looked: Mutex<Option<std::time::Instant>>,
+    builder: tokio::sync::Mutex<Option<Builder>>,
+}
+
+impl Slot {
+    fn current(&self) -> Option<Arc<Built>> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn publish(&self, built: Arc<Built>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(built);
+    }
+
+    /// Whether it is time to look for new reports.
+    fn due(&self) -> bool {
+        self.looked.lock().unwrap_or_else(PoisonError::into_inner).is_none_or(|t| t.elapsed() >= ADD_INTERVAL)
+    }
+
+    fn looked_now(&self) {
+        *self.looked.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
+    }
+}
+
+/// What each report id held by any view contributes to a track's description.
+/// Only grows (as `Recent` does), so a snapshot can share it with later ones.
+pub(crate) type Sources = Arc<std::sync::RwLock<HashMap<ReportId, Source>>>;
 
 /// The tracks of one request, and what the audit entry must record.
 pub(crate) struct ViewSnapshot {
@@ -72,11 +119,11 @@ pub(crate) struct ViewSnapshot {
     pub(crate) version: u64,
     pub(crate) tracks: Arc<Vec<Track>>,
     pub(crate) uses: Vec<OriginatorUse>,
-    pub(crate) sources: Arc<HashMap<ReportId, Source>>,
+    pub(crate) sources: Sources,
 }
 
-/// (view version, query) of a rendered response.
-type ResponseKey = (u64, String);
+/// A response rendered once per (view version, query), shared by every request for it.
+type Rendered = Arc<tokio::sync::OnceCell<Bytes>>;
 
 /// All open views.
 pub(crate) struct Pictures {
@@ -84,12 +131,12 @@ pub(crate) struct Pictures {
     window: Duration,
     config: FusionConfig,
     recent: tokio::sync::RwLock<Recent>,
-    sources: Mutex<Arc<HashMap<ReportId, Source>>>,
-    views: Mutex<HashMap<ViewKey, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    sources: Sources,
+    views: Mutex<HashMap<ViewKey, Arc<Slot>>>,
     versions: std::sync::atomic::AtomicU64,
-    /// Rendered responses by (view version, query): a snapshot's bytes are the
-    /// same for every request that sees that snapshot.
-    responses: Mutex<HashMap<ResponseKey, Arc<[u8]>>>,
+    /// Rendered responses by query, for the view version they were rendered
+    /// from: the bytes are the same for every request that sees that version.
+    responses: Mutex<HashMap<String, (u64, Rendered)>>,
 }
 
 impl std::fmt::Debug for Pictures {
@@ -105,7 +152,7 @@ impl Pictures {
             window: DEFAULT_WINDOW,
             config: FusionConfig::default(),
             recent: tokio::sync::RwLock::new(Recent::default()),
-            sources: Mutex::new(Arc::new(HashMap::new())),
+            sources: Arc::default(),
             views: Mutex::new(HashMap::new()),
             versions: std::sync::atomic::AtomicU64::new(1),
             responses: Mutex::new(HashMap::new()),
@@ -116,18 +163,26 @@ impl Pictures {
         self.versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// A response rendered earlier for the same view version and query.
-    pub(crate) fn cached_response(&self, version: u64, query: &str) -> Option<Arc<[u8]>> {
-        self.responses.lock().unwrap_or_else(PoisonError::into_inner).get(&(version, query.to_owned())).cloned()
-    }
-
-    /// Keeps a rendered response (a bounded cache: cleared when full).
-    pub(crate) fn keep_response(&self, version: u64, query: String, body: Arc<[u8]>) {
-        let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
-        if r.len() >= 4_096 {
-            r.clear();
-        }
-        r.insert((version, query), body);
+    /// The response for `query` (which names the view key) at view `version`:
+    /// rendered by the first request that asks, awaited by the others.
+    pub(crate) async fn response<E>(
+        &self,
+        version: u64,
+        query: String,
+        render: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        let cell = {
+            let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+            if r.len() >= 4_096 {
+                r.clear();
+            }
+            let entry = r.entry(query).or_insert_with(|| (version, Rendered::default()));
+            if entry.0 < version {
+                *entry = (version, Rendered::default());
+            }
+            if entry.0 == version { entry.1.clone() } else { Rendered::default() }
+        };
+        cell.get_or_try_init(|| async { render() }).await.cloned()
     }
 
     /// Pulls reports stored since the last look (by any hub process).
@@ -159,7 +214,7 @@ impl Pictures {
             return Ok(recent.last_seq); // another request got there first
         }
         let oldest = now - self.window;
-        let mut sources = (**self.sources.lock().unwrap_or_else(PoisonError::into_inner)).clone();
+        let mut sources = self.sources.write().unwrap_or_else(PoisonError::into_inner);
         for s in fresh {
             recent.last_seq = recent.last_seq.max(s.seq);
             let r = s.report;
@@ -171,12 +226,19 @@ impl Pictures {
             recent.by_id.insert(r.id, at);
             recent.reports.push(r);
         }
-        *self.sources.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(sources);
         Ok(recent.last_seq)
     }
 
     /// The tracks of `key` now, fused from exactly the reports policy permits
     /// it (action `fuse`), and the decisions to audit.
+    ///
+    /// Readers never wait for additions: new reports are folded in at most
+    /// every [`ADD_INTERVAL`] by the one request that finds the view due (it
+    /// waits for the fold, so a client that submits and then reads sees its
+    /// reports), while concurrent requests are served the view as last built.
+    /// Anything that can take data away (a policy change, a case closing, a
+    /// marking expiring) makes every request wait for a rebuild under the new
+    /// rules before it is answered.
     pub(crate) async fn view(
         &self,
         access: &Access,
@@ -185,109 +247,166 @@ impl Pictures {
         case: Option<CaseFacts>,
         now: OffsetDateTime,
     ) -> Result<ViewSnapshot, ApiError> {
-        let policy_version = access.policies().await?.version().get();
-        let last_seq = self.refresh_recent(now).await?;
-        let case_open = case.as_ref().map(|c| c.open);
+        let rules = Rules {
+            policy_version: access.policies().await?.version().get(),
+            case_open: case.as_ref().map(|c| c.open),
+        };
         let slot = {
             let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
             views.entry(key.clone()).or_default().clone()
         };
-        let mut slot = slot.lock().await;
-        let same_rules = |c: &Cached| {
-            c.policy_version == policy_version && c.case_open == case_open && c.expires.is_none_or(|e| now < e)
-        };
-        let fresh = slot.as_ref().is_some_and(|c| same_rules(c) && c.last_seq == last_seq);
-        // New reports only add to a view: they are folded in at most every
-        // ADD_INTERVAL (a bounded delay for additions). Anything that can take
-        // data away (a policy change, a case closing, a marking expiring)
-        // recomputes the view before this request is answered.
-        let addable = slot.as_ref().is_some_and(|c| same_rules(c) && c.last_seq != last_seq);
-        let too_soon = slot.as_ref().is_some_and(|c| c.built.elapsed() < ADD_INTERVAL);
-        if addable && !too_soon {
-            let recent = self.recent.read().await;
-            let cached = slot.as_mut().ok_or(ApiError::Internal)?;
-            let new = recent.reports.get(cached.decided..).unwrap_or_default();
-            let decisions = access.decide(user, key, Action::Fuse, case.clone(), new, now).await?;
-            group_decisions(&mut cached.groups, new, &decisions);
-            let mut added: Vec<&Report> =
-                new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r).collect();
-            added.sort_by_key(|r| (r.observed_at, r.id));
-            for r in added {
-                if let Some(t) = r.marking.not_after {
-                    cached.expires = Some(cached.expires.map_or(t, |e| e.min(t)));
-                }
-                cached.picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+        let valid = |b: &Built| b.rules == rules && b.expires.is_none_or(|e| now < e);
+        if let Some(built) = slot.current().filter(|b| valid(b)) {
+            if !slot.due() {
+                return Ok(self.snapshot(&built));
             }
-            cached.decided = recent.reports.len();
-            cached.last_seq = last_seq;
-            cached.uses = uses_of(&cached.groups);
-            cached.tracks = Arc::new(cached.picture.tracks());
-            cached.version = self.next_version();
-            cached.built = std::time::Instant::now();
-        } else if !fresh && !addable {
-            let recent = self.recent.read().await;
-            let decisions = access.decide(user, key, Action::Fuse, case, &recent.reports, now).await?;
-            let mut permitted = HashSet::new();
-            let mut expires: Option<OffsetDateTime> = None;
-            for (r, d) in recent.reports.iter().zip(decisions.iter()) {
-                if d.is_permit() {
-                    if let Some(t) = r.marking.not_after {
-                        expires = Some(expires.map_or(t, |e| e.min(t)));
-                    }
-                    permitted.insert(r.id);
-                }
-            }
-            let mut groups = DecisionGroups::new();
-            group_decisions(&mut groups, &recent.reports, &decisions);
-            let uses = uses_of(&groups);
-            let previous = slot.take();
-            let held: HashSet<ReportId> =
-                previous.as_ref().map(|c| c.picture.report_ids().collect()).unwrap_or_default();
-            let removed = held.iter().any(|id| !permitted.contains(id));
-            let mut added: Vec<&Report> = permitted
-                .iter()
-                .filter(|id| !held.contains(id))
-                .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
-                .collect();
-            // The picture must end up holding exactly `permitted`; fusion then
-            // guarantees it equals batch fusion of that set. Removing reports
-            // (a suspension) or adding many re-filters from the earliest change,
-            // so then the picture is rebuilt in observation order, which is cheapest.
-            let rebuild = removed || previous.is_none() || added.len() > 1_000;
-            let mut picture = match previous {
-                Some(c) if !rebuild => c.picture,
-                _ => {
-                    added = permitted
-                        .iter()
-                        .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
-                        .collect();
-                    Picture::new(self.config.clone())
-                }
+            let Ok(mut builder) = slot.builder.try_lock() else {
+                // Another request is folding new reports in: serve what is built.
+                return Ok(self.snapshot(&built));
             };
-            added.sort_by_key(|r| (r.observed_at, r.id));
-            for r in added {
-                picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+            slot.looked_now();
+            let last_seq = self.refresh_recent(now).await?;
+            if last_seq == built.last_seq {
+                return Ok(self.snapshot(&built));
             }
-            let tracks = Arc::new(picture.tracks());
-            *slot = Some(Cached {
-                policy_version,
-                last_seq,
-                decided: recent.reports.len(),
-                groups,
-                tracks,
-                version: self.next_version(),
-                built: std::time::Instant::now(),
-                case_open,
-                expires,
-                uses,
-                picture,
-            });
+            let next = match builder.take() {
+                Some(b) => self.add(access, user, key, case, now, rules, &built, b).await?,
+                None => self.rebuild(access, user, key, case, now, rules, None).await?,
+            };
+            let (built, b) = next;
+            *builder = Some(b);
+            slot.publish(built.clone());
+            return Ok(self.snapshot(&built));
         }
-        let cached = slot.as_mut().ok_or(ApiError::Internal)?;
-        let tracks = cached.tracks.clone();
-        let version = cached.version;
-        let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        Ok(ViewSnapshot { version, tracks, uses: cached.uses.clone(), sources })
+        let mut builder = slot.builder.lock().await;
+        if let Some(built) = slot.current().filter(|b| valid(b)) {
+            // Rebuilt under these rules while this request waited.
+            return Ok(self.snapshot(&built));
+        }
+        slot.looked_now();
+        let (built, b) = self.rebuild(access, user, key, case, now, rules, builder.take()).await?;
+        *builder = Some(b);
+        slot.publish(built.clone());
+        Ok(self.snapshot(&built))
+    }
+
+    fn snapshot(&self, built: &Arc<Built>) -> ViewSnapshot {
+        ViewSnapshot {
+            version: built.version,
+            tracks: built.tracks.clone(),
+            uses: built.uses.to_vec(),
+            sources: self.sources.clone(),
+        }
+    }
+
+    /// Folds the reports stored since `built` into the view.
+    #[allow(clippy::too_many_arguments, reason = "one private step of `view`")]
+    async fn add(
+        &self,
+        access: &Access,
+        user: &User,
+        key: &ViewKey,
+        case: Option<CaseFacts>,
+        now: OffsetDateTime,
+        rules: Rules,
+        built: &Built,
+        mut b: Builder,
+    ) -> Result<(Arc<Built>, Builder), ApiError> {
+        let recent = self.recent.read().await;
+        let new = recent.reports.get(b.decided..).unwrap_or_default();
+        let decisions = access.decide(user, key, Action::Fuse, case, new, now).await?;
+        group_decisions(&mut b.groups, new, &decisions);
+        let mut added: Vec<Report> =
+            new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r.clone()).collect();
+        b.decided = recent.reports.len();
+        let last_seq = recent.last_seq;
+        drop(recent);
+        let mut expires = built.expires;
+        let version = self.next_version();
+        // Fusing and re-materialising the tracks is CPU work of tens of
+        // milliseconds: off the request threads, so other views' readers are not held up.
+        let folded = tokio::task::spawn_blocking(move || {
+            added.sort_by_key(|r| (r.observed_at, r.id));
+            for r in &added {
+                if let Some(t) = r.marking.not_after {
+                    expires = Some(expires.map_or(t, |e| e.min(t)));
+                }
+                b.picture.insert(r)?;
+            }
+            let tracks = Arc::new(b.picture.tracks());
+            let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
+            Ok::<_, caveat_fusion::Error>((b, tracks, uses, expires))
+        })
+        .await
+        .map_err(|e| ApiError::internal("folding reports into a view", &e))?;
+        let (b, tracks, uses, expires) = folded.map_err(|e| ApiError::internal("fusing a report", &e))?;
+        let built = Built { rules, expires, last_seq, version, tracks, uses };
+        Ok((Arc::new(built), b))
+    }
+
+    /// Decides every recent report afresh and makes the picture hold exactly
+    /// the permitted ones.
+    #[allow(clippy::too_many_arguments, reason = "one private step of `view`")]
+    async fn rebuild(
+        &self,
+        access: &Access,
+        user: &User,
+        key: &ViewKey,
+        case: Option<CaseFacts>,
+        now: OffsetDateTime,
+        rules: Rules,
+        previous: Option<Builder>,
+    ) -> Result<(Arc<Built>, Builder), ApiError> {
+        self.refresh_recent(now).await?;
+        let recent = self.recent.read().await;
+        let decisions = access.decide(user, key, Action::Fuse, case, &recent.reports, now).await?;
+        let mut permitted = HashSet::new();
+        let mut expires: Option<OffsetDateTime> = None;
+        for (r, d) in recent.reports.iter().zip(decisions.iter()) {
+            if d.is_permit() {
+                if let Some(t) = r.marking.not_after {
+                    expires = Some(expires.map_or(t, |e| e.min(t)));
+                }
+                permitted.insert(r.id);
+            }
+        }
+        let mut groups = DecisionGroups::new();
+        group_decisions(&mut groups, &recent.reports, &decisions);
+        let held: HashSet<ReportId> = previous.as_ref().map(|b| b.picture.report_ids().collect()).unwrap_or_default();
+        let removed = held.iter().any(|id| !permitted.contains(id));
+        let mut added: Vec<&Report> = permitted
+            .iter()
+            .filter(|id| !held.contains(id))
+            .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
+            .collect();
+        // The picture must end up holding exactly `permitted`; fusion then
+        // guarantees it equals batch fusion of that set. Removing reports
+        // (a suspension) or adding many re-filters from the earliest change,
+        // so then the picture is rebuilt in observation order, which is cheapest.
+        let rebuild = removed || previous.is_none() || added.len() > 1_000;
+        let mut picture = match previous {
+            Some(b) if !rebuild => b.picture,
+            _ => {
+                added = permitted
+                    .iter()
+                    .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
+                    .collect();
+                Picture::new(self.config.clone())
+            }
+        };
+        added.sort_by_key(|r| (r.observed_at, r.id));
+        for r in added {
+            picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+        }
+        let built = Built {
+            rules,
+            expires,
+            last_seq: recent.last_seq,
+            version: self.next_version(),
+            tracks: Arc::new(picture.tracks()),
+            uses: uses_of(&groups).into(),
+        };
+        Ok((Arc::new(built), Builder { decided: recent.reports.len(), groups, picture }))
     }
 
     /// The reports `key` may use for `action`, with the decisions to audit
@@ -320,8 +439,16 @@ impl Pictures {
 /// Releasable to whom all release to, for purposes all grant, until the
 /// earliest not-after; requires a case or forbids export if any does.
 pub(crate) fn combined_marking<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Option<Marking> {
-    let mut out: Option<Marking> = None;
+    // A track's reports mostly share a handful of markings (one per
+    // originator's feed): combine each distinct one once.
+    let mut distinct: Vec<&Marking> = Vec::new();
     for m in markings {
+        if !distinct.contains(&m) {
+            distinct.push(m);
+        }
+    }
+    let mut out: Option<Marking> = None;
+    for m in distinct {
         out = Some(match out {
             None => m.clone(),
             Some(acc) => Marking {

@@ -65,6 +65,8 @@ pub struct AppState {
     /// Bumped whenever any view may have changed (reports stored, policy
     /// changed); live streams wake on it.
     pub(crate) changes: Arc<watch::Sender<u64>>,
+    /// Whether a follow-up change notice is scheduled.
+    follow_up: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) metrics: Arc<Metrics>,
 }
 
@@ -86,6 +88,7 @@ impl AppState {
             limits: Limits::default(),
             demo_users: None,
             changes: Arc::new(changes),
+            follow_up: Arc::default(),
             metrics: Arc::new(Metrics::default()),
         })
     }
@@ -109,9 +112,24 @@ impl AppState {
         self
     }
 
-    /// Tells live streams that views may have changed.
+    /// Tells live streams that views may have changed, now and once more
+    /// when open views next fold new reports in: a client that re-fetched at
+    /// once may have been served its view as built just before the change.
     pub fn notify_change(&self) {
         self.changes.send_modify(|v| *v += 1);
+        if self.follow_up.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return; // one follow-up already covers this change
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.follow_up.store(false, std::sync::atomic::Ordering::Release);
+            return;
+        };
+        let (changes, follow_up) = (self.changes.clone(), self.follow_up.clone());
+        rt.spawn(async move {
+            tokio::time::sleep(crate::picture::ADD_INTERVAL + std::time::Duration::from_millis(50)).await;
+            follow_up.store(false, std::sync::atomic::Ordering::Release);
+            changes.send_modify(|v| *v += 1);
+        });
     }
 
     /// The store.

@@ -1,18 +1,19 @@
 //! `GET /v1/tracks`, `GET /v1/tracks/{id}` and `GET /v1/export`: the caller's
 //! view, fused only from what its view key may use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::PoisonError;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use caveat_core::{BoundingBox, Marking, ReportId};
+use caveat_core::{BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, VesselType};
 use caveat_fusion::{FusionConfig, Track, TrackStatus, fuse};
 use caveat_policy::Action;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,8 +23,11 @@ use crate::auth::View;
 use crate::picture::{Source, combined_marking, lineage_by_originator};
 use crate::{ApiError, AppState};
 
-/// Trail points returned per track in lists.
+/// Trail points returned per track in lists unless the query says (`trail`).
 const TRAIL_POINTS: usize = 30;
+
+/// Most trail points per track a list may ask for.
+const MAX_TRAIL_POINTS: usize = 1_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,44 +35,94 @@ pub(crate) struct TracksQuery {
     bbox: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
+    trail: Option<usize>,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn track_json(t: &Track, sources: &HashMap<ReportId, Source>, trail: usize) -> Value {
-    let markings: Vec<&Marking> = t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| &s.marking).collect();
-    let skip = t.trail.len().saturating_sub(trail);
-    let trail: Vec<Value> = t
-        .trail
-        .iter()
-        .skip(skip)
-        .map(|p| {
-            json!({
-                "lat": p.position.lat, "lon": p.position.lon, "t": rfc3339(p.at),
-                "originator": sources.get(&p.report).map(|s| s.originator.to_string()),
-            })
-        })
-        .collect();
-    let id = &t.identity;
-    json!({
-        "id": t.id.to_string(),
-        "status": if t.status == TrackStatus::Confirmed { "confirmed" } else { "tentative" },
-        "position": { "lat": t.position.lat, "lon": t.position.lon },
-        "course_deg": t.course_deg,
-        "speed_kn": t.speed_kn,
-        "updated_at": rfc3339(t.updated_at),
-        "identity": {
-            "mmsi": id.mmsi, "imo": id.imo, "name": id.name, "call_sign": id.call_sign, "flag": id.flag,
-            "vessel_type": id.vessel_type, "length_m": id.length_m, "engines": id.engines,
-            "persons_on_board": id.persons_on_board, "mmsi_conflict": id.has_mmsi_conflict(),
-        },
-        "originators": t.originators,
-        "report_count": t.lineage.len(),
-        "trail": trail,
-        "marking": combined_marking(markings),
-    })
+/// A track as the API shows it (lists, the track endpoint, GeoJSON properties).
+#[derive(Serialize)]
+struct TrackOut<'a> {
+    id: String,
+    status: &'static str,
+    position: &'a Position,
+    course_deg: Option<f64>,
+    speed_kn: f64,
+    updated_at: String,
+    identity: IdentityOut<'a>,
+    originators: &'a BTreeSet<PartnerId>,
+    report_count: usize,
+    trail: Vec<TrailOut<'a>>,
+    marking: Option<Marking>,
+}
+
+#[derive(Serialize)]
+struct IdentityOut<'a> {
+    mmsi: Option<Mmsi>,
+    imo: Option<Imo>,
+    name: Option<&'a str>,
+    call_sign: Option<&'a str>,
+    flag: Option<&'a Flag>,
+    vessel_type: Option<VesselType>,
+    length_m: Option<f64>,
+    engines: Option<u8>,
+    persons_on_board: Option<u16>,
+    mmsi_conflict: bool,
+}
+
+#[derive(Serialize)]
+struct TrailOut<'a> {
+    lat: f64,
+    lon: f64,
+    t: String,
+    originator: Option<&'a PartnerId>,
+}
+
+impl<'a> TrackOut<'a> {
+    fn new(t: &'a Track, sources: &'a HashMap<ReportId, Source>, trail: usize) -> Self {
+        let skip = t.trail.len().saturating_sub(trail);
+        let id = &t.identity;
+        TrackOut {
+            id: t.id.to_string(),
+            status: if t.status == TrackStatus::Confirmed { "confirmed" } else { "tentative" },
+            position: &t.position,
+            course_deg: t.course_deg,
+            speed_kn: t.speed_kn,
+            updated_at: rfc3339(t.updated_at),
+            identity: IdentityOut {
+                mmsi: id.mmsi,
+                imo: id.imo,
+                name: id.name.as_deref(),
+                call_sign: id.call_sign.as_deref(),
+                flag: id.flag.as_ref(),
+                vessel_type: id.vessel_type,
+                length_m: id.length_m,
+                engines: id.engines,
+                persons_on_board: id.persons_on_board,
+                mmsi_conflict: id.has_mmsi_conflict(),
+            },
+            originators: &t.originators,
+            report_count: t.lineage.len(),
+            trail: t
+                .trail
+                .iter()
+                .skip(skip)
+                .map(|p| TrailOut {
+                    lat: p.position.lat,
+                    lon: p.position.lon,
+                    t: rfc3339(p.at),
+                    originator: sources.get(&p.report).map(|s| &s.originator),
+                })
+                .collect(),
+            marking: combined_marking(t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| &s.marking)),
+        }
+    }
+}
+
+fn track_json(t: &Track, sources: &HashMap<ReportId, Source>, trail: usize) -> Result<Value, ApiError> {
+    serde_json::to_value(TrackOut::new(t, sources, trail)).map_err(|e| ApiError::internal("encoding a track", &e))
 }
 
 async fn snapshot(state: &AppState, view: &View) -> Result<crate::picture::ViewSnapshot, ApiError> {
@@ -89,28 +143,37 @@ pub(crate) async fn list(
         None => None,
     };
     let limit = q.limit.unwrap_or(500).clamp(1, state.limits.max_page);
+    let trail = q.trail.unwrap_or(TRAIL_POINTS).min(MAX_TRAIL_POINTS);
     let snap = snapshot(&state, &view).await?;
     // The decision was audited above for this request; the bytes for this
-    // snapshot and query may come from an identical earlier rendering.
-    let query_key = format!("{:?}|{limit}|{:?}|{}", q.bbox, q.cursor, view.key);
-    let json = [(header::CONTENT_TYPE, "application/json")];
-    if let Some(body) = state.pictures.cached_response(snap.version, &query_key) {
-        return Ok((json, body.to_vec()).into_response());
-    }
-    let mut tracks: Vec<&Track> = snap.tracks.iter().filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
-    tracks.sort_by_key(|t| t.id);
-    let start = match &q.cursor {
-        Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
-        None => 0,
-    };
-    let page: Vec<&&Track> = tracks.iter().skip(start).take(limit).collect();
-    let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
-    let body: Vec<Value> = page.iter().map(|t| track_json(t, &snap.sources, TRAIL_POINTS)).collect();
-    let bytes: Arc<[u8]> = serde_json::to_vec(&json!({ "tracks": body, "next_cursor": next }))
-        .map_err(|e| ApiError::internal("encoding tracks", &e))?
-        .into();
-    state.pictures.keep_response(snap.version, query_key, bytes.clone());
-    Ok((json, bytes.to_vec()).into_response())
+    // snapshot and query are rendered once and shared by every request for them.
+    let query_key = format!("{:?}|{limit}|{trail}|{:?}|{}", q.bbox, q.cursor, view.key);
+    let body = state
+        .pictures
+        .response(snap.version, query_key, || {
+            let mut tracks: Vec<&Track> =
+                snap.tracks.iter().filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
+            tracks.sort_by_key(|t| t.id);
+            let start = match &q.cursor {
+                Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
+                None => 0,
+            };
+            let page: Vec<&Track> = tracks.iter().skip(start).take(limit).copied().collect();
+            let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
+            let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
+            let body: Vec<TrackOut<'_>> = page.iter().map(|t| TrackOut::new(t, &sources, trail)).collect();
+            serde_json::to_vec(&TrackPage { tracks: body, next_cursor: next })
+                .map(Bytes::from)
+                .map_err(|e| ApiError::internal("encoding tracks", &e))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Serialize)]
+struct TrackPage<'a> {
+    tracks: Vec<TrackOut<'a>>,
+    next_cursor: Option<String>,
 }
 
 pub(crate) async fn get(
@@ -120,18 +183,19 @@ pub(crate) async fn get(
 ) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&state, &view).await?;
     let track = snap.tracks.iter().find(|t| t.id.to_string() == id).ok_or(ApiError::NotFound)?;
-    let mut body = track_json(track, &snap.sources, usize::MAX);
+    let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
+    let mut body = track_json(track, &sources, usize::MAX)?;
     let lineage: Vec<Value> = track
         .lineage
         .iter()
         .filter_map(|rid| {
-            snap.sources.get(rid).map(|s| {
+            sources.get(rid).map(|s| {
                 json!({"report_id": rid.to_string(), "originator": s.originator, "source": s.kind, "observed_at": rfc3339(s.observed_at)})
             })
         })
         .collect();
     let by_partner: HashMap<String, usize> =
-        lineage_by_originator(track, &snap.sources).into_iter().map(|(p, ids)| (p.to_string(), ids.len())).collect();
+        lineage_by_originator(track, &sources).into_iter().map(|(p, ids)| (p.to_string(), ids.len())).collect();
     if let Some(obj) = body.as_object_mut() {
         obj.insert("lineage".into(), Value::Array(lineage));
         obj.insert("lineage_by_originator".into(), json!(by_partner));
@@ -195,17 +259,17 @@ pub(crate) async fn export(
                     if coords.len() < 2 {
                         coords.push(json!([t.position.lon, t.position.lat]));
                     }
-                    json!({
+                    Ok(json!({
                         "type": "Feature",
                         "id": t.id.to_string(),
                         "geometry": { "type": "GeometryCollection", "geometries": [
                             { "type": "Point", "coordinates": [t.position.lon, t.position.lat] },
                             { "type": "LineString", "coordinates": coords },
                         ]},
-                        "properties": track_json(t, &sources, usize::MAX),
-                    })
+                        "properties": track_json(t, &sources, usize::MAX)?,
+                    }))
                 })
-                .collect();
+                .collect::<Result<_, ApiError>>()?;
             let body = json!({ "type": "FeatureCollection", "caveat:marking": marking, "features": features });
             Ok((
                 [
