@@ -73,6 +73,6 @@ mod views;
 pub use config::FusionConfig;
 pub use error::Error;
 pub use identity::Identity;
-pub use picture::{Insertion, Picture, fuse};
+pub use picture::{Insertion, Picture, TrackMemo, fuse};
 pub use track::{Lineage, Track, TrackId, TrackStatus, TrailPoint};
 pub use views::Views;

@@ -21,6 +21,9 @@ use crate::scan::{self, Scratch, State};
 use crate::track::{MAX_PARTNERS, Track};
 use crate::{Error, FusionConfig};
 
+mod memo;
+pub use memo::TrackMemo;
+
 /// What [`Picture::insert`] did with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

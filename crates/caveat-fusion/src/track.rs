@@ -177,6 +177,15 @@ impl Trail {
         self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
     }
 
+    /// Whether both are the very same list (same newest node).
+    pub(crate) fn same(&self, other: &Trail) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     fn points(&self) -> Vec<(ReportId, i64, f64, f64)> {
         let mut out = Vec::new();
         let mut cur = self.0.as_deref();

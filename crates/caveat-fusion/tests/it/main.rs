@@ -14,5 +14,6 @@
 )]
 
 mod differential;
+mod memo;
 mod scenario;
 mod tracking;

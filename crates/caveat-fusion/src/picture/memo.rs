@@ -1,0 +1,61 @@
+//! Materialised tracks shared between reads: a picture's reader that wants
+//! every track after each batch of reports (a server view) pays only for the
+//! tracks that changed since its last read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use caveat_core::ReportId;
+
+use super::Picture;
+use crate::Track;
+use crate::track::{PartnerBits, TrackStatus, Trail};
+
+/// Tracks built by earlier reads of one picture, to reuse when unchanged.
+/// Keep one per picture: it is keyed by the picture's own tracker state.
+#[derive(Debug, Default)]
+pub struct TrackMemo {
+    entries: HashMap<ReportId, Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    // The newest trail node identifies the last update (estimate, identity
+    // and contributors only change with one), and holding it keeps its
+    // address from being reused; status and influence change without one.
+    trail: Trail,
+    status: TrackStatus,
+    influence: PartnerBits,
+    track: Arc<Track>,
+}
+
+impl Picture {
+    /// The tracks, as [`Picture::tracks`], reusing from `memo` every track
+    /// that has not changed since the memo last saw it.
+    pub fn tracks_shared(&mut self, memo: &mut TrackMemo) -> Vec<Arc<Track>> {
+        self.refresh();
+        let mut fresh = HashMap::with_capacity(self.state.tracks.len());
+        let mut out = Vec::with_capacity(self.state.tracks.len());
+        for core in &self.state.tracks {
+            let track = match memo.entries.remove(&core.id) {
+                Some(e) if e.trail.same(&core.trail) && e.status == core.status && e.influence == core.influence => {
+                    e.track
+                }
+                _ => Arc::new(core.to_track(&self.partners)),
+            };
+            fresh.insert(
+                core.id,
+                Entry {
+                    trail: core.trail.clone(),
+                    status: core.status,
+                    influence: core.influence,
+                    track: track.clone(),
+                },
+            );
+            out.push(track);
+        }
+        memo.entries = fresh;
+        out.sort_by_key(|t| t.id);
+        out
+    }
+}
