@@ -5,6 +5,14 @@
 //! fsynced at each commit; `FULL` fsyncs it, so a batch is on disk before
 //! `insert_batch` returns. The cost is one fsync per batch, which is why
 //! writers batch.
+//!
+//! The audit log lives in a second database file beside the first
+//! ([`SqliteStore::audit_path`]). SQLite has one write lock per file and every
+//! API request waits for an audit append, so in one file each append queued
+//! behind whatever batch of reports was being written (p99 of view queries
+//! roughly doubled under ingest, see docs/design-notes.md). Nothing needs a
+//! transaction across the two: an ingest's audit entry is appended after its
+//! reports are stored, as before.
 
 mod account;
 mod audit;
@@ -39,6 +47,10 @@ struct Inner {
     target: Target,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The audit log's own database (see the module doc).
+    audit: Target,
+    /// Its writer: the log's appends and saved checkpoints take turns on it.
+    audit_writer: Mutex<Connection>,
 }
 
 enum Target {
@@ -75,11 +87,29 @@ impl SqliteStore {
     }
 
     fn with_target(target: Target) -> Result<Self> {
+        let audit = target.audit();
         let mut writer = connect(&target)?;
-        schema::migrate(&mut writer)?;
+        let mut audit_writer = connect_audit(&audit)?;
+        schema::migrate_audit(&mut audit_writer)?;
+        schema::migrate(&mut writer, &audit)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { target, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                target,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                audit,
+                audit_writer: Mutex::new(audit_writer),
+            }),
         })
+    }
+
+    /// Where the audit log of the database at `path` is kept: a second file
+    /// beside it (`caveat.db` -> `caveat.db.audit`). Back up both.
+    pub fn audit_path(path: impl AsRef<Path>) -> PathBuf {
+        let path = path.as_ref();
+        let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(".audit");
+        path.with_file_name(name)
     }
 
     /// The schema version of this build.
@@ -121,13 +151,66 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `f` on the audit database's writer, on the blocking pool (audit
+    /// reads outside the log itself are rare: usage reports, checkpoints).
+    async fn audit<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let conn = inner.audit_writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&conn)
+        })
+        .await
+    }
+
+    /// Runs a point lookup (an indexed read of a row or two) right here on
+    /// the calling thread when an idle reader connection is at hand. It takes
+    /// microseconds, less than handing it to the blocking pool and back, and
+    /// every API request makes one or two (its token, the policy log's edge).
+    /// Without an idle connection it goes to the pool like any read.
+    async fn read_point<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let pooled = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let Some(conn) = pooled else { return self.read(f).await };
+        let out = f(&conn);
+        let mut idle = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Database { context: "running a database task", message: e.to_string() })?
 }
 
-fn connect(target: &Target) -> Result<Connection> {
+impl Target {
+    fn audit(&self) -> Target {
+        match self {
+            Target::File(p) => Target::File(SqliteStore::audit_path(p)),
+            Target::Memory(uri) => Target::Memory(uri.replacen('?', "-audit?", 1)),
+        }
+    }
+}
+
+/// A connection to the audit database. Small pages (4 KiB, not 16): every
+/// append rewrites the last page of each of its tables, and each API request
+/// waits for one, so the bytes written (and fsynced) per commit set its latency.
+fn connect_audit(target: &Target) -> Result<Connection> {
+    let conn = open_file(target)?;
+    conn.execute_batch(
+        "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;",
+    )
+    .map_err(Error::db("configuring the audit connection"))?;
+    Ok(conn)
+}
+
+fn open_file(target: &Target) -> Result<Connection> {
     let conn = match target {
         Target::File(p) => Connection::open(p),
         Target::Memory(uri) => Connection::open_with_flags(
@@ -137,6 +220,11 @@ fn connect(target: &Target) -> Result<Connection> {
     }
     .map_err(|e| Error::Unavailable { message: e.to_string() })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::db("setting the busy timeout"))?;
+    Ok(conn)
+}
+
+fn connect(target: &Target) -> Result<Connection> {
+    let conn = open_file(target)?;
     // See the module doc for why FULL.
     conn.execute_batch(
         "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
@@ -202,7 +290,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_token(&self, hash: TokenHash) -> Result<Option<User>> {
-        self.read(move |c| account::user_by_token(c, &hash)).await
+        self.read_point(move |c| account::user_by_token(c, &hash)).await
     }
 
     async fn revoke_tokens(&self, user: &UserId, at: OffsetDateTime) -> Result<u64> {
@@ -216,7 +304,7 @@ impl Store for SqliteStore {
     }
 
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>> {
-        self.read(move |c| account::policy_events(c, after)).await
+        self.read_point(move |c| account::policy_events(c, after)).await
     }
 
     async fn create_case(&self, case: &Case) -> Result<()> {
@@ -239,12 +327,12 @@ impl Store for SqliteStore {
     }
 
     fn audit_storage(&self) -> Result<AuditStorage> {
-        Ok(AuditStorage(Box::new(audit::SqliteLog::new(connect(&self.inner.target)?))))
+        Ok(AuditStorage(Box::new(audit::SqliteLog::new(connect_audit(&self.inner.audit)?, self.inner.clone()))))
     }
 
     async fn audit_entries_touching(&self, originator: &PartnerId, size: u64, limit: usize) -> Result<Vec<u64>> {
         let originator = originator.clone();
-        self.read(move |c| {
+        self.audit(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT idx FROM audit_originators WHERE originator = ?1 AND idx < ?2 ORDER BY idx LIMIT ?3",
@@ -270,7 +358,7 @@ impl Store for SqliteStore {
     }
 
     async fn save_checkpoint(&self, size: u64, note: String) -> Result<()> {
-        self.write(move |c| {
+        self.audit(move |c| {
             c.execute(
                 "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
                 rusqlite::params![i64::try_from(size).unwrap_or(i64::MAX), note],
@@ -282,7 +370,7 @@ impl Store for SqliteStore {
     }
 
     async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
-        self.read(|c| {
+        self.audit(|c| {
             use rusqlite::OptionalExtension as _;
             let row: Option<(i64, String)> = c
                 .query_row("SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1", [], |r| {

@@ -2,18 +2,24 @@
 //! keeps entries and node hashes durably, one transaction per batch.
 
 use std::io;
+use std::sync::{Arc, PoisonError};
 
 use caveat_audit::{AppendBatch, AuditEntry, Hash, LogStorage, NodeId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::Inner;
+
 /// [`LogStorage`] over a dedicated SQLite connection (the log has one writer).
 pub(crate) struct SqliteLog {
     conn: Connection,
+    /// The store this log lives in: its appends take turns with the store's
+    /// writes, see [`LogStorage::append`] below.
+    store: Arc<Inner>,
 }
 
 impl SqliteLog {
-    pub(crate) fn new(conn: Connection) -> Self {
-        SqliteLog { conn }
+    pub(crate) fn new(conn: Connection, store: Arc<Inner>) -> Self {
+        SqliteLog { conn, store }
     }
 }
 
@@ -58,6 +64,12 @@ impl LogStorage for SqliteLog {
     }
 
     fn append(&mut self, batch: &AppendBatch<'_>) -> io::Result<()> {
+        // SQLite has one write lock per database, and a connection that finds
+        // it taken sleeps in steps of up to 100 ms before trying again. Every
+        // API request waits for an append, so within this process appends
+        // queue on the audit database's other writer instead and start the
+        // moment it is free; the busy timeout still covers other processes.
+        let _turn = self.store.audit_writer.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(io_err)?;
         let size: i64 =
             tx.query_row("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries", [], |r| r.get(0)).map_err(io_err)?;

@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use super::Target;
 use crate::{Error, Result};
 
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
@@ -140,24 +141,118 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     ",
+    // 5: the audit log moved to its own database file (AUDIT_MIGRATIONS);
+    // `migrate` copies what a version-4 database held there first.
+    r"
+    DROP TABLE audit_entries;
+    DROP TABLE audit_nodes;
+    DROP TABLE audit_originators;
+    DROP TABLE audit_checkpoints;
+    ",
+];
+
+/// The schema version at which the audit log left the main database.
+const AUDIT_MOVED: i64 = 5;
+
+/// Migrations of the audit database (`SqliteStore::audit_path`), as [`MIGRATIONS`].
+const AUDIT_MIGRATIONS: &[&str] = &[
+    // 1: main migration 4's tables, unchanged.
+    r"
+    CREATE TABLE audit_entries (
+        idx  INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_nodes (
+        pos  INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_originators (
+        originator TEXT NOT NULL,
+        idx        INTEGER NOT NULL,
+        PRIMARY KEY (originator, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE audit_checkpoints (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    ",
 ];
 
 /// The schema version this build writes.
 #[expect(clippy::cast_possible_wrap, reason = "a handful of migrations")]
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the database up to [`LATEST`], one transaction per step.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<i64> {
-    let found: i64 =
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(Error::db("reading the schema version"))?;
+/// Brings the database up to [`LATEST`], one transaction per step. The audit
+/// database (`audit`, already migrated) receives the log a version-4 database
+/// held before the step that drops it there.
+pub(crate) fn migrate(conn: &mut Connection, audit: &Target) -> Result<i64> {
+    let found = version(conn)?;
     if found > LATEST {
         return Err(Error::NewerSchema { found, supported: LATEST });
     }
     for (version, sql) in (1i64..).zip(MIGRATIONS.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+        if version == AUDIT_MOVED && found >= AUDIT_MOVED - 1 {
+            move_audit_log(conn, audit)?;
+        }
         let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
         tx.execute_batch(sql).map_err(Error::db("migrating the schema"))?;
         tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
         tx.commit().map_err(Error::db("committing a migration"))?;
     }
     Ok(LATEST)
+}
+
+/// Brings the audit database up to date, as [`migrate`].
+pub(crate) fn migrate_audit(conn: &mut Connection) -> Result<()> {
+    let found = version(conn)?;
+    #[expect(clippy::cast_possible_wrap, reason = "a handful of migrations")]
+    let latest = AUDIT_MIGRATIONS.len() as i64;
+    if found > latest {
+        return Err(Error::NewerSchema { found, supported: latest });
+    }
+    for (version, sql) in (1i64..).zip(AUDIT_MIGRATIONS.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
+        tx.execute_batch(sql).map_err(Error::db("migrating the audit schema"))?;
+        tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
+        tx.commit().map_err(Error::db("committing a migration"))?;
+    }
+    Ok(())
+}
+
+fn version(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(Error::db("reading the schema version"))
+}
+
+/// Copies the audit log of a version-4 database into the audit database,
+/// unless that already holds entries (a copy that completed before a crash:
+/// the copy is one transaction on the audit file, so it is all there or none).
+fn move_audit_log(conn: &mut Connection, audit: &Target) -> Result<()> {
+    let name = match audit {
+        Target::File(p) => p.to_string_lossy().into_owned(),
+        Target::Memory(uri) => uri.clone(),
+    };
+    conn.execute("ATTACH DATABASE ?1 AS moved_audit", [name]).map_err(Error::db("attaching the audit database"))?;
+    let copied = (|| {
+        let held: i64 = conn
+            .query_row("SELECT count(*) FROM moved_audit.audit_entries", [], |r| r.get(0))
+            .map_err(Error::db("reading the audit database"))?;
+        if held > 0 {
+            return Ok(());
+        }
+        let tx = conn.transaction().map_err(Error::db("starting the audit log's move"))?;
+        tx.execute_batch(
+            "INSERT INTO moved_audit.audit_entries SELECT idx, data FROM main.audit_entries;
+             INSERT INTO moved_audit.audit_nodes SELECT pos, hash FROM main.audit_nodes;
+             INSERT INTO moved_audit.audit_originators SELECT originator, idx FROM main.audit_originators;
+             INSERT INTO moved_audit.audit_checkpoints SELECT size, note FROM main.audit_checkpoints;",
+        )
+        .map_err(Error::db("moving the audit log"))?;
+        tx.commit().map_err(Error::db("moving the audit log"))
+    })();
+    let detached = conn.execute("DETACH DATABASE moved_audit", []).map_err(Error::db("detaching the audit database"));
+    copied.and(detached.map(|_| ()))
 }

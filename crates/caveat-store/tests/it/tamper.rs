@@ -1,5 +1,5 @@
-//! Issue 7's tamper tests on the embedded store: whoever edits the database
-//! directly (dropping the append-only triggers first) is caught by the proofs.
+//! Issue 7's tamper tests on the embedded store: whoever edits the audit
+//! database directly (dropping the append-only triggers first) is caught by the proofs.
 
 use caveat_audit::{AuditBundle, AuditEntry, MerkleLog, Resume, SigningKey, verify_bundle};
 use caveat_store::{SqliteStore, Store};
@@ -16,6 +16,7 @@ fn entry(n: u64) -> AuditEntry {
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    /// The audit log's database file.
     path: std::path::PathBuf,
     store: SqliteStore,
     key: SigningKey,
@@ -25,8 +26,10 @@ struct Fixture {
 /// A log of 20 entries with a checkpoint saved at 10, as a partner would keep it.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hub.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let main = dir.path().join("hub.db");
+    let store = SqliteStore::open(&main).unwrap();
+    let path = SqliteStore::audit_path(&main);
+    assert!(path.exists(), "the audit log is kept in {}", path.display());
     let key = SigningKey::from_seed("caveat.test/audit", [8; 32]).unwrap();
     let mut log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();
     let entries: Vec<AuditEntry> = (0..20).map(entry).collect();
@@ -111,4 +114,49 @@ fn a_truncated_and_regrown_log_fails_consistency_with_the_saved_checkpoint() {
     drop(log);
     let err = verify(&f).unwrap_err();
     assert!(err.to_lowercase().contains("consisten"), "{err}");
+}
+
+/// A database from before the audit log had its own file (schema version 4,
+/// log tables in the main file) opens with its log moved, entries intact.
+#[test]
+fn a_version_4_database_has_its_audit_log_moved_to_its_own_file() {
+    let f = fixture();
+    let main = f.path.with_file_name("hub.db");
+    let root_before = MerkleLog::open(f.store.audit_storage().unwrap()).unwrap().root();
+    drop(f.store);
+    // Make the layout of version 4: the log's tables in the main file, no audit file.
+    let c = rusqlite::Connection::open(&main).unwrap();
+    c.execute("ATTACH DATABASE ?1 AS a", [f.path.to_str().unwrap()]).unwrap();
+    c.execute_batch(
+        "CREATE TABLE main.audit_entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL) STRICT;
+         CREATE TABLE main.audit_nodes (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL) STRICT;
+         CREATE TABLE main.audit_originators (originator TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (originator, idx)) STRICT, WITHOUT ROWID;
+         CREATE TABLE main.audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL) STRICT;
+         INSERT INTO main.audit_entries SELECT * FROM a.audit_entries;
+         INSERT INTO main.audit_nodes SELECT * FROM a.audit_nodes;
+         INSERT INTO main.audit_originators SELECT * FROM a.audit_originators;
+         DETACH DATABASE a;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    drop(c);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = f.path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+
+    let store = SqliteStore::open(&main).unwrap();
+    let log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();
+    assert_eq!(log.size(), 20);
+    assert_eq!(log.root(), root_before);
+    let c = rusqlite::Connection::open(&main).unwrap();
+    let left: i64 =
+        c.query_row("SELECT count(*) FROM sqlite_master WHERE name LIKE 'audit_%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the main file keeps no audit table");
+    // Opening again changes nothing.
+    drop(log);
+    drop(store);
+    let store = SqliteStore::open(&main).unwrap();
+    assert_eq!(MerkleLog::open(store.audit_storage().unwrap()).unwrap().size(), 20);
 }
