@@ -29,6 +29,7 @@ use caveat_sim::{Fleet, Scenario, ScenarioConfig};
 use caveat_store::{SqliteStore, Store};
 use time::OffsetDateTime;
 
+/// Reports per second ingested during the run (`CAVEAT_BENCH_RATE` overrides, 0 for none).
 const RATE: usize = 5_000;
 const TICK_MS: u64 = 100;
 const IN_FLIGHT: u64 = 8;
@@ -48,6 +49,7 @@ fn post(port: u16, token: &str, body: &str) -> u16 {
 }
 
 fn main() {
+    let rate: usize = std::env::var("CAVEAT_BENCH_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(RATE);
     let secs: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(20);
     let query = std::env::args()
         .skip(1)
@@ -136,7 +138,7 @@ fn main() {
     let ingest = {
         let (stop, sent, errors, late) = (stop.clone(), sent.clone(), errors.clone(), late.clone());
         std::thread::spawn(move || {
-            let per_tick = RATE * TICK_MS as usize / 1000;
+            let per_tick = rate * TICK_MS as usize / 1000;
             let mut next = live.into_iter();
             let start = Instant::now();
             let mut tick = 0u64;
@@ -146,6 +148,10 @@ fn main() {
                 let body: String =
                     next.by_ref().take(per_tick).map(|r| serde_json::to_string(&r).unwrap() + "\n").collect();
                 if body.is_empty() {
+                    if rate == 0 && !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(TICK_MS));
+                        continue;
+                    }
                     break;
                 }
                 while in_flight.load(Ordering::Acquire) >= IN_FLIGHT {
@@ -219,7 +225,7 @@ fn main() {
     );
     let ingested = sent.load(Ordering::Relaxed);
     println!(
-        "ingest over HTTP: {ingested} reports in {ingest_s:.1} s = {:.0} reports/s (target {RATE}), {} failed batches, {} batches answered after the next was due",
+        "ingest over HTTP: {ingested} reports in {ingest_s:.1} s = {:.0} reports/s (target {rate}), {} failed batches, {} batches answered after the next was due",
         ingested as f64 / ingest_s,
         errors.load(Ordering::Relaxed),
         late.load(Ordering::Relaxed)

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::body::Bytes;
 use caveat_audit::OriginatorUse;
 use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
-use caveat_fusion::{FusionConfig, Picture, Track};
+use caveat_fusion::{FusionConfig, Picture, Track, TrackMemo};
 use caveat_policy::{Action, CaseFacts};
 use caveat_store::{ReportQuery, Store, Superseded};
 use time::{Duration, OffsetDateTime};
@@ -69,9 +69,12 @@ struct Built {
     expires: Option<OffsetDateTime>,
     last_seq: u64,
     version: u64,
-    tracks: Arc<Vec<Track>>,
+    tracks: Tracks,
     uses: Arc<[OriginatorUse]>,
 }
+
+/// A view's tracks, each shared with later builds while it does not change.
+pub(crate) type Tracks = Arc<Vec<Arc<Track>>>;
 
 /// What only the request building a view touches.
 struct Builder {
@@ -79,6 +82,7 @@ struct Builder {
     decided: usize,
     groups: DecisionGroups,
     picture: Picture,
+    memo: TrackMemo,
 }
 
 /// One open view.
@@ -117,7 +121,7 @@ pub(crate) type Sources = Arc<std::sync::RwLock<HashMap<ReportId, Source>>>;
 pub(crate) struct ViewSnapshot {
     /// Changes whenever the tracks do: responses may be cached under it.
     pub(crate) version: u64,
-    pub(crate) tracks: Arc<Vec<Track>>,
+    pub(crate) tracks: Tracks,
     pub(crate) uses: Vec<OriginatorUse>,
     pub(crate) sources: Sources,
 }
@@ -333,7 +337,7 @@ impl Pictures {
                 }
                 b.picture.insert(r)?;
             }
-            let tracks = Arc::new(b.picture.tracks());
+            let tracks = Arc::new(b.picture.tracks_shared(&mut b.memo));
             let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
             Ok::<_, caveat_fusion::Error>((b, tracks, uses, expires))
         })
@@ -384,14 +388,14 @@ impl Pictures {
         // (a suspension) or adding many re-filters from the earliest change,
         // so then the picture is rebuilt in observation order, which is cheapest.
         let rebuild = removed || previous.is_none() || added.len() > 1_000;
-        let mut picture = match previous {
-            Some(b) if !rebuild => b.picture,
+        let (mut picture, mut memo) = match previous {
+            Some(b) if !rebuild => (b.picture, b.memo),
             _ => {
                 added = permitted
                     .iter()
                     .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
                     .collect();
-                Picture::new(self.config.clone())
+                (Picture::new(self.config.clone()), TrackMemo::default())
             }
         };
         added.sort_by_key(|r| (r.observed_at, r.id));
@@ -403,10 +407,10 @@ impl Pictures {
             expires,
             last_seq: recent.last_seq,
             version: self.next_version(),
-            tracks: Arc::new(picture.tracks()),
+            tracks: Arc::new(picture.tracks_shared(&mut memo)),
             uses: uses_of(&groups).into(),
         };
-        Ok((Arc::new(built), Builder { decided: recent.reports.len(), groups, picture }))
+        Ok((Arc::new(built), Builder { decided: recent.reports.len(), groups, picture, memo }))
     }
 
     /// The reports `key` may use for `action`, with the decisions to audit

@@ -152,7 +152,7 @@ pub(crate) async fn list(
         .pictures
         .response(snap.version, query_key, || {
             let mut tracks: Vec<&Track> =
-                snap.tracks.iter().filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
+                snap.tracks.iter().map(|t| &**t).filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
             tracks.sort_by_key(|t| t.id);
             let start = match &q.cursor {
                 Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
