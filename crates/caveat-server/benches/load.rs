@@ -189,7 +189,7 @@ fn main() {
     std::fs::write(
         &lua,
         format!(
-            "wrk.headers[\"Authorization\"] = \"Bearer {can_token}\"\nwrk.headers[\"Caveat-Purpose\"] = \"interdiction\"\n"
+            "wrk.headers[\"Authorization\"] = \"Bearer {can_token}\"\nwrk.headers[\"Caveat-Purpose\"] = \"interdiction\"\nwrk.headers[\"Accept-Encoding\"] = \"gzip\"\n"
         ),
     )
     .unwrap();

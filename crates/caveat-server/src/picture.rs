@@ -65,6 +65,9 @@ struct Rules {
 /// A view as last built: what its readers are served. Never changed once published.
 struct Built {
     rules: Rules,
+    /// The version of the rebuild this build descends from by additions only:
+    /// every build of one epoch holds all the reports of the ones before it.
+    epoch: u64,
     /// Earliest not-after among the markings decided: past it, decisions may change.
     expires: Option<OffsetDateTime>,
     last_seq: u64,
@@ -121,13 +124,37 @@ pub(crate) type Sources = Arc<std::sync::RwLock<HashMap<ReportId, Source>>>;
 pub(crate) struct ViewSnapshot {
     /// Changes whenever the tracks do: responses may be cached under it.
     pub(crate) version: u64,
+    /// Changes whenever something may have been taken away (see [`Built`]).
+    pub(crate) epoch: u64,
     pub(crate) tracks: Tracks,
     pub(crate) uses: Vec<OriginatorUse>,
     pub(crate) sources: Sources,
 }
 
 /// A response rendered once per (view version, query), shared by every request for it.
-type Rendered = Arc<tokio::sync::OnceCell<Bytes>>;
+pub(crate) type Rendered = Arc<tokio::sync::OnceCell<Bytes>>;
+
+/// Renders a response.
+pub(crate) type Render = Box<dyn FnOnce() -> Result<Bytes, ApiError> + Send>;
+
+/// A rendering of one view version for one query, with the decisions it shows.
+#[derive(Clone)]
+struct Rendering {
+    version: u64,
+    epoch: u64,
+    uses: Arc<[OriginatorUse]>,
+    cell: Rendered,
+}
+
+/// What a request for a query is served.
+pub(crate) enum Serve {
+    /// The response for its own snapshot: rendered by whichever request gets
+    /// to the cell first with its `render`, awaited by the others.
+    Now(Rendered, Render),
+    /// While its snapshot renders, the last one rendered of the same epoch
+    /// (so it holds nothing the snapshot may not), with that snapshot's decisions.
+    Earlier(Vec<OriginatorUse>, Bytes),
+}
 
 /// All open views.
 pub(crate) struct Pictures {
@@ -140,7 +167,7 @@ pub(crate) struct Pictures {
     versions: std::sync::atomic::AtomicU64,
     /// Rendered responses by query, for the view version they were rendered
     /// from: the bytes are the same for every request that sees that version.
-    responses: Mutex<HashMap<String, (u64, Rendered)>>,
+    responses: Mutex<HashMap<String, Vec<Rendering>>>,
 }
 
 impl std::fmt::Debug for Pictures {
@@ -167,26 +194,48 @@ impl Pictures {
         self.versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The response for `query` (which names the view key) at view `version`:
-    /// rendered by the first request that asks, awaited by the others.
-    pub(crate) async fn response<E>(
-        &self,
-        version: u64,
-        query: String,
-        render: impl FnOnce() -> Result<Bytes, E>,
-    ) -> Result<Bytes, E> {
-        let cell = {
-            let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
-            if r.len() >= 4_096 {
-                r.clear();
+    /// How to answer `query` (which names the view key) for `snap`: its own
+    /// rendering if one exists or is under way, otherwise (once something of
+    /// its epoch has been rendered) that earlier rendering while `render`
+    /// makes this one in the background. A fold publishes a new version about
+    /// every second and rendering a large page takes tens of milliseconds, so
+    /// this keeps requests from queueing behind each new version.
+    pub(crate) fn serve(&self, snap: &ViewSnapshot, query: String, render: Render) -> Serve {
+        let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+        if r.len() >= 4_096 {
+            r.clear();
+        }
+        let kept = r.entry(query).or_default();
+        if let Some(k) = kept.iter().find(|k| k.version == snap.version) {
+            return Serve::Now(k.cell.clone(), render);
+        }
+        let earlier = kept
+            .iter()
+            .filter(|k| k.epoch == snap.epoch && k.version < snap.version)
+            .find_map(|k| k.cell.get().map(|b| (k.uses.to_vec(), b.clone())));
+        let cell = Rendered::default();
+        kept.push(Rendering {
+            version: snap.version,
+            epoch: snap.epoch,
+            uses: snap.uses.clone().into(),
+            cell: cell.clone(),
+        });
+        kept.sort_by_key(|k| std::cmp::Reverse(k.version));
+        // The newest rendered one stays until a newer one is rendered.
+        let newest_ready = kept.iter().position(|k| k.cell.initialized()).unwrap_or(kept.len());
+        kept.truncate((newest_ready + 1).max(2));
+        drop(r);
+        match earlier {
+            Some((uses, bytes)) => {
+                let background = cell.clone();
+                tokio::spawn(async move {
+                    let _rendered = background.get_or_try_init(|| async { render() }).await;
+                });
+                Serve::Earlier(uses, bytes)
             }
-            let entry = r.entry(query).or_insert_with(|| (version, Rendered::default()));
-            if entry.0 < version {
-                *entry = (version, Rendered::default());
-            }
-            if entry.0 == version { entry.1.clone() } else { Rendered::default() }
-        };
-        cell.get_or_try_init(|| async { render() }).await.cloned()
+            // Nothing to show meanwhile: this request renders, others wait on the cell.
+            None => Serve::Now(cell, render),
+        }
     }
 
     /// Pulls reports stored since the last look (by any hub process).
@@ -297,6 +346,7 @@ impl Pictures {
     fn snapshot(&self, built: &Arc<Built>) -> ViewSnapshot {
         ViewSnapshot {
             version: built.version,
+            epoch: built.epoch,
             tracks: built.tracks.clone(),
             uses: built.uses.to_vec(),
             sources: self.sources.clone(),
@@ -344,7 +394,7 @@ impl Pictures {
         .await
         .map_err(|e| ApiError::internal("folding reports into a view", &e))?;
         let (b, tracks, uses, expires) = folded.map_err(|e| ApiError::internal("fusing a report", &e))?;
-        let built = Built { rules, expires, last_seq, version, tracks, uses };
+        let built = Built { rules, epoch: built.epoch, expires, last_seq, version, tracks, uses };
         Ok((Arc::new(built), b))
     }
 
@@ -402,11 +452,13 @@ impl Pictures {
         for r in added {
             picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
         }
+        let version = self.next_version();
         let built = Built {
             rules,
+            epoch: version,
             expires,
             last_seq: recent.last_seq,
-            version: self.next_version(),
+            version,
             tracks: Arc::new(picture.tracks_shared(&mut memo)),
             uses: uses_of(&groups).into(),
         };

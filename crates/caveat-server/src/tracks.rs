@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::PoisonError;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use caveat_core::{BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, VesselType};
 use caveat_fusion::{FusionConfig, Track, TrackStatus, fuse};
@@ -20,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::access::uses_entries;
 use crate::auth::View;
-use crate::picture::{Source, combined_marking, lineage_by_originator};
+use crate::picture::{Serve, Source, combined_marking, lineage_by_originator};
 use crate::{ApiError, AppState};
 
 /// Trail points returned per track in lists unless the query says (`trail`).
@@ -136,6 +137,7 @@ async fn snapshot(state: &AppState, view: &View) -> Result<crate::picture::ViewS
 pub(crate) async fn list(
     State(state): State<AppState>,
     view: View,
+    headers: HeaderMap,
     Query(q): Query<TracksQuery>,
 ) -> Result<Response, ApiError> {
     let bbox: Option<BoundingBox> = match &q.bbox {
@@ -144,30 +146,65 @@ pub(crate) async fn list(
     };
     let limit = q.limit.unwrap_or(500).clamp(1, state.limits.max_page);
     let trail = q.trail.unwrap_or(TRAIL_POINTS).min(MAX_TRAIL_POINTS);
-    let snap = snapshot(&state, &view).await?;
-    // The decision was audited above for this request; the bytes for this
-    // snapshot and query are rendered once and shared by every request for them.
-    let query_key = format!("{:?}|{limit}|{trail}|{:?}|{}", q.bbox, q.cursor, view.key);
-    let body = state
-        .pictures
-        .response(snap.version, query_key, || {
-            let mut tracks: Vec<&Track> =
-                snap.tracks.iter().map(|t| &**t).filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
-            tracks.sort_by_key(|t| t.id);
-            let start = match &q.cursor {
-                Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
-                None => 0,
-            };
-            let page: Vec<&Track> = tracks.iter().skip(start).take(limit).copied().collect();
-            let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
-            let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
-            let body: Vec<TrackOut<'_>> = page.iter().map(|t| TrackOut::new(t, &sources, trail)).collect();
-            serde_json::to_vec(&TrackPage { tracks: body, next_cursor: next })
-                .map(Bytes::from)
-                .map_err(|e| ApiError::internal("encoding tracks", &e))
-        })
-        .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let case = crate::cases::facts(&state, &view).await?;
+    let now = OffsetDateTime::now_utc();
+    let snap = state.pictures.view(&state.access, &view.caller.user, &view.key, case, now).await?;
+    // A page is rendered once per view version and query and shared by every
+    // request for it. Compressed pages are about a tenth of the size (a track
+    // with its trail is about 2 KB of JSON), so they are compressed once too.
+    let gzip = accepts_gzip(&headers);
+    let query_key = format!("{:?}|{limit}|{trail}|{:?}|{}|{gzip}", q.bbox, q.cursor, view.key);
+    let (tracks, sources, cursor) = (snap.tracks.clone(), snap.sources.clone(), q.cursor.clone());
+    let render: crate::picture::Render = Box::new(move || {
+        let mut tracks: Vec<&Track> =
+            tracks.iter().map(|t| &**t).filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
+        tracks.sort_by_key(|t| t.id);
+        let start = match &cursor {
+            Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
+            None => 0,
+        };
+        let page: Vec<&Track> = tracks.iter().skip(start).take(limit).copied().collect();
+        let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
+        let sources = sources.read().unwrap_or_else(PoisonError::into_inner);
+        let body: Vec<TrackOut<'_>> = page.iter().map(|t| TrackOut::new(t, &sources, trail)).collect();
+        let json = serde_json::to_vec(&TrackPage { tracks: body, next_cursor: next })
+            .map_err(|e| ApiError::internal("encoding tracks", &e))?;
+        if !gzip {
+            return Ok(Bytes::from(json));
+        }
+        let mut z = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::fast());
+        z.write_all(&json)
+            .and_then(|()| z.finish())
+            .map(Bytes::from)
+            .map_err(|e| ApiError::internal("compressing tracks", &e))
+    });
+    let (uses, body) = match state.pictures.serve(&snap, query_key, render) {
+        Serve::Now(cell, render) => (snap.uses, cell.get_or_try_init(|| async { render() }).await?.clone()),
+        Serve::Earlier(uses, body) => (uses, body),
+    };
+    // The decisions behind exactly what is sent are audited before it is sent.
+    state.audit.append(uses_entries(&view.caller.user, &view.key, Action::Fuse, uses, now)).await?;
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(response)
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`, not refused with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |c| {
+            let mut parts = c.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.replace(' ', "").strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        },
+    )
 }
 
 #[derive(Serialize)]

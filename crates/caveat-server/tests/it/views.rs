@@ -264,3 +264,38 @@ async fn an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on
         an_unknown_case_or_one_not_joined_is_refused_without_revealing_which_on(hub).await;
     }
 }
+
+/// A client that takes gzip gets the same page compressed (once per view
+/// version, shared by every request for it); one that refuses it gets it plain.
+#[tokio::test]
+async fn track_pages_are_gzipped_for_clients_that_take_it() {
+    use std::io::Read as _;
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let plain = hub.get("/v1/tracks?trail=5", "can", Some("interdiction")).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    let ask = |enc: &'static str| {
+        Request::get("/v1/tracks?trail=5")
+            .header("authorization", format!("Bearer {}", hub.token("can")))
+            .header("caveat-purpose", "interdiction")
+            .header("accept-encoding", enc)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = app_response(&hub, ask("br;q=1.0, gzip;q=0.8")).await;
+    assert_eq!(res.0.get("content-encoding").unwrap(), "gzip");
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(res.1.as_slice()).read_to_end(&mut json).unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), plain.json());
+    assert!(!plain.json()["tracks"].as_array().unwrap().is_empty());
+    let refused = app_response(&hub, ask("gzip;q=0, identity")).await;
+    assert!(refused.0.get("content-encoding").is_none());
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&refused.1).unwrap(), plain.json());
+}
+
+async fn app_response(hub: &Hub, req: Request<Body>) -> (axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt as _;
+    let res = caveat_server::app(hub.state.clone()).oneshot(req).await.unwrap();
+    let headers = res.headers().clone();
+    (headers, axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec())
+}
