@@ -299,3 +299,37 @@ async fn app_response(hub: &Hub, req: Request<Body>) -> (axum::http::HeaderMap, 
     let headers = res.headers().clone();
     (headers, axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec())
 }
+
+/// A page may be served from the previous rendering of its view while a new
+/// version renders, but never across a suspension: the page right after one
+/// holds nothing of the suspending originator, even when the view was busy
+/// folding new reports in just before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_earlier_rendering_outlives_a_suspension() {
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let page = || async { hub.get("/v1/tracks?limit=5000", "can", Some("interdiction")).await.json() };
+    let gbr_in = |v: &serde_json::Value| {
+        v["tracks"].as_array().unwrap().iter().any(|t| t["originators"].as_array().unwrap().iter().any(|o| o == "GBR"))
+    };
+    assert!(gbr_in(&page().await));
+    // More reports of both: the next fold publishes a new version of the same epoch,
+    // which may first be answered from the earlier rendering.
+    let more = |first: u64, n: u64| {
+        (0..n).map(|k| line(first + k, 18.5, -64.5 + 0.003 * k as f64, 30 * k, None) + "\n").collect::<String>()
+    };
+    assert_eq!(hub.submit("gbr", more(500, 10)).await.status, StatusCode::CREATED);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert!(gbr_in(&page().await));
+    assert_eq!(hub.submit("can", more(600, 10)).await.status, StatusCode::CREATED);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let req = Request::post("/v1/suspensions")
+        .header("authorization", format!("Bearer {}", hub.token("gbr")))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"partners":["CAN"],"reason":"leak inquiry"}"#))
+        .unwrap();
+    assert_eq!(hub.send(req).await.status, StatusCode::CREATED);
+    for _ in 0..5 {
+        assert!(!gbr_in(&page().await));
+    }
+}
