@@ -18,7 +18,7 @@ use crate::measurement::Observation;
 const M_PER_DEG: f64 = kalman::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
 /// Rounding slack on every radius.
-fn slack(r: f64) -> f64 {
+pub(crate) fn slack(r: f64) -> f64 {
     r * 1.01 + 10.0
 }
 

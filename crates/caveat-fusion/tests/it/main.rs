@@ -14,5 +14,6 @@
 )]
 
 mod differential;
+mod replay;
 mod scenario;
 mod tracking;
