@@ -81,17 +81,74 @@ struct Disc {
     radius: f64,
 }
 
-/// Track estimates per time bucket: levels of cells (a disc goes to the
-/// finest level whose cell covers its radius), a list of the too-uncertain,
-/// and a list of every member for time-uncertain reports.
+/// An overestimate of the distance in metres between two points a few
+/// kilometres apart (the cosine of the smaller latitude stretches east-west).
+fn distance_over(lat0: f64, lon0: f64, lat: f64, lon: f64) -> f64 {
+    let dy = (lat - lat0) * M_PER_DEG;
+    let mut dlon = (lon - lon0).abs();
+    if dlon > 180.0 {
+        dlon = 360.0 - dlon;
+    }
+    let cos = lat0.abs().min(lat.abs()).min(90.0).to_radians().cos();
+    let dx = dlon * M_PER_DEG * cos;
+    (dx * dx + dy * dy).sqrt() * 1.001 + 1.0
+}
+
+/// Where a slot's disc is in its bucket.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    Level(usize, Cell, usize),
+    Wide(usize),
+}
+
+/// Track estimates per time bucket, a disc per track covering its
+/// estimates in the bucket (more when it moved far): levels of cells (a disc goes to the finest
+/// level whose cell covers its radius), a list of the too-uncertain, and
+/// where each track's disc is.
 #[derive(Debug, Default)]
 struct Bucket {
     levels: [HashMap<Cell, Vec<Disc>>; LEVELS],
     wide: Vec<Disc>,
-    all: Vec<u32>,
+    /// Where each track's newest disc is.
+    at: HashMap<u32, Loc>,
     /// Every track live at the bucket's start has been listed.
     filled: bool,
 }
+
+impl Bucket {
+    fn get(&self, loc: Loc) -> Option<Disc> {
+        match loc {
+            Loc::Level(l, c, i) => self.levels.get(l)?.get(&c)?.get(i).copied(),
+            Loc::Wide(i) => self.wide.get(i).copied(),
+        }
+    }
+
+    fn take(&mut self, loc: Loc) {
+        let list = match loc {
+            Loc::Level(l, c, _) => self.levels.get_mut(l).and_then(|m| m.get_mut(&c)),
+            Loc::Wide(_) => Some(&mut self.wide),
+        };
+        let i = match loc {
+            Loc::Level(_, _, i) | Loc::Wide(i) => i,
+        };
+        let Some(list) = list else { return };
+        if i >= list.len() {
+            return;
+        }
+        list.swap_remove(i);
+        if let Some(moved) = list.get(i) {
+            let moved_loc = match loc {
+                Loc::Level(l, c, _) => Loc::Level(l, c, i),
+                Loc::Wide(_) => Loc::Wide(i),
+            };
+            self.at.insert(moved.slot, moved_loc);
+        }
+    }
+}
+
+/// How much a track's disc may widen, metres, to cover a new estimate instead
+/// of listing the track again.
+const MERGE_SLACK_M: f64 = 50.0;
 
 /// Levels of the track index, each cell four times the previous.
 const LEVELS: usize = 3;
@@ -124,21 +181,43 @@ impl TrackIndex {
         self.cell_m * [1.0, 4.0, 16.0].get(level).copied().unwrap_or(f64::INFINITY)
     }
 
-    /// Lists `slot` in `bucket` with gating reach `r`. `member` is whether it
-    /// is already listed in the bucket (then it is not added to the member list again).
-    pub(crate) fn insert(&mut self, bucket: i64, slot: u32, r: &Reach, member: bool) {
-        let disc = Disc { slot, lat: r.lat, lon: r.lon, radius: r.radius };
-        let radius = slack(r.radius);
-        let level = (0..LEVELS).find(|&l| radius <= self.level_cell(l));
-        let cell = level.map(|l| cell_of(self.level_cell(l) / M_PER_DEG, r.lat, r.lon));
-        let b = self.buckets.entry(bucket).or_default();
-        if !member {
-            b.all.push(slot);
-        }
-        match (level.and_then(|l| b.levels.get_mut(l)), cell) {
-            (Some(cells), Some(c)) => cells.entry(c).or_default().push(disc),
-            _ => b.wide.push(disc),
-        }
+    /// Lists `slot` in `bucket` with gating reach `r`, widening its disc there if it has one.
+    pub(crate) fn insert(&mut self, bucket: i64, slot: u32, reach: &Reach) {
+        let sizes: [f64; LEVELS] = [self.level_cell(0), self.level_cell(1), self.level_cell(2)];
+        let entry = self.buckets.entry(bucket).or_default();
+        let old = entry.at.get(&slot).copied().and_then(|loc| entry.get(loc).map(|prev| (loc, prev)));
+        let fresh = Disc { slot, lat: reach.lat, lon: reach.lon, radius: reach.radius };
+        let disc = match old {
+            Some((loc, prev)) => {
+                let radius = prev.radius.max(distance_over(prev.lat, prev.lon, reach.lat, reach.lon) + reach.radius);
+                if radius <= prev.radius {
+                    return;
+                }
+                // Widen the disc a little rather than list the track twice, but
+                // not much: a wide disc makes every look-up near it gate more.
+                if radius <= prev.radius.max(reach.radius) + MERGE_SLACK_M {
+                    entry.take(loc);
+                    Disc { radius, ..prev }
+                } else {
+                    fresh
+                }
+            }
+            None => fresh,
+        };
+        let radius = slack(disc.radius);
+        let level = sizes.iter().position(|&size| radius <= size);
+        let placed = level.and_then(|level| {
+            let size = sizes.get(level)?;
+            let cell = cell_of(size / M_PER_DEG, disc.lat, disc.lon);
+            let list = entry.levels.get_mut(level)?.entry(cell).or_default();
+            list.push(disc);
+            Some(Loc::Level(level, cell, list.len() - 1))
+        });
+        let loc = placed.unwrap_or_else(|| {
+            entry.wide.push(disc);
+            Loc::Wide(entry.wide.len() - 1)
+        });
+        entry.at.insert(slot, loc);
     }
 
     /// Every slot that could gate with `o` at a time in `bucket` (sorted, no repeats).
@@ -176,7 +255,7 @@ impl TrackIndex {
             }
         } else {
             out.clear();
-            out.extend_from_slice(&b.all);
+            out.extend(b.at.keys().copied());
         }
         out.sort_unstable();
         out.dedup();
@@ -203,7 +282,7 @@ impl TrackIndex {
     /// The tracks listed in the nearest filled bucket before `bucket`: a
     /// superset of those live at its start when no step happened in between.
     pub(crate) fn members_before(&self, bucket: i64) -> Option<Vec<u32>> {
-        self.buckets.range(..bucket).rev().find(|(_, b)| b.filled).map(|(_, b)| b.all.clone())
+        self.buckets.range(..bucket).rev().find(|(_, b)| b.filled).map(|(_, b)| b.at.keys().copied().collect())
     }
 
     /// Forgets buckets before `bucket`.

@@ -183,8 +183,6 @@ struct Slot {
     versions: Vec<(Step, TrackCore)>,
     /// Index in the live tracks.
     live: Option<usize>,
-    /// Newest bucket of the track index listing it as a member.
-    member_of: Option<i64>,
 }
 
 impl Slot {
@@ -218,6 +216,9 @@ struct Tracker {
     base_scan: Option<i64>,
     pruned: Option<i64>,
     scratch: Scratch,
+    /// The replay's own buffers: its grid holds a handful of tracks, and
+    /// clearing one that held the whole picture costs more than the step.
+    replay_scratch: Scratch,
     touched: Vec<usize>,
 }
 
@@ -268,9 +269,8 @@ fn place(
     cfg: &FusionConfig,
 ) {
     let (_, end) = index.bounds(bucket);
-    if let Some(s) = slots.get_mut(slot as usize) {
-        index.insert(bucket, slot, &scan::reach(t, from, end, cfg), s.member_of == Some(bucket));
-        s.member_of = Some(bucket);
+    if slots.get(slot as usize).is_some_and(|s| !s.freed) {
+        index.insert(bucket, slot, &scan::reach(t, from, end, cfg));
     }
 }
 
@@ -292,6 +292,7 @@ impl Tracker {
             base_scan: None,
             pruned: None,
             scratch: Scratch::new(cfg),
+            replay_scratch: Scratch::new(cfg),
             touched: Vec::new(),
         }
     }
@@ -301,7 +302,7 @@ impl Tracker {
             Some(s) => s,
             None => u32::try_from(self.slots.len()).unwrap_or(u32::MAX),
         };
-        let fresh = Slot { id, freed: false, versions: Vec::new(), live: None, member_of: None };
+        let fresh = Slot { id, freed: false, versions: Vec::new(), live: None };
         match self.slots.get_mut(slot as usize) {
             Some(s) => *s = fresh,
             None => self.slots.push(fresh),
@@ -701,8 +702,8 @@ impl Tracker {
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
         // The affected part is a union of clusters, often many small ones: the grid keeps it linear.
-        scan::place_all(&work, start, end, cfg, &mut self.scratch);
-        scan::apply_group(&mut work, start, &group, cfg, &mut self.scratch, true, &mut touched);
+        scan::place_all(&work, start, end, cfg, &mut self.replay_scratch);
+        scan::apply_group(&mut work, start, &group, cfg, &mut self.replay_scratch, true, &mut touched);
         let mut changed = vec![false; work.len()];
         for &i in &touched {
             if let Some(c) = changed.get_mut(i) {

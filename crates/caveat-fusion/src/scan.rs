@@ -59,8 +59,17 @@ pub(crate) fn reach(track: &TrackCore, start: i64, end: i64, cfg: &FusionConfig)
 pub(crate) fn gate(track: &TrackCore, o: &Observation, cfg: &FusionConfig) -> Option<f64> {
     let pred = track.est.predict(o.t, cfg.process_noise);
     let m = o.measurement(&pred);
+    let gate = if m.dim == 4 { cfg.gate_position_velocity } else { cfg.gate_position };
+    // Most candidates are far off: rule them out before inverting S. The
+    // position part alone already gives d² >= |ν|² / trace(S_pos) (and the
+    // full d² is at least the position part's), so this rejects only pairs
+    // the exact test rejects; the margin dwarfs rounding.
+    let trace = pred.cov[0][0] + m.r[0][0] + pred.cov[1][1] + m.r[1][1];
+    let nu2 = m.z[0] * m.z[0] + m.z[1] * m.z[1];
+    if nu2 > 1.01 * gate * trace {
+        return None;
+    }
     let inn = pred.innovation(&m)?;
-    let gate = if inn.dim == 4 { cfg.gate_position_velocity } else { cfg.gate_position };
     (inn.d2 <= gate).then(|| {
         let mut cost = inn.d2;
         if let Some(v) = &o.vessel {
