@@ -35,11 +35,11 @@ pub struct FusionConfig {
     /// Cell size of the gating grid, metres. Tracks whose gate can reach
     /// further than one cell are checked against every report instead.
     pub grid_cell_m: f64,
-    /// Scan-boundary checkpoints kept for re-filtering after a late report;
-    /// older ones are thinned (a report later than the oldest replays from the start).
-    pub max_checkpoints: usize,
-    /// Minimum time between two kept checkpoints.
-    pub checkpoint_every: Duration,
+    /// How far back (behind the newest scan applied) a picture keeps each
+    /// track's history, so that a late report is replayed locally. A report
+    /// older than that makes the next read re-fuse everything held. Memory
+    /// grows with it: about one track state (a few hundred bytes) per report.
+    pub replay_horizon: Duration,
 }
 
 impl Default for FusionConfig {
@@ -55,8 +55,7 @@ impl Default for FusionConfig {
             tentative_coast: Duration::minutes(5),
             confirmed_coast: Duration::minutes(20),
             grid_cell_m: 2_000.0,
-            max_checkpoints: 64,
-            checkpoint_every: Duration::seconds(60),
+            replay_horizon: Duration::hours(1),
         }
     }
 }

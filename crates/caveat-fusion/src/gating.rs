@@ -18,7 +18,7 @@ use crate::measurement::Observation;
 const M_PER_DEG: f64 = kalman::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
 /// Rounding slack on every radius.
-fn slack(r: f64) -> f64 {
+pub(crate) fn slack(r: f64) -> f64 {
     r * 1.01 + 10.0
 }
 
@@ -131,6 +131,14 @@ impl Grid {
     }
 
     pub(crate) fn clear(&mut self) {
+        // Emptied cells are kept for reuse, unless far more of them than the
+        // tracks placed last time: then walking them costs more than the reuse saves.
+        let keep = 4 * self.placed.len() + 256;
+        for level in [&mut self.fine, &mut self.coarse] {
+            if level.cells.len() > keep {
+                level.cells.clear();
+            }
+        }
         for v in self.fine.cells.values_mut().chain(self.coarse.cells.values_mut()) {
             v.clear();
         }

@@ -78,6 +78,16 @@ pub(crate) fn seconds(t0: i64, t1: i64) -> f64 {
 }
 
 impl Estimate {
+    /// Bit-for-bit equality (so that even a NaN compares equal to itself).
+    pub(crate) fn same(&self, other: &Estimate) -> bool {
+        let eq = |a: &f64, b: &f64| a.to_bits() == b.to_bits();
+        self.t == other.t
+            && eq(&self.lat, &other.lat)
+            && eq(&self.lon, &other.lon)
+            && self.vel.iter().zip(&other.vel).all(|(a, b)| eq(a, b))
+            && self.cov.iter().flatten().zip(other.cov.iter().flatten()).all(|(a, b)| eq(a, b))
+    }
+
     /// The estimate predicted to `t` with white-acceleration noise `q` (m²/s³).
     /// Backwards prediction (a report earlier than the state inside one scan)
     /// uses the same model with the noise of |dt|: an approximation bounded by the scan length.

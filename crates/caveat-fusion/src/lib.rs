@@ -21,8 +21,12 @@
 //!   M reports within a window (M-of-N in time), and are dropped when stale;
 //! - identity (MMSI and AIS static data, patrol descriptors) only adjusts the cost
 //!   of kinematically gated pairs, so a spoofed MMSI never merges two vessels;
-//! - a late report re-filters from the last checkpoint before it, so the picture
-//!   equals batch fusion of the same set whatever the arrival order.
+//! - a late report (or a removal, or a correction) is replayed locally: each
+//!   track keeps its state after every step that changed it, and the picture
+//!   re-runs, step by step from the late report on, only the clusters the
+//!   change can reach, so it equals batch fusion of the same set whatever the
+//!   arrival order (the `picture` module's documentation says how, and why
+//!   the result is exact).
 //!
 //! Main types: [`Picture`] (incremental tracks of one report set), [`fuse`]
 //! (the batch function a picture always equals), [`Views`] (pictures per
@@ -62,6 +66,7 @@ mod config;
 mod error;
 mod gating;
 mod identity;
+mod index;
 mod kalman;
 mod matrix;
 mod measurement;

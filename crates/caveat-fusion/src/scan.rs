@@ -1,13 +1,12 @@
-//! One scan of the tracker: drop dead tracks, then associate and filter each
-//! sensor's reports of the scan in turn.
+//! One step of the tracker: associate and filter one sensor's reports of one
+//! scan with the live tracks (the caller drops dead tracks at each scan start
+//! and takes sensors in their canonical order).
 
 use std::sync::Arc;
 
-use caveat_core::{PartnerId, SourceKind};
-
 use crate::FusionConfig;
 use crate::association::{self, Edge};
-use crate::gating::{self, Grid};
+use crate::gating::{self, Grid, Reach};
 use crate::identity::Identity;
 use crate::measurement::Observation;
 use crate::track::{PartnerBits, TrackCore, TrackStatus, Trail};
@@ -15,13 +14,6 @@ use crate::track::{PartnerBits, TrackCore, TrackStatus, Trail};
 /// Cost added for associating with a tentative track, so a confirmed track
 /// wins a report both could take (a duplicate tentative track then dies).
 const TENTATIVE_PENALTY: f64 = 1.0;
-
-/// The whole tracker state; cloned into checkpoints.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct State {
-    /// Live tracks in the order they were started.
-    pub(crate) tracks: Vec<TrackCore>,
-}
 
 /// Whether a track is dropped at time `t`. Monotone in `t` (once dead, dead
 /// later too), which is what makes it safe to evaluate only at the start of
@@ -41,90 +33,94 @@ pub(crate) fn is_dead(track: &TrackCore, t: i64, cfg: &FusionConfig) -> bool {
 /// Reusable buffers.
 #[derive(Debug)]
 pub(crate) struct Scratch {
-    grid: Grid,
+    pub(crate) grid: Grid,
     candidates: Vec<usize>,
-    order: Vec<usize>,
     edges: Vec<Edge>,
 }
 
 impl Scratch {
     pub(crate) fn new(cfg: &FusionConfig) -> Self {
-        Scratch { grid: Grid::new(cfg.grid_cell_m), candidates: Vec::new(), order: Vec::new(), edges: Vec::new() }
+        Scratch { grid: Grid::new(cfg.grid_cell_m), candidates: Vec::new(), edges: Vec::new() }
     }
 }
 
-/// Applies the reports of one scan `[start, start + scan)`, given in (time, id) order.
-pub(crate) fn apply(
-    state: &mut State,
-    start: i64,
-    obs: &[&Observation],
-    partners: &[PartnerId],
-    cfg: &FusionConfig,
-    scratch: &mut Scratch,
-) {
-    let end = start.saturating_add(cfg.scan_ns());
-    state.tracks.retain(|t| !is_dead(t, start, cfg));
-    let sqrt_gate = cfg.gate_position.max(cfg.gate_position_velocity).sqrt();
-    let q = cfg.process_noise;
+/// Square root of the largest gate in use.
+pub(crate) fn sqrt_gate(cfg: &FusionConfig) -> f64 {
+    cfg.gate_position.max(cfg.gate_position_velocity).sqrt()
+}
 
+/// Where a track could meet a gated report in `[start, end)`.
+pub(crate) fn reach(track: &TrackCore, start: i64, end: i64, cfg: &FusionConfig) -> Reach {
+    gating::reach(&track.est, start, end, cfg.process_noise, sqrt_gate(cfg))
+}
+
+/// The association cost of a report with a track, if the pair passes the
+/// statistical gate. The one test every path (in order, replay, indexes) uses.
+pub(crate) fn gate(track: &TrackCore, o: &Observation, cfg: &FusionConfig) -> Option<f64> {
+    let pred = track.est.predict(o.t, cfg.process_noise);
+    let m = o.measurement(&pred);
+    let gate = if m.dim == 4 { cfg.gate_position_velocity } else { cfg.gate_position };
+    // Most candidates are far off: rule them out before inverting S. The
+    // position part alone already gives d² >= |ν|² / trace(S_pos) (and the
+    // full d² is at least the position part's), so this rejects only pairs
+    // the exact test rejects; the margin dwarfs rounding.
+    let trace = pred.cov[0][0] + m.r[0][0] + pred.cov[1][1] + m.r[1][1];
+    let nu2 = m.z[0] * m.z[0] + m.z[1] * m.z[1];
+    if nu2 > 1.01 * gate * trace {
+        return None;
+    }
+    let inn = pred.innovation(&m)?;
+    (inn.d2 <= gate).then(|| {
+        let mut cost = inn.d2;
+        if let Some(v) = &o.vessel {
+            cost += track.identity.association_cost(v);
+        }
+        if track.status == TrackStatus::Tentative {
+            cost += TENTATIVE_PENALTY;
+        }
+        cost
+    })
+}
+
+/// Places every track in the gating grid for the scan `[start, end)`.
+pub(crate) fn place_all(tracks: &[TrackCore], start: i64, end: i64, cfg: &FusionConfig, scratch: &mut Scratch) {
     scratch.grid.clear();
-    for (i, t) in state.tracks.iter().enumerate() {
-        scratch.grid.place(i, &gating::reach(&t.est, start, end, q, sqrt_gate));
-    }
-
-    // Sensors in a canonical order (partner id, source kind); within one, (time, id).
-    let sensor =
-        |o: &Observation| -> (Option<&PartnerId>, SourceKind) { (partners.get(usize::from(o.originator)), o.source) };
-    scratch.order.clear();
-    scratch.order.extend(0..obs.len());
-    scratch.order.sort_by(|&a, &b| match (obs.get(a), obs.get(b)) {
-        (Some(x), Some(y)) => sensor(x).cmp(&sensor(y)).then(x.t.cmp(&y.t)).then(x.id.cmp(&y.id)),
-        _ => a.cmp(&b),
-    });
-    let ordered: Vec<&Observation> = scratch.order.iter().filter_map(|&i| obs.get(i).copied()).collect();
-    let mut rest = ordered.as_slice();
-    while let Some(first) = rest.first() {
-        let key = sensor(first);
-        let n = rest.iter().take_while(|o| sensor(o) == key).count();
-        let (group, tail) = rest.split_at(n);
-        apply_group(state, start, end, group, cfg, scratch);
-        rest = tail;
+    for (i, t) in tracks.iter().enumerate() {
+        scratch.grid.place(i, &reach(t, start, end, cfg));
     }
 }
 
-fn apply_group(
-    state: &mut State,
+/// Associates and filters one sensor's reports of one scan (`group`, in
+/// (time, id) order) with `tracks`, starting new tracks at the end of it.
+///
+/// With `use_grid`, candidates come from `scratch.grid` (placed by
+/// [`place_all`] and kept up to date here); without, every track is tried,
+/// which gives the same result on a small set. `touched` receives the index
+/// of every track whose state changed (updated, influence widened, or new).
+pub(crate) fn apply_group(
+    tracks: &mut Vec<TrackCore>,
     start: i64,
-    end: i64,
     group: &[&Observation],
     cfg: &FusionConfig,
     scratch: &mut Scratch,
+    use_grid: bool,
+    touched: &mut Vec<usize>,
 ) {
-    let q = cfg.process_noise;
-    let sqrt_gate = cfg.gate_position.max(cfg.gate_position_velocity).sqrt();
+    let end = start.saturating_add(cfg.scan_ns());
+    let sqrt_gate = sqrt_gate(cfg);
     scratch.edges.clear();
     for (ri, o) in group.iter().enumerate() {
         let own = gating::report_radius(o, sqrt_gate);
-        let everything =
-            o.time_sigma_s > 0.0 || scratch.grid.candidates(o.lat, o.lon, own, &mut scratch.candidates).is_none();
+        let everything = !use_grid
+            || o.time_sigma_s > 0.0
+            || scratch.grid.candidates(o.lat, o.lon, own, &mut scratch.candidates).is_none();
         if everything {
             scratch.candidates.clear();
-            scratch.candidates.extend(0..state.tracks.len());
+            scratch.candidates.extend(0..tracks.len());
         }
         for &ti in &scratch.candidates {
-            let Some(track) = state.tracks.get(ti) else { continue };
-            let pred = track.est.predict(o.t, q);
-            let m = o.measurement(&pred);
-            let Some(inn) = pred.innovation(&m) else { continue };
-            let gate = if inn.dim == 4 { cfg.gate_position_velocity } else { cfg.gate_position };
-            if inn.d2 <= gate {
-                let mut cost = inn.d2;
-                if let Some(v) = &o.vessel {
-                    cost += track.identity.association_cost(v);
-                }
-                if track.status == TrackStatus::Tentative {
-                    cost += TENTATIVE_PENALTY;
-                }
+            let Some(track) = tracks.get(ti) else { continue };
+            if let Some(cost) = gate(track, o, cfg) {
                 scratch.edges.push(Edge { report: ri, track: ti, cost });
             }
         }
@@ -136,7 +132,7 @@ fn apply_group(
         })
     };
     for cluster in association::clusters(group.len(), &scratch.edges) {
-        let assignment = association::solve(&cluster, dummy, |ti| state.tracks.get(ti).map(|t| t.id));
+        let assignment = association::solve(&cluster, dummy, |ti| tracks.get(ti).map(|t| t.id));
         let mut influence = PartnerBits::default();
         for &ri in &cluster.reports {
             if let Some(o) = group.get(ri) {
@@ -144,26 +140,35 @@ fn apply_group(
             }
         }
         for &ti in &cluster.tracks {
-            if let Some(t) = state.tracks.get(ti) {
+            if let Some(t) = tracks.get(ti) {
                 influence.union(&t.influence);
             }
         }
         for &ti in &cluster.tracks {
-            if let Some(t) = state.tracks.get_mut(ti) {
+            if let Some(t) = tracks.get_mut(ti) {
+                let assigned = assignment.contains(&Some(ti));
+                if t.influence != influence || assigned {
+                    touched.push(ti);
+                }
                 t.influence = influence;
             }
         }
         for (&ri, target) in cluster.reports.iter().zip(assignment) {
             let Some(o) = group.get(ri) else { continue };
-            match target.and_then(|ti| state.tracks.get_mut(ti).map(|t| (ti, t))) {
+            match target.and_then(|ti| tracks.get_mut(ti).map(|t| (ti, t))) {
                 Some((ti, track)) => {
                     update(track, o, cfg);
-                    scratch.grid.place(ti, &gating::reach(&track.est, start, end, q, sqrt_gate));
+                    if use_grid {
+                        scratch.grid.place(ti, &reach(track, start, end, cfg));
+                    }
                 }
                 None => {
                     let track = start_track(o, influence, cfg);
-                    scratch.grid.place(state.tracks.len(), &gating::reach(&track.est, start, end, q, sqrt_gate));
-                    state.tracks.push(track);
+                    if use_grid {
+                        scratch.grid.place(tracks.len(), &reach(&track, start, end, cfg));
+                    }
+                    touched.push(tracks.len());
+                    tracks.push(track);
                 }
             }
         }

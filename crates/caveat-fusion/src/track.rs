@@ -158,7 +158,7 @@ impl PartnerBits {
 }
 
 /// A persistent (shared-tail) list of trail points, newest first, so that a
-/// checkpoint of the whole tracker state copies one pointer per track.
+/// recorded track state (one per step that changed the track) copies one pointer.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Trail(Option<Arc<TrailNode>>);
 
@@ -177,12 +177,37 @@ impl Trail {
         self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
     }
 
-    /// Whether both are the very same list (same newest node).
-    pub(crate) fn same(&self, other: &Trail) -> bool {
+    /// Whether both are the very same list (same newest node), in O(1).
+    pub(crate) fn is(&self, other: &Trail) -> bool {
         match (&self.0, &other.0) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
+        }
+    }
+
+    /// Whether two trails hold the same points: nodes are compared by value
+    /// until they share a tail, so trails rebuilt from the same reports compare equal.
+    pub(crate) fn same(&self, other: &Trail) -> bool {
+        let (mut a, mut b) = (self.0.as_ref(), other.0.as_ref());
+        loop {
+            match (a, b) {
+                (None, None) => return true,
+                (Some(x), Some(y)) => {
+                    if Arc::ptr_eq(x, y) {
+                        return true;
+                    }
+                    if (x.report, x.t) != (y.report, y.t)
+                        || x.lat.to_bits() != y.lat.to_bits()
+                        || x.lon.to_bits() != y.lon.to_bits()
+                    {
+                        return false;
+                    }
+                    a = x.prev.as_ref();
+                    b = y.prev.as_ref();
+                }
+                _ => return false,
+            }
         }
     }
 
@@ -211,8 +236,9 @@ impl Drop for Trail {
     }
 }
 
-/// The tracker's record of one track. Cloned whole into checkpoints, so it
-/// holds its growing parts (trail, identity) behind shared pointers.
+/// The tracker's record of one track. Cloned whole into its history at every
+/// step that changes it, so it holds its growing parts (trail, identity)
+/// behind shared pointers.
 #[derive(Debug, Clone)]
 pub(crate) struct TrackCore {
     pub(crate) id: ReportId,
@@ -232,6 +258,21 @@ pub(crate) fn to_time(t: i64) -> OffsetDateTime {
 }
 
 impl TrackCore {
+    /// Whether two records are the same track in the same state, bit for bit
+    /// (replay uses it to tell which tracks a late report really changed).
+    pub(crate) fn same(&self, other: &TrackCore) -> bool {
+        self.id == other.id
+            && self.est.same(&other.est)
+            && self.status == other.status
+            && self.born == other.born
+            && self.last_update == other.last_update
+            && self.hits == other.hits
+            && self.contributors == other.contributors
+            && self.influence == other.influence
+            && (Arc::ptr_eq(&self.identity, &other.identity) || self.identity == other.identity)
+            && self.trail.same(&other.trail)
+    }
+
     pub(crate) fn to_track(&self, partners: &[PartnerId]) -> Track {
         let points = self.trail.points();
         let mut lineage: Vec<ReportId> = points.iter().map(|p| p.0).collect();

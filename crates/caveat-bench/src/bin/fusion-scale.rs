@@ -5,7 +5,8 @@
 //!
 //! `fusion-scale [minutes] [order]`: order `observed` (default) replays in
 //! observation-time order, `arrival` in the simulator's arrival order with a
-//! picture refresh every scenario second (late reports then cost re-filtering).
+//! picture refresh every scenario second (late reports then cost a local
+//! replay: see caveat-fusion's `picture` module).
 
 use std::time::Instant;
 

@@ -34,14 +34,14 @@ impl Picture {
     /// that has not changed since the memo last saw it.
     pub fn tracks_shared(&mut self, memo: &mut TrackMemo) -> Vec<Arc<Track>> {
         self.refresh();
-        let mut fresh = HashMap::with_capacity(self.state.tracks.len());
-        let mut out = Vec::with_capacity(self.state.tracks.len());
-        for core in &self.state.tracks {
+        let mut fresh = HashMap::with_capacity(self.tracker.live.len());
+        let mut out = Vec::with_capacity(self.tracker.live.len());
+        for core in &self.tracker.live {
             let track = match memo.entries.remove(&core.id) {
-                Some(e) if e.trail.same(&core.trail) && e.status == core.status && e.influence == core.influence => {
+                Some(e) if e.trail.is(&core.trail) && e.status == core.status && e.influence == core.influence => {
                     e.track
                 }
-                _ => Arc::new(core.to_track(&self.partners)),
+                _ => Arc::new(core.to_track(&self.reports.partners)),
             };
             fresh.insert(
                 core.id,

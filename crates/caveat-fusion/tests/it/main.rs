@@ -15,5 +15,6 @@
 
 mod differential;
 mod memo;
+mod replay;
 mod scenario;
 mod tracking;

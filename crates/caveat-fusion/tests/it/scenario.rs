@@ -57,6 +57,9 @@ pub(crate) struct Spec {
     pub(crate) clutter_per_look: f64,
     /// Random markings (else everything is released to everybody for every purpose).
     pub(crate) random_markings: bool,
+    /// Side of the box the vessels start in, degrees (a small box makes
+    /// vessels share clusters).
+    pub(crate) spread_deg: f64,
 }
 
 impl Default for Spec {
@@ -68,6 +71,7 @@ impl Default for Spec {
             detection_probability: 0.85,
             clutter_per_look: 0.1,
             random_markings: true,
+            spread_deg: 0.36,
         }
     }
 }
@@ -120,8 +124,8 @@ pub(crate) fn generate(seed: u64, spec: &Spec) -> Scenario {
     }
     let mut vessels: Vec<Vessel> = (0..spec.vessels)
         .map(|k| Vessel {
-            lat: 18.0 + rng.range(0.0, 0.36),
-            lon: -65.0 + rng.range(0.0, 0.38),
+            lat: 18.0 + rng.range(0.0, spec.spread_deg),
+            lon: -65.0 + rng.range(0.0, spec.spread_deg * 1.05),
             speed: rng.range(3.0, 20.0),
             course: rng.range(0.0, 360.0),
             turn: if rng.unit() < 0.3 { rng.range(-0.3, 0.3) } else { 0.0 },
@@ -187,7 +191,10 @@ pub(crate) fn generate(seed: u64, spec: &Spec) -> Scenario {
                         .id(id(next))
                         .originator(partner)
                         .at(at)
-                        .position(18.0 + rng.range(0.0, 0.4), -65.0 + rng.range(0.0, 0.4))
+                        .position(
+                            18.0 + rng.range(0.0, spec.spread_deg * 1.1),
+                            -65.0 + rng.range(0.0, spec.spread_deg * 1.1),
+                        )
                         .uncertainty_m(sigma)
                         .source(source)
                         .velocity(None, None)
