@@ -43,6 +43,20 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// Trail points are most of a page's bytes: their coordinates are given to
+/// a millionth of a degree (about 0.1 m, far below any sensor's error) ...
+fn micro_degrees(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// ... and their times in one fixed-width UTC form to the millisecond, so they
+/// also sort as text.
+fn millis_utc(t: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+}
+
 /// A track as the API shows it (lists, the track endpoint, GeoJSON properties).
 #[derive(Serialize)]
 struct TrackOut<'a> {
@@ -111,9 +125,9 @@ impl<'a> TrackOut<'a> {
                 .iter()
                 .skip(skip)
                 .map(|p| TrailOut {
-                    lat: p.position.lat,
-                    lon: p.position.lon,
-                    t: rfc3339(p.at),
+                    lat: micro_degrees(p.position.lat),
+                    lon: micro_degrees(p.position.lon),
+                    t: millis_utc(p.at),
                     originator: sources.get(&p.report).map(|s| &s.originator),
                 })
                 .collect(),
