@@ -31,6 +31,10 @@ use time::OffsetDateTime;
 
 /// Reports per second ingested during the run (`CAVEAT_BENCH_RATE` overrides, 0 for none).
 const RATE: usize = 5_000;
+
+// As the `caveat` binary that runs the hub.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const TICK_MS: u64 = 100;
 const IN_FLIGHT: u64 = 8;
 
