@@ -197,7 +197,10 @@ struct Slot {
     id: ReportId,
     /// In the free list (its id no longer maps to it).
     freed: bool,
-    versions: Vec<(Step, TrackCore)>,
+    /// Steps that changed it, ascending, and its state after each (apart, so
+    /// that the binary searches touch only the steps).
+    steps: Vec<Step>,
+    states: Vec<TrackCore>,
     /// Index in the live tracks.
     live: Option<usize>,
 }
@@ -205,13 +208,47 @@ struct Slot {
 impl Slot {
     /// The state before step `x`.
     fn before(&self, x: Step) -> Option<&TrackCore> {
-        let i = self.versions.partition_point(|(s, _)| *s < x);
-        i.checked_sub(1).and_then(|i| self.versions.get(i)).map(|(_, t)| t)
+        let i = self.steps.partition_point(|s| *s < x);
+        i.checked_sub(1).and_then(|i| self.states.get(i))
     }
 
     /// The state recorded at step `x`, if the step changed it.
     fn at(&self, x: Step) -> Option<&TrackCore> {
-        self.versions.binary_search_by(|(s, _)| s.cmp(&x)).ok().and_then(|i| self.versions.get(i)).map(|(_, t)| t)
+        self.steps.binary_search(&x).ok().and_then(|i| self.states.get(i))
+    }
+
+    fn push(&mut self, x: Step, t: TrackCore) {
+        self.steps.push(x);
+        self.states.push(t);
+    }
+
+    /// Sets (`Some`) or drops (`None`) the state recorded at step `x`.
+    fn set(&mut self, x: Step, v: Option<TrackCore>) {
+        match (self.steps.binary_search(&x), v) {
+            (Ok(i), Some(t)) => {
+                if let Some(e) = self.states.get_mut(i) {
+                    *e = t;
+                }
+            }
+            (Ok(i), None) => {
+                self.steps.remove(i);
+                self.states.remove(i);
+            }
+            (Err(i), Some(t)) => {
+                self.steps.insert(i, x);
+                self.states.insert(i, t);
+            }
+            (Err(_), None) => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.states.clear();
     }
 }
 
@@ -319,7 +356,7 @@ impl Tracker {
             Some(s) => s,
             None => u32::try_from(self.slots.len()).unwrap_or(u32::MAX),
         };
-        let fresh = Slot { id, freed: false, versions: Vec::new(), live: None };
+        let fresh = Slot { id, freed: false, steps: Vec::new(), states: Vec::new(), live: None };
         match self.slots.get_mut(slot as usize) {
             Some(s) => *s = fresh,
             None => self.slots.push(fresh),
@@ -333,7 +370,7 @@ impl Tracker {
             && !s.freed
         {
             s.freed = true;
-            s.versions.clear();
+            s.clear();
             if self.slot_of.get(&s.id) == Some(&slot) {
                 self.slot_of.remove(&s.id);
             }
@@ -409,7 +446,7 @@ impl Tracker {
                 let (Some(&slot), Some(t)) = (self.live_slots.get(i), self.live.get(i)) else { continue };
                 place(&mut self.index, &mut self.slots, bucket, slot, t, start, cfg);
                 if let Some(sl) = self.slots.get_mut(slot as usize) {
-                    sl.versions.push((step, t.clone()));
+                    sl.push(step, t.clone());
                 }
             }
             self.touched = touched;
@@ -439,13 +476,15 @@ impl Tracker {
         let first = Step::first(first_scan);
         let mut gone = Vec::new();
         for (i, s) in self.slots.iter_mut().enumerate() {
-            let k = s.versions.partition_point(|(st, _)| *st < first);
+            let k = s.steps.partition_point(|st| *st < first);
             if k > 1 {
-                s.versions.drain(..k - 1);
+                s.steps.drain(..k - 1);
+                s.states.drain(..k - 1);
             }
             if !s.freed
                 && s.live.is_none()
-                && s.versions.iter().all(|(st, t)| *st < first && scan::is_dead(t, bstart, cfg))
+                && s.steps.iter().all(|st| *st < first)
+                && s.states.iter().all(|t| scan::is_dead(t, bstart, cfg))
             {
                 gone.push(u32::try_from(i).unwrap_or(u32::MAX));
             }
@@ -755,7 +794,7 @@ impl Tracker {
         // Tracks the old run started here that the new run did not.
         for (_, id) in &reports {
             if let Some(&slot) = self.slot_of.get(id)
-                && self.slot(slot).and_then(|sl| sl.versions.first()).is_some_and(|(st, _)| *st == x)
+                && self.slot(slot).and_then(|sl| sl.steps.first()).is_some_and(|st| *st == x)
                 && seen.insert(slot)
             {
                 results.push((slot, None, false));
@@ -807,18 +846,8 @@ impl Tracker {
             if edited.last() != Some(&slot) {
                 edited.push(slot);
             }
-            let Some(sl) = self.slots.get_mut(slot as usize) else { continue };
-            match (sl.versions.binary_search_by(|(s, _)| s.cmp(&x)), v) {
-                (Ok(i), Some(t)) => {
-                    if let Some(e) = sl.versions.get_mut(i) {
-                        e.1 = t;
-                    }
-                }
-                (Ok(i), None) => {
-                    sl.versions.remove(i);
-                }
-                (Err(i), Some(t)) => sl.versions.insert(i, (x, t)),
-                (Err(_), None) => {}
+            if let Some(sl) = self.slots.get_mut(slot as usize) {
+                sl.set(x, v);
             }
         }
         let last_scan = rep.last_effective_scan(applied);
@@ -835,7 +864,7 @@ impl Tracker {
         let start = last_scan.map(|s| s.saturating_mul(rep.scan_ns));
         for slot in edited {
             let Some(sl) = self.slots.get_mut(slot as usize) else { continue };
-            let now = sl.versions.last().map(|(_, t)| t).filter(|t| start.is_some_and(|s| !scan::is_dead(t, s, cfg)));
+            let now = sl.states.last().filter(|t| start.is_some_and(|s| !scan::is_dead(t, s, cfg)));
             match (sl.live, now) {
                 (Some(i), Some(t)) => {
                     if let Some(e) = self.live.get_mut(i) {
@@ -859,7 +888,7 @@ impl Tracker {
                 }
                 (None, None) => {}
             }
-            if self.slot(slot).is_some_and(|sl| sl.versions.is_empty() && sl.live.is_none()) {
+            if self.slot(slot).is_some_and(|sl| sl.is_empty() && sl.live.is_none()) {
                 self.release(slot);
             }
         }
