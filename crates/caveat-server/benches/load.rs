@@ -76,7 +76,7 @@ fn main() {
     let fleet = Fleet::eastern_caribbean().unwrap();
     let mut config = ScenarioConfig::scale(1, 10_000, 100_000);
     // Two minutes of history, then enough to ingest at RATE through every run.
-    let live_minutes = (secs * queries.len() as u64 * RATE as u64 / 100_000 / 60 + 2).cast_signed();
+    let live_minutes = (secs * queries.len() as u64 * RATE as u64 / 100_000 + 2).cast_signed();
     config.duration = time::Duration::minutes(2 + live_minutes);
     let shift = (now - time::Duration::minutes(2)) - config.start;
     let scenario = Scenario::generate(config, &fleet).unwrap();
