@@ -206,13 +206,17 @@ impl Pictures {
             r.clear();
         }
         let kept = r.entry(query).or_default();
-        if let Some(k) = kept.iter().find(|k| k.version == snap.version) {
-            return Serve::Now(k.cell.clone(), render);
-        }
         let earlier = kept
             .iter()
             .filter(|k| k.epoch == snap.epoch && k.version < snap.version)
             .find_map(|k| k.cell.get().map(|b| (k.uses.to_vec(), b.clone())));
+        if let Some(k) = kept.iter().find(|k| k.version == snap.version) {
+            return match earlier {
+                // Its rendering is under way in the background.
+                Some((uses, bytes)) if !k.cell.initialized() => Serve::Earlier(uses, bytes),
+                _ => Serve::Now(k.cell.clone(), render),
+            };
+        }
         let cell = Rendered::default();
         kept.push(Rendering {
             version: snap.version,
@@ -227,9 +231,12 @@ impl Pictures {
         drop(r);
         match earlier {
             Some((uses, bytes)) => {
-                let background = cell.clone();
-                tokio::spawn(async move {
-                    let _rendered = background.get_or_try_init(|| async { render() }).await;
+                // Rendering a large page takes a core for tens of milliseconds:
+                // on the blocking pool, not on a thread that answers requests.
+                tokio::task::spawn_blocking(move || {
+                    if let Ok(bytes) = render() {
+                        let _first = cell.set(bytes).is_ok();
+                    }
                 });
                 Serve::Earlier(uses, bytes)
             }

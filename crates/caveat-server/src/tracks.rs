@@ -186,7 +186,7 @@ pub(crate) async fn list(
         if !gzip {
             return Ok(Bytes::from(json));
         }
-        let mut z = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::fast());
+        let mut z = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::default());
         z.write_all(&json)
             .and_then(|()| z.finish())
             .map(Bytes::from)
