@@ -88,6 +88,22 @@ struct Builder {
     memo: TrackMemo,
 }
 
+/// Who asks for a view, under which rules: what building it decides with.
+struct Asking<'a> {
+    access: &'a Access,
+    user: &'a User,
+    key: &'a ViewKey,
+    case: Option<CaseFacts>,
+    now: OffsetDateTime,
+    rules: Rules,
+}
+
+impl Asking<'_> {
+    async fn decide(&self, reports: &[Report]) -> Result<caveat_policy::Decisions, ApiError> {
+        self.access.decide(self.user, self.key, Action::Fuse, self.case.clone(), reports, self.now).await
+    }
+}
+
 /// One open view.
 #[derive(Default)]
 struct Slot {
@@ -330,8 +346,8 @@ impl Pictures {
                 return Ok(self.snapshot(&built));
             }
             let next = match builder.take() {
-                Some(b) => self.add(access, user, key, case, now, rules, &built, b).await?,
-                None => self.rebuild(access, user, key, case, now, rules, None).await?,
+                Some(b) => self.add(&Asking { access, user, key, case, now, rules }, &built, b).await?,
+                None => self.rebuild(&Asking { access, user, key, case, now, rules }, None).await?,
             };
             let (built, b) = next;
             *builder = Some(b);
@@ -344,7 +360,7 @@ impl Pictures {
             return Ok(self.snapshot(&built));
         }
         slot.looked_now();
-        let (built, b) = self.rebuild(access, user, key, case, now, rules, builder.take()).await?;
+        let (built, b) = self.rebuild(&Asking { access, user, key, case, now, rules }, builder.take()).await?;
         *builder = Some(b);
         slot.publish(built.clone());
         Ok(self.snapshot(&built))
@@ -361,21 +377,11 @@ impl Pictures {
     }
 
     /// Folds the reports stored since `built` into the view.
-    #[allow(clippy::too_many_arguments, reason = "one private step of `view`")]
-    async fn add(
-        &self,
-        access: &Access,
-        user: &User,
-        key: &ViewKey,
-        case: Option<CaseFacts>,
-        now: OffsetDateTime,
-        rules: Rules,
-        built: &Built,
-        mut b: Builder,
-    ) -> Result<(Arc<Built>, Builder), ApiError> {
+    async fn add(&self, ask: &Asking<'_>, built: &Built, mut b: Builder) -> Result<(Arc<Built>, Builder), ApiError> {
+        let rules = ask.rules;
         let recent = self.recent.read().await;
         let new = recent.reports.get(b.decided..).unwrap_or_default();
-        let decisions = access.decide(user, key, Action::Fuse, case, new, now).await?;
+        let decisions = ask.decide(new).await?;
         group_decisions(&mut b.groups, new, &decisions);
         let mut added: Vec<Report> =
             new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r.clone()).collect();
@@ -407,20 +413,11 @@ impl Pictures {
 
     /// Decides every recent report afresh and makes the picture hold exactly
     /// the permitted ones.
-    #[allow(clippy::too_many_arguments, reason = "one private step of `view`")]
-    async fn rebuild(
-        &self,
-        access: &Access,
-        user: &User,
-        key: &ViewKey,
-        case: Option<CaseFacts>,
-        now: OffsetDateTime,
-        rules: Rules,
-        previous: Option<Builder>,
-    ) -> Result<(Arc<Built>, Builder), ApiError> {
-        self.refresh_recent(now).await?;
+    async fn rebuild(&self, ask: &Asking<'_>, previous: Option<Builder>) -> Result<(Arc<Built>, Builder), ApiError> {
+        let rules = ask.rules;
+        self.refresh_recent(ask.now).await?;
         let recent = self.recent.read().await;
-        let decisions = access.decide(user, key, Action::Fuse, case, &recent.reports, now).await?;
+        let decisions = ask.decide(&recent.reports).await?;
         let mut permitted = HashSet::new();
         let mut expires: Option<OffsetDateTime> = None;
         for (r, d) in recent.reports.iter().zip(decisions.iter()) {

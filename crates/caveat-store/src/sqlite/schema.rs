@@ -5,6 +5,33 @@ use rusqlite::Connection;
 use super::Target;
 use crate::{Error, Result};
 
+/// The audit log (caveat-audit's layout: entries by index, node hashes by
+/// storage position), an index of entries by the originators they touch, and
+/// the checkpoints the hub signed. Shipped: never edit.
+const AUDIT_TABLES: &str = r"
+    CREATE TABLE audit_entries (
+        idx  INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_nodes (
+        pos  INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_originators (
+        originator TEXT NOT NULL,
+        idx        INTEGER NOT NULL,
+        PRIMARY KEY (originator, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE audit_checkpoints (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    ";
+
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
 /// shipped entry: add a new one (a hub's database outlives its binary).
 const MIGRATIONS: &[&str] = &[
@@ -115,32 +142,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER case_steps_append_only_delete BEFORE DELETE ON case_steps
     BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END;
     ",
-    // 4: the audit log (caveat-audit's layout: entries by index, node hashes by
-    // storage position), an index of entries by the originators they touch,
-    // and the checkpoints the hub signed.
-    r"
-    CREATE TABLE audit_entries (
-        idx  INTEGER PRIMARY KEY,
-        data BLOB NOT NULL
-    ) STRICT;
-    CREATE TABLE audit_nodes (
-        pos  INTEGER PRIMARY KEY,
-        hash BLOB NOT NULL
-    ) STRICT;
-    CREATE TABLE audit_originators (
-        originator TEXT NOT NULL,
-        idx        INTEGER NOT NULL,
-        PRIMARY KEY (originator, idx)
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE audit_checkpoints (
-        size INTEGER PRIMARY KEY,
-        note TEXT NOT NULL
-    ) STRICT;
-    CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    ",
+    // 4: the audit log, in the main file until version 5.
+    AUDIT_TABLES,
     // 5: the audit log moved to its own database file (AUDIT_MIGRATIONS);
     // `migrate` copies what a version-4 database held there first.
     r"
@@ -156,30 +159,8 @@ const AUDIT_MOVED: i64 = 5;
 
 /// Migrations of the audit database (`SqliteStore::audit_path`), as [`MIGRATIONS`].
 const AUDIT_MIGRATIONS: &[&str] = &[
-    // 1: main migration 4's tables, unchanged.
-    r"
-    CREATE TABLE audit_entries (
-        idx  INTEGER PRIMARY KEY,
-        data BLOB NOT NULL
-    ) STRICT;
-    CREATE TABLE audit_nodes (
-        pos  INTEGER PRIMARY KEY,
-        hash BLOB NOT NULL
-    ) STRICT;
-    CREATE TABLE audit_originators (
-        originator TEXT NOT NULL,
-        idx        INTEGER NOT NULL,
-        PRIMARY KEY (originator, idx)
-    ) STRICT, WITHOUT ROWID;
-    CREATE TABLE audit_checkpoints (
-        size INTEGER PRIMARY KEY,
-        note TEXT NOT NULL
-    ) STRICT;
-    CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    ",
+    // 1: the tables main migration 4 made.
+    AUDIT_TABLES,
 ];
 
 /// The schema version this build writes.
@@ -191,32 +172,36 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 /// held before the step that drops it there.
 pub(crate) fn migrate(conn: &mut Connection, audit: &Target) -> Result<i64> {
     let found = version(conn)?;
-    if found > LATEST {
-        return Err(Error::NewerSchema { found, supported: LATEST });
-    }
-    for (version, sql) in (1i64..).zip(MIGRATIONS.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+    apply(conn, MIGRATIONS, |conn, version| {
         if version == AUDIT_MOVED && found >= AUDIT_MOVED - 1 {
             move_audit_log(conn, audit)?;
         }
-        let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
-        tx.execute_batch(sql).map_err(Error::db("migrating the schema"))?;
-        tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
-        tx.commit().map_err(Error::db("committing a migration"))?;
-    }
+        Ok(())
+    })?;
     Ok(LATEST)
 }
 
 /// Brings the audit database up to date, as [`migrate`].
 pub(crate) fn migrate_audit(conn: &mut Connection) -> Result<()> {
+    apply(conn, AUDIT_MIGRATIONS, |_, _| Ok(()))
+}
+
+/// Applies the `migrations` past the database's version, one transaction
+/// each, calling `before` ahead of each step with the version it makes.
+fn apply(
+    conn: &mut Connection,
+    migrations: &[&str],
+    mut before: impl FnMut(&mut Connection, i64) -> Result<()>,
+) -> Result<()> {
     let found = version(conn)?;
-    #[expect(clippy::cast_possible_wrap, reason = "a handful of migrations")]
-    let latest = AUDIT_MIGRATIONS.len() as i64;
+    let latest = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     if found > latest {
         return Err(Error::NewerSchema { found, supported: latest });
     }
-    for (version, sql) in (1i64..).zip(AUDIT_MIGRATIONS.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+    for (version, sql) in (1i64..).zip(migrations.iter()).skip(usize::try_from(found).unwrap_or(0)) {
+        before(conn, version)?;
         let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
-        tx.execute_batch(sql).map_err(Error::db("migrating the audit schema"))?;
+        tx.execute_batch(sql).map_err(Error::db("migrating the schema"))?;
         tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
         tx.commit().map_err(Error::db("committing a migration"))?;
     }
