@@ -2,6 +2,8 @@
 //! this reads the store directly and is not subject to markings; data
 //! requests from partners go through the server and policy).
 
+use std::io::Write as _;
+
 use anyhow::Context;
 use caveat_core::{BoundingBox, PartnerId, SourceKind, TimeWindow};
 use caveat_store::{ReportQuery, Superseded};
@@ -59,16 +61,20 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let rows = store.reports(&query).await?;
+    // Written, not printed: a reader that stops early (`| head`) is an I/O
+    // error here, which `main` treats as the end, where `println!` would panic.
+    let mut out = std::io::stdout().lock();
     if args.json {
         for r in rows {
-            println!("{}", serde_json::to_string(&r.report).context("encoding a report")?);
+            writeln!(out, "{}", serde_json::to_string(&r.report).context("encoding a report")?)?;
         }
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "{:>6}  {:36}  {:10}  {:20}  {:>9}  {:>10}  {:13}  VESSEL",
         "SEQ", "ID", "ORIGINATOR", "OBSERVED", "LAT", "LON", "SOURCE"
-    );
+    )?;
     for s in rows {
         let r = &s.report;
         let when = r.observed_at.format(&Rfc3339).unwrap_or_default();
@@ -81,7 +87,8 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         .flatten()
         .collect::<Vec<_>>()
         .join(", ");
-        println!(
+        writeln!(
+            out,
             "{:>6}  {:36}  {:10}  {:20}  {:>9.4}  {:>10.4}  {:13}  {}",
             s.seq,
             r.id.to_string(),
@@ -91,7 +98,7 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
             r.position.lon,
             r.source.as_str(),
             vessel
-        );
+        )?;
     }
     Ok(())
 }

@@ -149,3 +149,28 @@ fn transparency_report_lists_uses_of_an_originators_data() {
     // The operator's check was a decision too, and FRA's denied use is listed.
     assert!(json["denied"].as_array().unwrap().iter().any(|l| l["partner"] == "FRA"), "{json}");
 }
+
+/// `caveat reports --json | head -1`: the reader leaves early, and the command
+/// stops quietly with success instead of panicking on the closed pipe.
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    use std::io::Read as _;
+    let hub = Hub::new();
+    let text: String = (1..=3_000u64).map(|n| line(n, None) + "\n").collect();
+    let file = hub.write("some.ndjson", &text);
+    assert!(hub.run(&["ingest", "--as", "GBR", file.to_str().unwrap()]).status.success());
+    for args in [&["reports", "--json", "--limit", "3000"][..], &["reports", "--limit", "3000"][..]] {
+        let mut child = hub
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe closes
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
