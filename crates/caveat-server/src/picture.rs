@@ -184,7 +184,17 @@ pub(crate) struct Pictures {
     /// Rendered responses by query, for the view version they were rendered
     /// from: the bytes are the same for every request that sees that version.
     responses: Mutex<HashMap<String, Vec<Rendering>>>,
+    /// Bytes of the responses rendered into `responses` (approximately: a
+    /// rendering finished after its entry was dropped is still counted until
+    /// the next clear).
+    response_bytes: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Most distinct queries whose responses are kept.
+const MAX_RESPONSE_QUERIES: usize = 1_024;
+
+/// Most bytes of kept responses before they are all dropped.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 impl std::fmt::Debug for Pictures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -203,6 +213,7 @@ impl Pictures {
             views: Mutex::new(HashMap::new()),
             versions: std::sync::atomic::AtomicU64::new(1),
             responses: Mutex::new(HashMap::new()),
+            response_bytes: Arc::default(),
         }
     }
 
@@ -217,9 +228,20 @@ impl Pictures {
     /// every second and rendering a large page takes tens of milliseconds, so
     /// this keeps requests from queueing behind each new version.
     pub(crate) fn serve(&self, snap: &ViewSnapshot, query: String, render: Render) -> Serve {
+        let counted = self.response_bytes.clone();
+        let render: Render = Box::new(move || {
+            let bytes = render()?;
+            counted.fetch_add(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+            Ok(bytes)
+        });
         let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
-        if r.len() >= 4_096 {
+        // Bounded in queries and in bytes: a client can ask for many distinct
+        // pages (bounding boxes, cursors, trail lengths), each up to megabytes.
+        if r.len() >= MAX_RESPONSE_QUERIES
+            || self.response_bytes.load(std::sync::atomic::Ordering::Relaxed) > MAX_RESPONSE_BYTES
+        {
             r.clear();
+            self.response_bytes.store(0, std::sync::atomic::Ordering::Relaxed);
         }
         let kept = r.entry(query).or_default();
         let earlier = kept
@@ -243,7 +265,14 @@ impl Pictures {
         kept.sort_by_key(|k| std::cmp::Reverse(k.version));
         // The newest rendered one stays until a newer one is rendered.
         let newest_ready = kept.iter().position(|k| k.cell.initialized()).unwrap_or(kept.len());
-        kept.truncate((newest_ready + 1).max(2));
+        for gone in kept.drain((newest_ready + 1).max(2).min(kept.len())..) {
+            let freed = gone.cell.get().map_or(0, Bytes::len);
+            let _ = self.response_bytes.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |b| Some(b.saturating_sub(freed)),
+            );
+        }
         drop(r);
         match earlier {
             Some((uses, bytes)) => {

@@ -28,7 +28,7 @@ use crate::{ApiError, AppState};
 const TRAIL_POINTS: usize = 30;
 
 /// Most trail points per track a list may ask for.
-const MAX_TRAIL_POINTS: usize = 1_000;
+const MAX_TRAIL_POINTS: usize = 200;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
