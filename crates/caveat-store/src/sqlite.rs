@@ -135,23 +135,17 @@ impl SqliteStore {
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
         run_blocking(move || {
-            let pooled = inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            let conn = match pooled {
+            let conn = match inner.idle_reader() {
                 Some(c) => c,
                 None => connect(&inner.target)?,
             };
             let out = f(&conn);
-            let mut idle = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
+            inner.keep_reader(conn);
             out
         })
         .await
     }
-}
 
-impl SqliteStore {
     /// Runs `f` on the audit database's writer, on the blocking pool (audit
     /// reads outside the log itself are rare: usage reports, checkpoints).
     async fn audit<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
@@ -172,14 +166,24 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let pooled = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let Some(conn) = pooled else { return self.read(f).await };
+        let Some(conn) = self.inner.idle_reader() else { return self.read(f).await };
         let out = f(&conn);
-        let mut idle = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        self.inner.keep_reader(conn);
+        out
+    }
+}
+
+impl Inner {
+    fn idle_reader(&self) -> Option<Connection> {
+        self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    /// Returns a reader to the pool, which keeps at most [`MAX_IDLE_READERS`].
+    fn keep_reader(&self, conn: Connection) {
+        let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
-        out
     }
 }
 

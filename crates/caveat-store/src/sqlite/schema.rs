@@ -171,8 +171,7 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 /// database (`audit`, already migrated) receives the log a version-4 database
 /// held before the step that drops it there.
 pub(crate) fn migrate(conn: &mut Connection, audit: &Target) -> Result<i64> {
-    let found = version(conn)?;
-    apply(conn, MIGRATIONS, |conn, version| {
+    apply(conn, MIGRATIONS, |conn, found, version| {
         if version == AUDIT_MOVED && found >= AUDIT_MOVED - 1 {
             move_audit_log(conn, audit)?;
         }
@@ -183,15 +182,16 @@ pub(crate) fn migrate(conn: &mut Connection, audit: &Target) -> Result<i64> {
 
 /// Brings the audit database up to date, as [`migrate`].
 pub(crate) fn migrate_audit(conn: &mut Connection) -> Result<()> {
-    apply(conn, AUDIT_MIGRATIONS, |_, _| Ok(()))
+    apply(conn, AUDIT_MIGRATIONS, |_, _, _| Ok(()))
 }
 
 /// Applies the `migrations` past the database's version, one transaction
-/// each, calling `before` ahead of each step with the version it makes.
+/// each, calling `before` ahead of each step with the version the database
+/// was found at and the version the step makes.
 fn apply(
     conn: &mut Connection,
     migrations: &[&str],
-    mut before: impl FnMut(&mut Connection, i64) -> Result<()>,
+    mut before: impl FnMut(&mut Connection, i64, i64) -> Result<()>,
 ) -> Result<()> {
     let found = version(conn)?;
     let latest = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
@@ -199,7 +199,7 @@ fn apply(
         return Err(Error::NewerSchema { found, supported: latest });
     }
     for (version, sql) in (1i64..).zip(migrations.iter()).skip(usize::try_from(found).unwrap_or(0)) {
-        before(conn, version)?;
+        before(conn, found, version)?;
         let tx = conn.transaction().map_err(Error::db("starting a migration"))?;
         tx.execute_batch(sql).map_err(Error::db("migrating the schema"))?;
         tx.pragma_update(None, "user_version", version).map_err(Error::db("recording the schema version"))?;
