@@ -228,12 +228,6 @@ impl Pictures {
     /// every second and rendering a large page takes tens of milliseconds, so
     /// this keeps requests from queueing behind each new version.
     pub(crate) fn serve(&self, snap: &ViewSnapshot, query: String, render: Render) -> Serve {
-        let counted = self.response_bytes.clone();
-        let render: Render = Box::new(move || {
-            let bytes = render()?;
-            counted.fetch_add(bytes.len(), std::sync::atomic::Ordering::Relaxed);
-            Ok(bytes)
-        });
         let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
         // Bounded in queries and in bytes: a client can ask for many distinct
         // pages (bounding boxes, cursors, trail lengths), each up to megabytes.
@@ -244,15 +238,28 @@ impl Pictures {
             self.response_bytes.store(0, std::sync::atomic::Ordering::Relaxed);
         }
         let kept = r.entry(query).or_default();
+        let own = kept.iter().find(|k| k.version == snap.version).map(|k| k.cell.clone());
+        if let Some(cell) = &own
+            && cell.initialized()
+        {
+            // The common case: rendered already, `render` will not run.
+            return Serve::Now(cell.clone(), render);
+        }
         let earlier = kept
             .iter()
             .filter(|k| k.epoch == snap.epoch && k.version < snap.version)
             .find_map(|k| k.cell.get().map(|b| (k.uses.to_vec(), b.clone())));
-        if let Some(k) = kept.iter().find(|k| k.version == snap.version) {
+        let counted = self.response_bytes.clone();
+        let render: Render = Box::new(move || {
+            let bytes = render()?;
+            counted.fetch_add(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+            Ok(bytes)
+        });
+        if let Some(cell) = own {
             return match earlier {
                 // Its rendering is under way in the background.
-                Some((uses, bytes)) if !k.cell.initialized() => Serve::Earlier(uses, bytes),
-                _ => Serve::Now(k.cell.clone(), render),
+                Some((uses, bytes)) => Serve::Earlier(uses, bytes),
+                None => Serve::Now(cell, render),
             };
         }
         let cell = Rendered::default();
@@ -424,9 +431,7 @@ impl Pictures {
         let folded = tokio::task::spawn_blocking(move || {
             added.sort_by_key(|r| (r.observed_at, r.id));
             for r in &added {
-                if let Some(t) = r.marking.not_after {
-                    expires = Some(expires.map_or(t, |e| e.min(t)));
-                }
+                expires = earliest_not_after(expires, &r.marking);
                 b.picture.insert(r)?;
             }
             let tracks = Arc::new(b.picture.tracks_shared(&mut b.memo));
@@ -451,9 +456,7 @@ impl Pictures {
         let mut expires: Option<OffsetDateTime> = None;
         for (r, d) in recent.reports.iter().zip(decisions.iter()) {
             if d.is_permit() {
-                if let Some(t) = r.marking.not_after {
-                    expires = Some(expires.map_or(t, |e| e.min(t)));
-                }
+                expires = earliest_not_after(expires, &r.marking);
                 permitted.insert(r.id);
             }
         }
@@ -521,6 +524,15 @@ impl Pictures {
             .map(|(r, _)| r.clone())
             .collect();
         Ok((out, uses))
+    }
+}
+
+/// The earlier of `expires` and the marking's not-after: past it, a view's
+/// decisions may change.
+fn earliest_not_after(expires: Option<OffsetDateTime>, marking: &Marking) -> Option<OffsetDateTime> {
+    match (expires, marking.not_after) {
+        (Some(e), Some(t)) => Some(e.min(t)),
+        (e, t) => e.or(t),
     }
 }
 

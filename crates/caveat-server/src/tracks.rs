@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::access::uses_entries;
 use crate::auth::View;
-use crate::picture::{Serve, Source, combined_marking, lineage_by_originator};
+use crate::picture::{Serve, Source, ViewSnapshot, combined_marking, lineage_by_originator};
 use crate::{ApiError, AppState};
 
 /// Trail points returned per track in lists unless the query says (`trail`).
@@ -140,10 +140,16 @@ fn track_json(t: &Track, sources: &HashMap<ReportId, Source>, trail: usize) -> R
     serde_json::to_value(TrackOut::new(t, sources, trail)).map_err(|e| ApiError::internal("encoding a track", &e))
 }
 
-async fn snapshot(state: &AppState, view: &View) -> Result<crate::picture::ViewSnapshot, ApiError> {
+/// The caller's view now, not yet audited, and the time it was taken at.
+async fn current(state: &AppState, view: &View) -> Result<(ViewSnapshot, OffsetDateTime), ApiError> {
     let case = crate::cases::facts(state, view).await?;
     let now = OffsetDateTime::now_utc();
-    let snap = state.pictures.view(&state.access, &view.caller.user, &view.key, case, now).await?;
+    Ok((state.pictures.view(&state.access, &view.caller.user, &view.key, case, now).await?, now))
+}
+
+/// The caller's view, with its decisions audited.
+async fn snapshot(state: &AppState, view: &View) -> Result<ViewSnapshot, ApiError> {
+    let (snap, now) = current(state, view).await?;
     state.audit.append(uses_entries(&view.caller.user, &view.key, Action::Fuse, snap.uses.clone(), now)).await?;
     Ok(snap)
 }
@@ -160,9 +166,7 @@ pub(crate) async fn list(
     };
     let limit = q.limit.unwrap_or(500).clamp(1, state.limits.max_page);
     let trail = q.trail.unwrap_or(TRAIL_POINTS).min(MAX_TRAIL_POINTS);
-    let case = crate::cases::facts(&state, &view).await?;
-    let now = OffsetDateTime::now_utc();
-    let snap = state.pictures.view(&state.access, &view.caller.user, &view.key, case, now).await?;
+    let (snap, now) = current(&state, &view).await?;
     // A page is rendered once per view version and query and shared by every
     // request for it. Compressed pages are about a tenth of the size (a track
     // with its trail is about 2 KB of JSON), so they are compressed once too.
