@@ -177,15 +177,6 @@ impl Trail {
         self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
     }
 
-    /// Whether both are the very same list (same newest node), in O(1).
-    pub(crate) fn is(&self, other: &Trail) -> bool {
-        match (&self.0, &other.0) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-
     /// Whether two trails hold the same points: nodes are compared by value
     /// until they share a tail, so trails rebuilt from the same reports compare equal.
     pub(crate) fn same(&self, other: &Trail) -> bool {

@@ -9,7 +9,7 @@ use caveat_core::ReportId;
 
 use super::Picture;
 use crate::Track;
-use crate::track::{PartnerBits, TrackStatus, Trail};
+use crate::track::TrackCore;
 
 /// Tracks built by earlier reads of one picture, to reuse when unchanged.
 /// Keep one per picture: it is keyed by the picture's own tracker state.
@@ -18,14 +18,11 @@ pub struct TrackMemo {
     entries: HashMap<ReportId, Entry>,
 }
 
+/// A track as materialised, with the record it was made from: the same
+/// comparison replay uses tells whether the record has changed since.
 #[derive(Debug)]
 struct Entry {
-    // The newest trail node identifies the last update (estimate, identity
-    // and contributors only change with one), and holding it keeps its
-    // address from being reused; status and influence change without one.
-    trail: Trail,
-    status: TrackStatus,
-    influence: PartnerBits,
+    core: TrackCore,
     track: Arc<Track>,
 }
 
@@ -38,20 +35,10 @@ impl Picture {
         let mut out = Vec::with_capacity(self.tracker.live.len());
         for core in &self.tracker.live {
             let track = match memo.entries.remove(&core.id) {
-                Some(e) if e.trail.is(&core.trail) && e.status == core.status && e.influence == core.influence => {
-                    e.track
-                }
+                Some(e) if e.core.same(core) => e.track,
                 _ => Arc::new(core.to_track(&self.reports.partners)),
             };
-            fresh.insert(
-                core.id,
-                Entry {
-                    trail: core.trail.clone(),
-                    status: core.status,
-                    influence: core.influence,
-                    track: track.clone(),
-                },
-            );
+            fresh.insert(core.id, Entry { core: core.clone(), track: track.clone() });
             out.push(track);
         }
         memo.entries = fresh;
