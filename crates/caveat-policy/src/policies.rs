@@ -198,6 +198,18 @@ impl Policies {
         self.standing.get(originator).is_some_and(|s| s.report_sensitive)
     }
 
+    /// The first instant after `now` at which a decision may change with the
+    /// request time alone, beyond the markings' own not-after: a datetime named
+    /// by a standing policy's time condition. A view decided at `now` is valid
+    /// until then (or until a marking it used expires, or the version changes).
+    pub fn next_change_after(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.standing
+            .values()
+            .filter_map(|s| s.moments.range((std::ops::Bound::Excluded(now), std::ops::Bound::Unbounded)).next())
+            .min()
+            .copied()
+    }
+
     /// Decides `request` for each report, evaluating Cedar once per marking
     /// class (originator and marking) rather than once per report.
     ///

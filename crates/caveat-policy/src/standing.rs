@@ -24,6 +24,7 @@ use std::str::FromStr;
 use caveat_core::PartnerId;
 use cedar_policy as cedar;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::Error;
 use crate::error::shorten;
@@ -52,6 +53,11 @@ pub(crate) struct Standing {
     /// Whether any policy reads more of a report than its marking class
     /// (position, time, source, id): then its reports are decided one by one.
     pub(crate) report_sensitive: bool,
+    /// The instants at which a decision under these policies may change with
+    /// the request time alone (each `context.time` comparison with a literal
+    /// `T` flips at `T` or `T + 1 ms`): a view decided before one of them is
+    /// valid only until it.
+    pub(crate) moments: BTreeSet<OffsetDateTime>,
 }
 
 /// Checks, scopes and validates `text` as `originator`'s standing policies.
@@ -101,6 +107,8 @@ pub(crate) fn compile(originator: &PartnerId, text: &str, schema: &cedar::Schema
     let mut names = BTreeSet::new();
     let mut policies = Vec::new();
     let mut report_sensitive = false;
+    let mut moments = BTreeSet::new();
+    let mut checked_later = Vec::new();
     for (position, (_, p)) in parsed.iter().enumerate() {
         let name = policy_name(originator, p, position)?;
         if !names.insert(name.clone()) {
@@ -119,13 +127,30 @@ pub(crate) fn compile(originator: &PartnerId, text: &str, schema: &cedar::Schema
                 "condition names reports of originator {other}; a standing policy of {originator} governs only {originator}'s reports"
             )));
         }
+        checked_later.push((name.clone(), est.clone()));
         report_sensitive |= reads_beyond_class(&est);
         let id = cedar::PolicyId::new(format!("standing/{originator}/{name}"));
         let scoped = scope(p, &est, id, &scope_text, &scope_est)?;
         policies.push(scoped);
     }
     validate(originator, &policies, schema)?;
-    Ok(Standing { policies, report_sensitive })
+    // After validation, so a type error is reported as one.
+    for (name, est) in &checked_later {
+        if let Some(user) = names_user(est) {
+            return Err(Error::OutOfScope {
+                originator: originator.clone(),
+                policy: name.clone(),
+                part: format!(
+                    "names the user {user}; a standing policy may distinguish partners (`principal in Caveat::Partner::\"X\"`), \
+                         not users, because every user of a partner shares that partner's view (its tracks are fused once per \
+                         partner, purpose and case)"
+                ),
+            });
+        }
+        time_moments(est.get("conditions").unwrap_or(&Value::Null), &mut moments)
+            .map_err(|part| Error::OutOfScope { originator: originator.clone(), policy: name.clone(), part })?;
+    }
+    Ok(Standing { policies, report_sensitive, moments })
 }
 
 /// The two clauses appended to every standing policy, in Cedar's JSON form.
@@ -264,6 +289,143 @@ fn shape(text: &str) -> Shape {
     Shape { depth: max_depth, operators: max_ops.max(ops) }
 }
 
+/// The first user entity a policy (EST form) names, in its scope or conditions.
+///
+/// A decision may depend only on what a view key carries (partner, purpose,
+/// case) and time: the hub fuses one picture per view key and serves it to
+/// every user of the partner. A policy about one user could only be honoured
+/// by fusing per user, so it is refused at upload instead.
+fn names_user(est: &Value) -> Option<String> {
+    let mut found = None;
+    walk(est, &mut |obj| {
+        if found.is_none()
+            && let (Some(t), Some(id)) =
+                (obj.get("type").and_then(Value::as_str), obj.get("id").and_then(Value::as_str))
+            && (t == "User" || t.ends_with("::User"))
+        {
+            found = Some(format!("{t}::{:?}", shorten(id)));
+        }
+    });
+    found
+}
+
+fn is_context_time(v: &Value) -> bool {
+    v.get(".").is_some_and(|d| {
+        d.get("left").and_then(|l| l.get("Var")).and_then(Value::as_str) == Some("context")
+            && d.get("attr").and_then(Value::as_str) == Some("time")
+    })
+}
+
+/// The literal of `datetime("...")` in EST form.
+fn datetime_literal(v: &Value) -> Option<&str> {
+    match v.get("datetime").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([arg]) => arg.get("Value").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn is_resource_not_after(v: &Value) -> bool {
+    v.get(".").is_some_and(|d| {
+        d.get("left").is_some_and(is_resource_var) && d.get("attr").and_then(Value::as_str) == Some("not_after")
+    })
+}
+
+/// Collects the instants at which the conditions' truth may change with the
+/// request time alone, and refuses any use of `context.time` whose change
+/// cannot be foreseen.
+///
+/// Accepted: `context.time` compared (`< <= > >= == !=`) with a `datetime`
+/// literal, or with `resource.not_after` (a marking's own expiry, which views
+/// already track). Anything else (`context.time.offset(..)`, `.toTime()`,
+/// comparison with a report's observation time) would make a decision change
+/// at instants no view could know in advance, so it is refused at upload
+/// rather than silently ignored by views built earlier.
+fn time_moments(v: &Value, moments: &mut BTreeSet<OffsetDateTime>) -> Result<(), String> {
+    const COMPARISONS: [&str; 6] = ["<", "<=", ">", ">=", "==", "!="];
+    match v {
+        Value::Object(obj) => {
+            if is_context_time(v) {
+                return Err("uses `context.time` other than in a comparison with a datetime literal \
+                            (e.g. `context.time > datetime(\"2026-12-01T00:00:00Z\")`) or with \
+                            `resource.not_after`: views must know in advance when a decision changes"
+                    .into());
+            }
+            for op in [".", "has"] {
+                if let Some(inner) = obj.get(op)
+                    && inner.get("left").and_then(|l| l.get("Var")).and_then(Value::as_str) == Some("context")
+                {
+                    // `context.purpose`, `context has case`, ...: not the time.
+                    return Ok(());
+                }
+            }
+            if obj.get("Var").and_then(Value::as_str) == Some("context") {
+                return Err("uses `context` as a whole; use its attributes (purpose, acting_for, time, case)".into());
+            }
+            for op in COMPARISONS {
+                let Some(cmp) = obj.get(op) else { continue };
+                let (Some(l), Some(r)) = (cmp.get("left"), cmp.get("right")) else { continue };
+                for (a, b) in [(l, r), (r, l)] {
+                    if !is_context_time(a) {
+                        continue;
+                    }
+                    if is_resource_not_after(b) {
+                        return Ok(());
+                    }
+                    let Some(text) = datetime_literal(b) else { continue };
+                    let t = cedar_datetime(text)
+                        .ok_or_else(|| format!("datetime literal {:?} is not one the hub can read", shorten(text)))?;
+                    moments.insert(t);
+                    moments.insert(t + time::Duration::milliseconds(1));
+                    return Ok(());
+                }
+            }
+            obj.values().try_for_each(|child| time_moments(child, moments))
+        }
+        Value::Array(items) => items.iter().try_for_each(|child| time_moments(child, moments)),
+        _ => Ok(()),
+    }
+}
+
+/// A Cedar datetime literal: `YYYY-MM-DD`, or that with `Thh:mm:ss`, optional
+/// `.SSS`, and `Z` or `+hhmm`/`-hhmm` (Cedar's RFC: datetime extension).
+fn cedar_datetime(text: &str) -> Option<OffsetDateTime> {
+    use time::macros::format_description;
+    let date = time::Date::parse(text.get(..10)?, format_description!("[year]-[month]-[day]")).ok()?;
+    let rest = text.get(10..)?;
+    if rest.is_empty() {
+        return Some(date.midnight().assume_utc());
+    }
+    let rest = rest.strip_prefix('T')?;
+    let clock = time::Time::parse(rest.get(..8)?, format_description!("[hour]:[minute]:[second]")).ok()?;
+    let mut rest = rest.get(8..)?;
+    let mut millis = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.get(..3)?;
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        millis = digits.parse().ok()?;
+        rest = frac.get(3..)?;
+    }
+    let offset = if rest == "Z" {
+        time::UtcOffset::UTC
+    } else {
+        let sign = match rest.get(..1)? {
+            "+" => 1,
+            "-" => -1,
+            _ => return None,
+        };
+        let digits = rest.get(1..)?;
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i8 = digits.get(..2)?.parse().ok()?;
+        let minutes: i8 = digits.get(2..)?.parse().ok()?;
+        time::UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()?
+    };
+    Some(time::PrimitiveDateTime::new(date, clock).assume_offset(offset) + time::Duration::milliseconds(millis))
+}
+
 fn is_resource_var(v: &Value) -> bool {
     v.get("Var").and_then(Value::as_str) == Some("resource")
 }
@@ -343,6 +505,7 @@ fn walk(v: &Value, f: &mut impl FnMut(&serde_json::Map<String, Value>)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::datetime;
 
     fn sensitive(condition: &str) -> bool {
         let schema = crate::encode::schema().unwrap();
@@ -372,6 +535,52 @@ mod tests {
         let scoped =
             "forbid (principal, action, resource == Caveat::Report::\"019a5f0e-8c00-7000-8000-000000000001\");";
         assert!(compile(&"GBR".parse().unwrap(), scoped, &schema).unwrap().report_sensitive);
+    }
+
+    fn compiled(text: &str) -> Result<Standing, Error> {
+        let schema = crate::encode::schema().unwrap();
+        compile(&"GBR".parse().unwrap(), text, &schema)
+    }
+
+    /// Issue 14, leak 2: a forbid naming a user would need per-user views; it is refused.
+    #[test]
+    fn regression_14_policies_naming_a_user_are_refused() {
+        for text in [
+            "forbid (principal == Caveat::User::\"ana@can\", action, resource);",
+            "forbid (principal in Caveat::User::\"ana@can\", action, resource);",
+            "forbid (principal, action, resource) when { principal == Caveat::User::\"ana@can\" };",
+            "forbid (principal is Caveat::User in Caveat::User::\"x\", action, resource);",
+        ] {
+            let e = compiled(text).unwrap_err();
+            assert!(e.to_string().contains("names the user Caveat::User::"), "{text}: {e}");
+        }
+        assert!(compiled("forbid (principal in Caveat::Partner::\"CAN\", action, resource);").is_ok());
+        assert!(compiled("forbid (principal is Caveat::User, action, resource);").is_ok());
+    }
+
+    /// Issue 14, leak 3: time conditions are known instants, or refused.
+    #[test]
+    fn regression_14_time_conditions_give_their_instants() {
+        let s = compiled(
+            "forbid (principal, action, resource) when { context.time > datetime(\"2026-12-01T10:00:00.250Z\") };\n\
+             forbid (principal, action, resource) when { datetime(\"2026-12-02\") <= context.time };\n\
+             forbid (principal, action, resource) when { context.time < datetime(\"2026-12-03T01:00:00+0100\") };\n\
+             forbid (principal, action, resource) when { resource has not_after && resource.not_after < context.time };",
+        )
+        .unwrap();
+        let ms = time::Duration::milliseconds(1);
+        let want =
+            [datetime!(2026-12-01 10:00:00.25 UTC), datetime!(2026-12-02 00:00 UTC), datetime!(2026-12-03 00:00 UTC)];
+        let expected: BTreeSet<OffsetDateTime> = want.iter().flat_map(|t| [*t, *t + ms]).collect();
+        assert_eq!(s.moments, expected);
+        for text in [
+            "forbid (principal, action, resource) when { context.time.offset(duration(\"1h\")) > datetime(\"2026-12-01\") };",
+            "forbid (principal, action, resource) when { context.time > resource.observed_at };",
+            "forbid (principal, action, resource) when { context.time.toTime() > duration(\"18h\") };",
+        ] {
+            let e = compiled(text).unwrap_err();
+            assert!(e.to_string().contains("context.time"), "{text}: {e}");
+        }
     }
 
     #[test]
