@@ -14,6 +14,10 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Not UTF-8, too long, malformed or truncated JSON, an unknown field, or a
 /// field failing validation; the error names the field path and the value.
 pub fn parse_line(line: &[u8], ctx: &mut IngestContext<'_>) -> Result<Report, Error> {
+    parse_draft(line)?.validate(ctx)
+}
+
+fn parse_draft(line: &[u8]) -> Result<ReportDraft, Error> {
     if line.len() > MAX_LINE_BYTES {
         return Err(Error::LineTooLong { len: line.len(), limit: MAX_LINE_BYTES });
     }
@@ -21,7 +25,7 @@ pub fn parse_line(line: &[u8], ctx: &mut IngestContext<'_>) -> Result<Report, Er
     let mut de = serde_json::Deserializer::from_str(text);
     let draft: ReportDraft = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| Error::Json { path: String::new(), message: json_message(&e) })?;
-    draft.validate(ctx)
+    Ok(draft)
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
@@ -61,12 +65,14 @@ pub fn parse_batch(bytes: &[u8], max_reports: usize, ctx: &mut IngestContext<'_>
         if reports.len() == max_reports {
             return Err(Error::BatchTooLarge { limit: max_reports });
         }
-        let report = parse_line(line, ctx).map_err(|e| Error::AtLine { line: line_no, source: Box::new(e) })?;
+        let at_line = |e| Error::AtLine { line: line_no, source: Box::new(e) };
+        let draft = parse_draft(line).map_err(at_line)?;
+        let supplied = draft.id;
+        let report = draft.validate(ctx).map_err(at_line)?;
         if let Some(first_line) = seen.insert(report.id, line_no) {
-            return Err(Error::AtLine {
-                line: line_no,
-                source: Box::new(Error::DuplicateInBatch { id: report.id.to_string(), first_line }),
-            });
+            // Named as the partner wrote it (the stored id is scoped to it).
+            let id = supplied.unwrap_or(report.id).to_string();
+            return Err(at_line(Error::DuplicateInBatch { id, first_line }));
         }
         reports.push(report);
     }

@@ -22,6 +22,32 @@ impl ReportId {
     pub const fn as_bytes(&self) -> &[u8; 16] {
         self.0.as_bytes()
     }
+    /// The id the hub stores for an id that `originator` supplied itself.
+    ///
+    /// Report ids are global (lineage, citations and corrections name them
+    /// alone), but a partner-supplied id is taken as naming a report only
+    /// within that partner's own reports: the stored id keeps its time (the
+    /// first 48 bits) and replaces its random bits with a hash of the
+    /// originator and the whole supplied id. Two partners supplying the same
+    /// id then store different reports, so a partner reusing another's id (seen
+    /// in a lineage, a case, a log) stores a report of its own and learns
+    /// nothing, where a global check would answer "already stored" (issue 14).
+    /// The same partner supplying the same id again gets the same stored id,
+    /// so resubmitting a file is still refused as a duplicate.
+    pub fn scoped_to(&self, originator: &crate::PartnerId) -> ReportId {
+        use sha2::{Digest, Sha256};
+        let b = self.as_bytes();
+        let mut h = Sha256::new();
+        h.update(b"caveat-report-id/v1\n");
+        h.update(originator.as_str().as_bytes());
+        h.update(b"\n");
+        h.update(b);
+        let digest: [u8; 32] = h.finalize().into();
+        let mut random = [0u8; 10];
+        random.copy_from_slice(digest.get(..10).unwrap_or(&[0; 10]));
+        ReportId(uuid::Builder::from_unix_timestamp_millis(self.unix_millis(), &random).into_uuid())
+    }
+
     /// The millisecond Unix time the id was minted at.
     pub fn unix_millis(&self) -> u64 {
         let b = self.0.as_bytes();
@@ -247,7 +273,7 @@ impl ReportDraft {
         };
         marking.validate()?;
         let id = match self.id {
-            Some(id) => id,
+            Some(id) => id.scoped_to(submitter),
             None => ctx.mint.next_id(),
         };
         if self.supersedes == Some(id) {

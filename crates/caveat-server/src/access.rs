@@ -6,7 +6,7 @@
 //! after filtering), and records the decision, permit and deny, in the audit
 //! log before it answers (invariant 5).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -31,6 +31,8 @@ pub struct Access {
     looks_started: AtomicU64,
     looks_done: AtomicU64,
     looking: tokio::sync::Mutex<()>,
+    /// The deployment's partners, for padding a request's audit entries.
+    partners: RwLock<Arc<BTreeSet<PartnerId>>>,
 }
 
 impl std::fmt::Debug for Access {
@@ -58,7 +60,9 @@ impl Access {
             looks_started: AtomicU64::new(0),
             looks_done: AtomicU64::new(0),
             looking: tokio::sync::Mutex::new(()),
+            partners: RwLock::default(),
         };
+        access.reload_partners().await?;
         access.refresh().await?;
         Ok(access)
     }
@@ -155,6 +159,52 @@ impl Access {
         Ok(Ok(change))
     }
 
+    async fn reload_partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
+        let partners: BTreeSet<PartnerId> = self.store.partners().await?.into_iter().map(|p| p.id).collect();
+        let partners = Arc::new(partners);
+        *self.partners.write().unwrap_or_else(PoisonError::into_inner) = partners.clone();
+        Ok(partners)
+    }
+
+    /// How many partners the deployment has, counting every one of `originators`
+    /// (the list is reloaded when one is new): what a request's entries are padded to.
+    pub(crate) async fn partners_covering<'a>(
+        &self,
+        mut originators: impl Iterator<Item = &'a PartnerId>,
+    ) -> Result<usize, ApiError> {
+        let partners = self.partners.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if originators.any(|o| !partners.contains(o)) {
+            return Ok(self.reload_partners().await?.len());
+        }
+        Ok(partners.len())
+    }
+
+    /// The audit entries of one request that decided `uses`: one entry per
+    /// partner of the deployment, each holding that originator's share (empty
+    /// when the request touched none of its reports).
+    ///
+    /// The number of entries a request adds is then the same whatever the
+    /// reports it decided (invariant 2 covers the log's size, which every
+    /// auditor sees): a request touching a partner whose reports the caller
+    /// may not see adds exactly as many entries as one that found none.
+    /// Denials stay recorded in their originator's entry.
+    pub(crate) async fn entries(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        action: Action,
+        uses: Vec<OriginatorUse>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        let partners = self.partners_covering(uses.iter().map(|u| &u.originator)).await?;
+        let mut entries = uses_entries(user, key, action, uses, at);
+        let filler = uses_entries_for(user, key, action, Vec::new(), at);
+        while entries.len() < partners {
+            entries.push(filler.clone());
+        }
+        Ok(entries)
+    }
+
     /// Decides `action` on each report for `user` in view `key`.
     ///
     /// # Errors
@@ -200,24 +250,30 @@ pub(crate) fn uses_entries(
     for u in uses {
         by_originator.entry(u.originator.clone()).or_default().push(u);
     }
-    by_originator
-        .into_values()
-        .map(|originators| {
-            AuditEntry::PolicyDecision(PolicyDecision {
-                at,
-                user: user.id.clone(),
-                partner: key.partner.clone(),
-                purpose: key.purpose,
-                case: key.case,
-                action: match action {
-                    Action::Export => caveat_audit::Action::Export,
-                    Action::Cite => caveat_audit::Action::Cite,
-                    _ => caveat_audit::Action::Read,
-                },
-                originators,
-            })
-        })
-        .collect()
+    by_originator.into_values().map(|originators| uses_entries_for(user, key, action, originators, at)).collect()
+}
+
+/// One decision entry holding `originators` (all of one originator, or none: a filler).
+fn uses_entries_for(
+    user: &User,
+    key: &ViewKey,
+    action: Action,
+    originators: Vec<OriginatorUse>,
+    at: OffsetDateTime,
+) -> AuditEntry {
+    AuditEntry::PolicyDecision(PolicyDecision {
+        at,
+        user: user.id.clone(),
+        partner: key.partner.clone(),
+        purpose: key.purpose,
+        case: key.case,
+        action: match action {
+            Action::Export => caveat_audit::Action::Export,
+            Action::Cite => caveat_audit::Action::Cite,
+            _ => caveat_audit::Action::Read,
+        },
+        originators,
+    })
 }
 
 /// Decisions grouped per originator, outcome and determining policies.

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::access::{decision_uses, uses_entries};
+use crate::access::decision_uses;
 use crate::auth::{Caller, View};
 use crate::{ApiError, AppState};
 
@@ -86,8 +86,13 @@ fn kind(action: &StepAction) -> CaseStepKind {
 }
 
 /// Decides `cite` for every report a step relies on, audits the decisions
-/// with the step, and fails unless all are permitted. Unknown ids and
-/// reports the partner may not cite fail alike.
+/// with the step, and fails unless all are permitted.
+///
+/// Unknown ids and reports the partner may not cite fail alike, and the error
+/// names every cited id that is either, in the order given: which of them
+/// exist is not told. The step's audit record is one entry per originator
+/// (an originator's usage report holds only its own report ids), padded like
+/// every request's entries so their number says nothing either.
 async fn cite(
     state: &AppState,
     caller: &Caller,
@@ -97,43 +102,74 @@ async fn cite(
 ) -> Result<(), ApiError> {
     let key = ViewKey::new(caller.user.partner.clone(), Purpose::Interdiction, Some(case.id));
     let mut reports: Vec<Report> = Vec::new();
+    let mut unknown: BTreeSet<ReportId> = BTreeSet::new();
     for id in &step.relied_on {
         match state.store.report(*id).await? {
             Some((s, _)) => reports.push(s.report),
             None => {
-                return Err(ApiError::InvalidReport(format!(
-                    "field `relied_on`: report {id} cannot be cited in this case"
-                )));
+                unknown.insert(*id);
             }
         }
     }
     let decisions = state.access.decide(&caller.user, &key, Action::Cite, Some(facts_of(case)), &reports, now).await?;
     let uses = decision_uses(&reports, &decisions);
-    let refused: Vec<ReportId> =
+    let refused: BTreeSet<ReportId> =
         reports.iter().zip(decisions.iter()).filter(|(_, d)| !d.is_permit()).map(|(r, _)| r.id).collect();
-    let mut entries = if refused.is_empty() {
-        Vec::new()
+    let failed: Vec<String> = step
+        .relied_on
+        .iter()
+        .filter(|id| unknown.contains(id) || refused.contains(id))
+        .map(ToString::to_string)
+        .collect();
+    let entries = if failed.is_empty() {
+        step_entries(state, caller, case, step, uses, now).await?
     } else {
         // The refused attempt is recorded too (denied uses are part of the originator's report).
-        uses_entries(&caller.user, &key, Action::Cite, uses.clone(), now)
+        state.access.entries(&caller.user, &key, Action::Cite, uses, now).await?
     };
-    if refused.is_empty() {
-        entries.push(AuditEntry::CaseStep(CaseStepEntry {
+    state.audit.append(entries).await?;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        let (noun, verb) = if failed.len() == 1 { ("report", "is") } else { ("reports", "are") };
+        Err(ApiError::InvalidReport(format!(
+            "field `relied_on`: {noun} {} {verb} unknown or may not be cited in this case; nothing was recorded",
+            failed.join(", ")
+        )))
+    }
+}
+
+/// A case step's audit entries: one per originator cited, padded with entries
+/// citing nobody to one per partner (a step citing nothing is still recorded).
+async fn step_entries(
+    state: &AppState,
+    caller: &Caller,
+    case: &Case,
+    step: &CaseStep,
+    uses: Vec<caveat_audit::OriginatorUse>,
+    now: OffsetDateTime,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    let mut by_originator: std::collections::BTreeMap<PartnerId, Vec<caveat_audit::OriginatorUse>> =
+        std::collections::BTreeMap::new();
+    for u in uses {
+        by_originator.entry(u.originator.clone()).or_default().push(u);
+    }
+    let entry = |originators| {
+        AuditEntry::CaseStep(CaseStepEntry {
             at: now,
             case: case.id,
             partner: caller.user.partner.clone(),
             user: caller.user.id.clone(),
             step: kind(&step.action),
-            originators: uses,
-        }));
+            originators,
+        })
+    };
+    let partners = state.access.partners_covering(by_originator.keys()).await?;
+    let mut entries: Vec<AuditEntry> = by_originator.into_values().map(entry).collect();
+    while entries.len() < partners {
+        entries.push(entry(Vec::new()));
     }
-    state.audit.append(entries).await?;
-    match refused.first() {
-        Some(id) => {
-            Err(ApiError::InvalidReport(format!("field `relied_on`: report {id} cannot be cited in this case")))
-        }
-        None => Ok(()),
-    }
+    Ok(entries)
 }
 
 fn step_of(body: StepBody, caller: &Caller) -> Result<CaseStep, ApiError> {
@@ -230,10 +266,9 @@ pub(crate) async fn get(
     }
     let now = OffsetDateTime::now_utc();
     let decisions = state.access.decide(&caller.user, &key, Action::Read, Some(facts_of(&case)), &reports, now).await?;
-    state
-        .audit
-        .append(uses_entries(&caller.user, &key, Action::Read, decision_uses(&reports, &decisions), now))
-        .await?;
+    let entries =
+        state.access.entries(&caller.user, &key, Action::Read, decision_uses(&reports, &decisions), now).await?;
+    state.audit.append(entries).await?;
     let mut shown = serde_json::Map::new();
     for (r, d) in reports.iter().zip(decisions.iter()) {
         let v = if d.is_permit() {

@@ -84,11 +84,24 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound });
     Router::new()
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .nest("/v1", v1)
         .fallback(web::asset)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+/// The operator's router over `state`: `/metrics` (Prometheus text) and
+/// `/healthz`. Served on its own listen address (`caveat serve
+/// --metrics-listen`), never on the partners' API: the counters are hub-wide
+/// (decisions permitted and denied, reports ingested), so a partner reading
+/// them would learn of other partners' activity and of attempts on data it
+/// may not see.
+pub fn operator_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }
 

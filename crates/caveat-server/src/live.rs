@@ -1,4 +1,4 @@
-//! `GET /v1/live`: Server-Sent Events telling a client its view may have changed.
+//! `GET /v1/live`: Server-Sent Events telling a client its view changed.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -6,8 +6,7 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::{Stream, StreamExt};
-use tokio_stream::wrappers::WatchStream;
+use futures_util::Stream;
 
 use crate::auth::View;
 use crate::state::Metrics;
@@ -22,19 +21,41 @@ impl Drop for Open {
     }
 }
 
-/// The event carries no data of the view, only a version: the client re-fetches
-/// its tracks through the same policy path as any request, so the stream
-/// itself can reveal nothing (not even whether the change concerned it).
+/// The event carries no data of the view, only the version of its content: the
+/// client re-fetches its tracks through the same policy path as any request.
+///
+/// The hub wakes every stream on any change (reports stored, policy changed),
+/// but a stream sends an event only when the caller's own tracks changed:
+/// reports it may not see arriving, or another partner's policy change that
+/// leaves its view as it was, send nothing (invariant 2: not even the timing
+/// of events may depend on what the view may not see). The check builds the
+/// view as a request would; nothing of it leaves but "changed", and the
+/// client's next read is decided and audited as usual.
 pub(crate) async fn live(
     State(state): State<AppState>,
     view: View,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let _ = view.key;
+    // The view as it is now: the first event, and what later ones compare with.
+    let first = crate::tracks::content(&state, &view).await?;
     state.metrics.live_clients.fetch_add(1, Ordering::Relaxed);
     let open = Open(state.metrics.clone());
-    let stream = WatchStream::new(state.changes.subscribe()).map(move |version| {
-        let _keep = &open;
-        Ok(Event::default().event("view").data(format!("{{\"version\":{version}}}")))
-    });
+    let changes = state.changes.subscribe();
+    let stream = futures_util::stream::unfold(
+        (state, view, changes, None::<u64>, first, open),
+        |(state, view, mut changes, sent, mut now, open)| async move {
+            loop {
+                if sent != Some(now) {
+                    let event = Event::default().event("view").data(format!("{{\"version\":{now}}}"));
+                    return Some((Ok(event), (state, view, changes, Some(now), now, open)));
+                }
+                changes.changed().await.ok()?;
+                // A failure to build the view (the store is down) ends nothing:
+                // the stream waits for the next change and tries again.
+                if let Ok(content) = crate::tracks::content(&state, &view).await {
+                    now = content;
+                }
+            }
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

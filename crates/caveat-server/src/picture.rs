@@ -54,12 +54,16 @@ impl Source {
     }
 }
 
-/// The rules a view was built under: when either differs, data may have been
-/// taken away, so the view is rebuilt before anyone is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The rules a view was built under: when any differs, data may have been
+/// taken away, so the view is rebuilt before anyone is answered. Together with
+/// the view key and the time (bounded by [`Built::expires`]) they are
+/// everything a decision may depend on: uploaded policies may not name users
+/// (caveat-policy refuses them), so every user of a partner shares its views.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Rules {
     policy_version: u64,
-    case_open: Option<bool>,
+    /// The case's facts as decided on (open, lead, participants).
+    case: Option<CaseFacts>,
 }
 
 /// A view as last built: what its readers are served. Never changed once published.
@@ -68,8 +72,14 @@ struct Built {
     /// The version of the rebuild this build descends from by additions only:
     /// every build of one epoch holds all the reports of the ones before it.
     epoch: u64,
-    /// Earliest not-after among the markings decided: past it, decisions may change.
+    /// The first instant after the build at which a decision it made may
+    /// change with time alone: the earliest future not-after among the
+    /// permitted reports' markings, or an instant a standing policy's time
+    /// condition names. Past it the view is rebuilt before anyone is answered.
     expires: Option<OffsetDateTime>,
+    /// Counts the changes of the view's tracks (what a live stream tells its
+    /// client): per view, so it says nothing of other views' activity.
+    content: u64,
     last_seq: u64,
     version: u64,
     tracks: Tracks,
@@ -96,11 +106,20 @@ struct Asking<'a> {
     case: Option<CaseFacts>,
     now: OffsetDateTime,
     rules: Rules,
+    /// [`caveat_policy::Policies::next_change_after`] `now`.
+    policy_change: Option<OffsetDateTime>,
 }
 
 impl Asking<'_> {
     async fn decide(&self, reports: &[Report]) -> Result<caveat_policy::Decisions, ApiError> {
         self.access.decide(self.user, self.key, Action::Fuse, self.case.clone(), reports, self.now).await
+    }
+
+    /// The earlier of `expires` and `marking`'s not-after, if that is still to
+    /// come: a not-after already past changes nothing more (a report it
+    /// governed and that is still permitted, such as the caller's own, stays so).
+    fn expiring(&self, expires: Option<OffsetDateTime>, marking: &Marking) -> Option<OffsetDateTime> {
+        earliest(expires, marking.not_after.filter(|t| *t > self.now))
     }
 }
 
@@ -142,6 +161,8 @@ pub(crate) struct ViewSnapshot {
     pub(crate) version: u64,
     /// Changes whenever something may have been taken away (see [`Built`]).
     pub(crate) epoch: u64,
+    /// Changes only when the tracks do.
+    pub(crate) content: u64,
     pub(crate) tracks: Tracks,
     pub(crate) uses: Vec<OriginatorUse>,
     pub(crate) sources: Sources,
@@ -359,15 +380,16 @@ impl Pictures {
         case: Option<CaseFacts>,
         now: OffsetDateTime,
     ) -> Result<ViewSnapshot, ApiError> {
-        let rules = Rules {
-            policy_version: access.policies().await?.version().get(),
-            case_open: case.as_ref().map(|c| c.open),
-        };
+        let policies = access.policies().await?;
+        let rules = Rules { policy_version: policies.version().get(), case: case.clone() };
+        let policy_change = policies.next_change_after(now);
+        drop(policies);
         let slot = {
             let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
             views.entry(key.clone()).or_default().clone()
         };
         let valid = |b: &Built| b.rules == rules && b.expires.is_none_or(|e| now < e);
+        let ask = |case| Asking { access, user, key, case, now, rules: rules.clone(), policy_change };
         if let Some(built) = slot.current().filter(|b| valid(b)) {
             if !slot.due() {
                 return Ok(self.snapshot(&built));
@@ -382,8 +404,8 @@ impl Pictures {
                 return Ok(self.snapshot(&built));
             }
             let next = match builder.take() {
-                Some(b) => self.add(&Asking { access, user, key, case, now, rules }, &built, b).await?,
-                None => self.rebuild(&Asking { access, user, key, case, now, rules }, None).await?,
+                Some(b) => self.add(&ask(case), &built, b).await?,
+                None => self.rebuild(&ask(case), None, None).await?,
             };
             let (built, b) = next;
             *builder = Some(b);
@@ -396,7 +418,7 @@ impl Pictures {
             return Ok(self.snapshot(&built));
         }
         slot.looked_now();
-        let (built, b) = self.rebuild(&Asking { access, user, key, case, now, rules }, builder.take()).await?;
+        let (built, b) = self.rebuild(&ask(case), builder.take(), slot.current()).await?;
         *builder = Some(b);
         slot.publish(built.clone());
         Ok(self.snapshot(&built))
@@ -406,6 +428,7 @@ impl Pictures {
         ViewSnapshot {
             version: built.version,
             epoch: built.epoch,
+            content: built.content,
             tracks: built.tracks.clone(),
             uses: built.uses.to_vec(),
             sources: self.sources.clone(),
@@ -414,7 +437,7 @@ impl Pictures {
 
     /// Folds the reports stored since `built` into the view.
     async fn add(&self, ask: &Asking<'_>, built: &Built, mut b: Builder) -> Result<(Arc<Built>, Builder), ApiError> {
-        let rules = ask.rules;
+        let rules = ask.rules.clone();
         let recent = self.recent.read().await;
         let new = recent.reports.get(b.decided..).unwrap_or_default();
         let decisions = ask.decide(new).await?;
@@ -425,38 +448,54 @@ impl Pictures {
         let last_seq = recent.last_seq;
         drop(recent);
         let mut expires = built.expires;
+        for r in &added {
+            expires = ask.expiring(expires, &r.marking);
+        }
+        let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
+        if added.is_empty() {
+            // Only reports this view may not use arrived: nothing it shows
+            // changes, not even its version (a live client is not told).
+            let built = Built { rules, expires, last_seq, uses, tracks: built.tracks.clone(), ..*built };
+            return Ok((Arc::new(built), b));
+        }
         let version = self.next_version();
+        let previous = built.tracks.clone();
         // Fusing and re-materialising the tracks is CPU work of tens of
         // milliseconds: off the request threads, so other views' readers are not held up.
         let folded = tokio::task::spawn_blocking(move || {
             added.sort_by_key(|r| (r.observed_at, r.id));
             for r in &added {
-                expires = earliest_not_after(expires, &r.marking);
                 b.picture.insert(r)?;
             }
             let tracks = Arc::new(b.picture.tracks_shared(&mut b.memo));
-            let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
-            Ok::<_, caveat_fusion::Error>((b, tracks, uses, expires))
+            let same = same_tracks(&previous, &tracks);
+            Ok::<_, caveat_fusion::Error>((b, tracks, same))
         })
         .await
         .map_err(|e| ApiError::internal("folding reports into a view", &e))?;
-        let (b, tracks, uses, expires) = folded.map_err(|e| ApiError::internal("fusing a report", &e))?;
-        let built = Built { rules, epoch: built.epoch, expires, last_seq, version, tracks, uses };
+        let (b, tracks, same) = folded.map_err(|e| ApiError::internal("fusing a report", &e))?;
+        let content = if same { built.content } else { built.content + 1 };
+        let built = Built { rules, epoch: built.epoch, expires, content, last_seq, version, tracks, uses };
         Ok((Arc::new(built), b))
     }
 
     /// Decides every recent report afresh and makes the picture hold exactly
     /// the permitted ones.
-    async fn rebuild(&self, ask: &Asking<'_>, previous: Option<Builder>) -> Result<(Arc<Built>, Builder), ApiError> {
-        let rules = ask.rules;
+    async fn rebuild(
+        &self,
+        ask: &Asking<'_>,
+        previous: Option<Builder>,
+        last: Option<Arc<Built>>,
+    ) -> Result<(Arc<Built>, Builder), ApiError> {
+        let rules = ask.rules.clone();
         self.refresh_recent(ask.now).await?;
         let recent = self.recent.read().await;
         let decisions = ask.decide(&recent.reports).await?;
         let mut permitted = HashSet::new();
-        let mut expires: Option<OffsetDateTime> = None;
+        let mut expires: Option<OffsetDateTime> = ask.policy_change;
         for (r, d) in recent.reports.iter().zip(decisions.iter()) {
             if d.is_permit() {
-                expires = earliest_not_after(expires, &r.marking);
+                expires = ask.expiring(expires, &r.marking);
                 permitted.insert(r.id);
             }
         }
@@ -489,13 +528,22 @@ impl Pictures {
             picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
         }
         let version = self.next_version();
+        let tracks = Arc::new(picture.tracks_shared(&mut memo));
+        // A rebuild follows anyone's policy change: a live client learns of it
+        // only if its own tracks came out different.
+        let content = match &last {
+            Some(l) if same_tracks(&l.tracks, &tracks) => l.content,
+            Some(l) => l.content + 1,
+            None => 1,
+        };
         let built = Built {
             rules,
             epoch: version,
             expires,
+            content,
             last_seq: recent.last_seq,
             version,
-            tracks: Arc::new(picture.tracks_shared(&mut memo)),
+            tracks,
             uses: uses_of(&groups).into(),
         };
         Ok((Arc::new(built), Builder { decided: recent.reports.len(), groups, picture, memo }))
@@ -527,13 +575,17 @@ impl Pictures {
     }
 }
 
-/// The earlier of `expires` and the marking's not-after: past it, a view's
-/// decisions may change.
-fn earliest_not_after(expires: Option<OffsetDateTime>, marking: &Marking) -> Option<OffsetDateTime> {
-    match (expires, marking.not_after) {
-        (Some(e), Some(t)) => Some(e.min(t)),
-        (e, t) => e.or(t),
+/// The earlier of two instants, either of which may be absent.
+fn earliest(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
+}
+
+/// Whether two builds show the same tracks (shared ones compare by pointer).
+fn same_tracks(a: &[Arc<Track>], b: &[Arc<Track>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
 }
 
 /// The combined marking of a set of sources: what an export of them carries.

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
 
-use crate::access::{Action, decision_entries};
+use crate::access::Action;
 use crate::auth::{Caller, View};
 use crate::{ApiError, AppState};
 
@@ -64,7 +64,7 @@ pub(crate) async fn submit(
             // could learn: ids are per-report random, and a collision with
             // another partner's id is as unlikely as guessing it.
             caveat_store::Error::DuplicateId { index, id } => ApiError::Conflict(format!(
-                "line {}: field `id`: {id} is already stored; nothing was stored",
+                "line {}: field `id`: already stored (as {id}); nothing was stored",
                 line(index)
             )),
             caveat_store::Error::SupersedesUnknown { index, target, .. } => ApiError::InvalidReport(format!(
@@ -90,7 +90,7 @@ pub(crate) async fn submit(
         .await?;
     state.metrics.reports_ingested.fetch_add(count as u64, Ordering::Relaxed);
     state.notify_change();
-    Ok((StatusCode::CREATED, Json(json!({ "batch": receipt.batch, "count": count, "ids": ids }))))
+    Ok((StatusCode::CREATED, Json(json!({ "batch": receipt.partner_batch, "count": count, "ids": ids }))))
 }
 
 /// 1-based line numbers of the non-blank lines, in order: report `i` of a batch is on line `result[i]`.
@@ -107,17 +107,41 @@ pub(crate) async fn get(
     view: View,
     Path(id): Path<String>,
 ) -> Result<Json<Report>, ApiError> {
-    // A malformed id and an unknown one answer alike: 404.
-    let id: ReportId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let Some((stored, _)) = state.store.report(id).await? else { return Err(ApiError::NotFound) };
+    // The case first: whether it names a case of the caller's partner must be
+    // answered the same whether or not the report exists.
     let case = crate::cases::facts(&state, &view).await?;
     let now = OffsetDateTime::now_utc();
-    let reports = [stored.report];
-    let decisions = state.access.decide(&view.caller.user, &view.key, Action::Read, case, &reports, now).await?;
-    state.audit.append(decision_entries(&view.caller.user, &view.key, Action::Read, &reports, &decisions, now)).await?;
-    let [report] = reports;
-    if decisions.is_permitted(0) {
+    let user = &view.caller.user;
+    // A malformed id and an unknown one answer alike: 404, after the same
+    // work as a forbidden one (one audit entry), so neither the answer, the
+    // log's growth nor the counters tell a missing report from a withheld one.
+    let stored = match id.parse::<ReportId>() {
+        Ok(id) => state.store.report(id).await?.map(|(s, _)| s.report),
+        Err(_) => None,
+    };
+    let Some(report) = stored else {
+        state.audit.append(state.access.entries(user, &view.key, Action::Read, Vec::new(), now).await?).await?;
+        return Err(ApiError::NotFound);
+    };
+    // A correction names the report it corrects only when the caller may read
+    // that one too (same originator, so the decisions share one audit entry).
+    let corrected = match report.supersedes {
+        Some(t) => state.store.report(t).await?.map(|(s, _)| s.report),
+        None => None,
+    };
+    let mut reports = vec![report];
+    reports.extend(corrected);
+    let decisions = state.access.decide(user, &view.key, Action::Read, case, &reports, now).await?;
+    let uses = crate::access::decision_uses(&reports, &decisions);
+    state.audit.append(state.access.entries(user, &view.key, Action::Read, uses, now).await?).await?;
+    let permitted = decisions.is_permitted(0);
+    let corrected_visible = decisions.is_permitted(1);
+    let Some(mut report) = reports.into_iter().next() else { return Err(ApiError::NotFound) };
+    if permitted {
         state.metrics.decisions_permit.fetch_add(1, Ordering::Relaxed);
+        if !corrected_visible {
+            report.supersedes = None;
+        }
         Ok(Json(report))
     } else {
         state.metrics.decisions_deny.fetch_add(1, Ordering::Relaxed);

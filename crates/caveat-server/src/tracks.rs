@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::access::uses_entries;
 use crate::auth::View;
 use crate::picture::{Serve, Source, ViewSnapshot, combined_marking, lineage_by_originator};
 use crate::{ApiError, AppState};
@@ -147,10 +146,16 @@ async fn current(state: &AppState, view: &View) -> Result<(ViewSnapshot, OffsetD
     Ok((state.pictures.view(&state.access, &view.caller.user, &view.key, case, now).await?, now))
 }
 
+/// The version of the caller's view's content now (changes only when its tracks do).
+pub(crate) async fn content(state: &AppState, view: &View) -> Result<u64, ApiError> {
+    Ok(current(state, view).await?.0.content)
+}
+
 /// The caller's view, with its decisions audited.
 async fn snapshot(state: &AppState, view: &View) -> Result<ViewSnapshot, ApiError> {
     let (snap, now) = current(state, view).await?;
-    state.audit.append(uses_entries(&view.caller.user, &view.key, Action::Fuse, snap.uses.clone(), now)).await?;
+    let entries = state.access.entries(&view.caller.user, &view.key, Action::Fuse, snap.uses.clone(), now).await?;
+    state.audit.append(entries).await?;
     Ok(snap)
 }
 
@@ -201,7 +206,7 @@ pub(crate) async fn list(
         Serve::Earlier(uses, body) => (uses, body),
     };
     // The decisions behind exactly what is sent are audited before it is sent.
-    state.audit.append(uses_entries(&view.caller.user, &view.key, Action::Fuse, uses, now)).await?;
+    state.audit.append(state.access.entries(&view.caller.user, &view.key, Action::Fuse, uses, now).await?).await?;
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let h = response.headers_mut();
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -283,8 +288,20 @@ pub(crate) async fn export(
     let now = OffsetDateTime::now_utc();
     let (reports, uses) =
         state.pictures.permitted(&state.access, &view.caller.user, &view.key, Action::Export, case, now).await?;
-    state.audit.append(uses_entries(&view.caller.user, &view.key, Action::Export, uses, now)).await?;
+    state.audit.append(state.access.entries(&view.caller.user, &view.key, Action::Export, uses, now).await?).await?;
     let marking = combined_marking(reports.iter().map(|r| &r.marking));
+    // A correction names the report it corrects only where that report is in
+    // the export too: otherwise the id would be one the caller may not read.
+    let exported: std::collections::HashSet<ReportId> = reports.iter().map(|r| r.id).collect();
+    let reports: Vec<caveat_core::Report> = reports
+        .into_iter()
+        .map(|mut r| {
+            if r.supersedes.is_some_and(|t| !exported.contains(&t)) {
+                r.supersedes = None;
+            }
+            r
+        })
+        .collect();
     let marking_json = serde_json::to_string(&marking).map_err(|e| ApiError::internal("encoding a marking", &e))?;
     if q.format == Format::Ndjson {
         let mut out = String::new();

@@ -51,8 +51,11 @@ pub struct StoredReport {
 /// What the store acknowledges for a durable batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchReceipt {
-    /// The batch's number.
+    /// The batch's number in the store (hub-wide: for the operator only).
     pub batch: u64,
+    /// The batch's number among its partner's batches (1, 2, ...): what the
+    /// partner is told, since the hub-wide number counts other partners' batches.
+    pub partner_batch: u64,
     /// Reports stored.
     pub count: usize,
     /// Sequence number of the first report.

@@ -72,7 +72,7 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
                 let at = |i: usize| lines.get(i).copied().unwrap_or(0);
                 return Err(match e {
                     StoreError::DuplicateId { index, id } => {
-                        anyhow::anyhow!("{} line {}: field `id`: {id} is already stored", file.display(), at(index))
+                        anyhow::anyhow!("{} line {}: field `id`: already stored (as {id})", file.display(), at(index))
                     }
                     StoreError::SupersedesUnknown { index, target, .. } => anyhow::anyhow!(
                         "{} line {}: field `supersedes`: {target} is not a stored report of {}",

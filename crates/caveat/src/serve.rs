@@ -30,6 +30,11 @@ pub(crate) struct Args {
     /// Mutual TLS: accept only clients with a certificate issued by these PEM CA certificates.
     #[arg(long)]
     client_ca: Option<PathBuf>,
+    /// Serve the operator's `/metrics` (Prometheus text) on this address, apart
+    /// from the partners' API, which never serves it. Bind it to a loopback or
+    /// management address: the counters are hub-wide.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// `caveat serve --config FILE`.
@@ -42,6 +47,8 @@ struct Config {
     max_body_bytes: Option<usize>,
     /// Most reports in one submitted batch.
     max_batch_reports: Option<usize>,
+    /// Address of the operator's `/metrics` (see `--metrics-listen`).
+    metrics_listen: Option<SocketAddr>,
     /// TLS files (`[tls] cert, key, client_ca`).
     #[serde(default)]
     tls: crate::tls::TlsFiles,
@@ -95,6 +102,17 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let tls = crate::tls::server_config(&tls_files)?;
     if let Some(reports) = demo_reports {
         crate::demo::start(state.clone(), reports).await?;
+    }
+    if let Some(addr) = args.metrics_listen.or(config.metrics_listen) {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening for metrics on {addr}"))?;
+        eprintln!("caveat metrics on http://{addr}/metrics");
+        let ops = caveat_server::operator_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, ops).await {
+                eprintln!("caveat: metrics listener stopped: {e}");
+            }
+        });
     }
     if let Some(tls) = tls {
         let mode = if tls_files.client_ca.is_some() { "mutual TLS" } else { "TLS" };

@@ -106,6 +106,23 @@ fn duplicate_ids_in_one_batch_are_refused() {
     assert_eq!(err.to_string(), "line 3: field `id`: 019ab000-0000-7000-8000-000000000001 already used on line 1");
 }
 
+/// Issue 14: one partner reusing another's report id stores a report of its
+/// own (under a different id), so the id says nothing of the other's reports.
+#[test]
+fn regression_14_supplied_ids_are_scoped_to_their_originator() {
+    let supplied: caveat_core::ReportId = "019ab000-0000-7000-8000-000000000001".parse().unwrap();
+    let (g_id, c_id): (caveat_core::PartnerId, caveat_core::PartnerId) =
+        ("GBR".parse().unwrap(), "CAN".parse().unwrap());
+    let (g, c) = (supplied.scoped_to(&g_id), supplied.scoped_to(&c_id));
+    assert_ne!(g, c);
+    assert_ne!(g, supplied);
+    assert_eq!(g, supplied.scoped_to(&g_id), "the same partner's same id is the same report");
+    assert_eq!(g.unix_millis(), supplied.unix_millis(), "time order is kept");
+    assert!(g.to_string().parse::<caveat_core::ReportId>().is_ok(), "still a UUIDv7");
+    let stored = parse(&gbr(), &with(r#""id":"019ab000-0000-7000-8000-000000000001""#)).unwrap();
+    assert_eq!(stored[0].id, g);
+}
+
 #[test]
 fn one_bad_line_in_100k_fails_the_batch() {
     let p = gbr();
@@ -160,7 +177,9 @@ proptest! {
         let r = Report::builder().position(lat, lon).uncertainty_m(u).velocity(course, speed).marking(m).build();
         let line = serde_json::to_string(&r).unwrap();
         let back = parse(&p, &line).unwrap();
-        prop_assert_eq!(&back[0], &r);
+        // Everything but the id, which a partner's supplied id is scoped to it.
+        let scoped = Report { id: r.id.scoped_to(&p.id), ..r.clone() };
+        prop_assert_eq!(&back[0], &scoped);
     }
 
     #[test]

@@ -145,6 +145,11 @@ impl Hub {
     }
 }
 
+/// The id the hub stores for `id` supplied by `partner` (scoped to it).
+pub(crate) fn scoped(id: &str, partner: &str) -> String {
+    id.parse::<caveat_core::ReportId>().unwrap().scoped_to(&partner.parse().unwrap()).to_string()
+}
+
 /// A valid report line (no id: the hub mints one).
 pub(crate) fn line(lat: f64) -> String {
     format!(

@@ -103,7 +103,7 @@ async fn each_view_equals_fusion_of_its_permitted_subset_on(hub: Hub) {
 
 async fn a_suspension_applies_to_the_next_request_on_every_path_on(hub: Hub) {
     scene(&hub).await;
-    let gbr_report = "019ab000-0000-7000-8000-000000000001";
+    let gbr_report = crate::scoped("019ab000-0000-7000-8000-000000000001", "GBR");
     let has_gbr =
         |ts: &[serde_json::Value]| ts.iter().any(|t| t["originators"].as_array().unwrap().iter().any(|o| o == "GBR"));
     assert!(has_gbr(&tracks(&hub, "can", "interdiction").await));
@@ -147,11 +147,12 @@ async fn a_suspension_applies_to_the_next_request_on_every_path_on(hub: Hub) {
 
 async fn exports_withhold_no_export_data_and_carry_the_combined_marking_on(hub: Hub) {
     scene(&hub).await;
-    let no_export = "019ab000-0000-7000-8000-000000000064";
+    let no_export = crate::scoped("019ab000-0000-7000-8000-000000000064", "GBR");
+    let no_export = no_export.as_str();
     let ndjson = hub.get("/v1/export?format=ndjson", "can", Some("interdiction")).await;
     let text = String::from_utf8_lossy(&ndjson.body).to_string();
     assert!(!text.contains(no_export), "a no-export report left the hub");
-    assert!(text.contains("019ab000-0000-7000-8000-000000000001"));
+    assert!(text.contains(&crate::scoped("019ab000-0000-7000-8000-000000000001", "GBR")));
     // Tracks inside the hub still use it.
     let lineage = lineages(&hub, "can", "interdiction").await;
     assert!(lineage.iter().any(|l| l.iter().any(|id| id == no_export)));
@@ -169,7 +170,8 @@ async fn exports_withhold_no_export_data_and_carry_the_combined_marking_on(hub: 
 async fn usage_reports_list_each_use_and_verify_offline_on(hub: Hub) {
     scene(&hub).await;
     tracks(&hub, "can", "interdiction").await;
-    hub.get("/v1/reports/019ab000-0000-7000-8000-000000000001", "fra", Some("prosecution")).await; // denied
+    let gbr_report = crate::scoped("019ab000-0000-7000-8000-000000000001", "GBR");
+    hub.get(&format!("/v1/reports/{gbr_report}"), "fra", Some("prosecution")).await; // denied
     let res = hub.get("/v1/usage", "gbr", None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.message());
     let report: caveat_audit::UsageReport = serde_json::from_slice(&res.body).unwrap();

@@ -149,17 +149,19 @@ pub(crate) async fn insert_batch(
 
     let next = tx
         .query_one(
-            "SELECT coalesce((SELECT max(id) FROM batches), 0) + 1, coalesce((SELECT max(seq) FROM reports), 0) + 1",
-            &[],
+            "SELECT coalesce((SELECT max(id) FROM batches), 0) + 1, coalesce((SELECT max(seq) FROM reports), 0) + 1, \
+             coalesce((SELECT max(partner_batch) FROM batches WHERE partner = $1), 0) + 1",
+            &[&submitter.as_str()],
         )
         .await
         .map_err(db("numbering a batch"))?;
     let batch: i64 = next.try_get(0).map_err(db("numbering a batch"))?;
     let first_seq: i64 = next.try_get(1).map_err(db("numbering a batch"))?;
+    let partner_batch: i64 = next.try_get(2).map_err(db("numbering a batch"))?;
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
     tx.execute(
-        "INSERT INTO batches (id, partner, received_at, count) VALUES ($1, $2, $3, $4)",
-        &[&batch, &submitter.as_str(), &millis(received_at), &count],
+        "INSERT INTO batches (id, partner, received_at, count, partner_batch) VALUES ($1, $2, $3, $4, $5)",
+        &[&batch, &submitter.as_str(), &millis(received_at), &count, &partner_batch],
     )
     .await
     .map_err(db("recording a batch"))?;
@@ -210,6 +212,7 @@ pub(crate) async fn insert_batch(
     let last_seq = first_seq + count - 1;
     Ok(BatchReceipt {
         batch: unsigned(batch),
+        partner_batch: unsigned(partner_batch),
         count: reports.len(),
         first_seq: unsigned(first_seq),
         last_seq: unsigned(last_seq),

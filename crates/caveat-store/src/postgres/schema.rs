@@ -146,6 +146,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
         FOR EACH STATEMENT EXECUTE FUNCTION caveat_append_only('the audit log is append-only');
     ",
+    // 5: batches numbered per partner, so a partner's receipts say nothing of
+    // how many batches other partners sent (issue 14).
+    r"
+    ALTER TABLE batches ADD COLUMN partner_batch BIGINT;
+    UPDATE batches SET partner_batch = n
+        FROM (SELECT id AS bid, row_number() OVER (PARTITION BY partner ORDER BY id) AS n FROM batches) AS numbered
+        WHERE batches.id = numbered.bid;
+    CREATE INDEX batches_by_partner ON batches (partner, partner_batch);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -78,11 +78,15 @@ pub(crate) fn insert_batch(
     }
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
     tx.execute(
-        "INSERT INTO batches (partner, received_at, count) VALUES (?1, ?2, ?3)",
+        "INSERT INTO batches (partner, received_at, count, partner_batch) \
+         VALUES (?1, ?2, ?3, coalesce((SELECT max(partner_batch) FROM batches WHERE partner = ?1), 0) + 1)",
         params![submitter.as_str(), millis(received_at), count],
     )
     .map_err(Error::db("recording a batch"))?;
     let batch = tx.last_insert_rowid();
+    let partner_batch: i64 = tx
+        .query_row("SELECT partner_batch FROM batches WHERE id = ?1", [batch], |row| row.get(0))
+        .map_err(Error::db("numbering a batch"))?;
     let mut first_seq = None;
     let mut last_seq = 0;
     {
@@ -176,6 +180,7 @@ pub(crate) fn insert_batch(
     let seq = |s: i64| u64::try_from(s).unwrap_or(0);
     Ok(BatchReceipt {
         batch: seq(batch),
+        partner_batch: seq(partner_batch),
         count: reports.len(),
         first_seq: seq(first_seq.unwrap_or(last_seq)),
         last_seq: seq(last_seq),

@@ -152,6 +152,15 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE audit_originators;
     DROP TABLE audit_checkpoints;
     ",
+    // 6: batches numbered per partner, so a partner's receipts say nothing of
+    // how many batches other partners sent (issue 14).
+    r"
+    ALTER TABLE batches ADD COLUMN partner_batch INTEGER;
+    UPDATE batches SET partner_batch = n
+        FROM (SELECT id AS bid, row_number() OVER (PARTITION BY partner ORDER BY id) AS n FROM batches)
+        WHERE batches.id = bid;
+    CREATE INDEX batches_by_partner ON batches (partner, partner_batch);
+    ",
 ];
 
 /// The schema version at which the audit log left the main database.

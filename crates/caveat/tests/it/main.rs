@@ -90,6 +90,12 @@ pub(crate) fn line(n: u64, originator: Option<&str>) -> String {
     )
 }
 
+/// The id the hub stores for test report `n` submitted by `partner` (a
+/// partner's own ids are scoped to it: `ReportId::scoped_to`).
+pub(crate) fn stored_id(n: u64, partner: &str) -> String {
+    id(n).parse::<caveat_core::ReportId>().unwrap().scoped_to(&partner.parse().unwrap()).to_string()
+}
+
 /// A fixed UUIDv7 for test report `n`.
 pub(crate) fn id(n: u64) -> String {
     format!("019ab000-0000-7000-8000-{n:012x}")

@@ -129,7 +129,7 @@ fn two_hub_processes_on_one_postgres_behave_as_one_hub() {
         &report,
     );
     assert_eq!(status, 201, "{body}");
-    let path = format!("/v1/reports/{}", crate::id(1));
+    let path = format!("/v1/reports/{}", crate::stored_id(1, "GBR"));
     let read =
         |port| http(port, "GET", &path, &[("Authorization", &auth_can), ("Caveat-Purpose", "interdiction")], "").0;
     assert_eq!(read(b.1), 200);
