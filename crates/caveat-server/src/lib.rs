@@ -31,6 +31,7 @@ mod audit;
 mod auth;
 mod cases;
 mod error;
+mod limits;
 mod live;
 mod ops;
 mod picture;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .nest("/v1", v1)
         .fallback(web::asset)
+        .layer(middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

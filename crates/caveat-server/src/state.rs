@@ -21,11 +21,18 @@ pub struct Limits {
     pub max_batch_reports: usize,
     /// Most tracks on one page.
     pub max_page: usize,
+    /// Time a request body has, from the end of its headers, to arrive whole (else 408).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 16 * 1024 * 1024, max_batch_reports: 50_000, max_page: 5_000 }
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch_reports: 50_000,
+            max_page: 5_000,
+            body_timeout: std::time::Duration::from_secs(30),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod report;
 mod reports;
 mod scenario;
 mod serve;
+mod slots;
 mod store;
 mod tls;
 mod user;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use caveat_core::{Role, User};
@@ -35,6 +36,29 @@ pub(crate) struct Args {
     /// management address: the counters are hub-wide.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Most connections open at once [default: 1024]. When all are taken, a new
+    /// connection takes the slot of the one that has waited longest without a
+    /// request; when every one is answering a request, it is refused (plain
+    /// HTTP: 503 with Retry-After; TLS: closed).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Seconds a client has to send complete request headers, counted from the
+    /// connection's start and again while a kept-alive connection waits for its
+    /// next request; also the TLS handshake's limit [default: 10].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_s: Option<u64>,
+    /// Seconds a request body has, after its headers, to arrive whole; a late
+    /// one is answered 408 and its connection closed [default: 30].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_s: Option<u64>,
+    /// Seconds a connection may move no byte either way before it is closed
+    /// (idle HTTP/2, clients that stop reading, vanished peers) [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_s: Option<u64>,
+    /// Largest request body in bytes; a larger declared Content-Length is
+    /// answered 413 before the body is read [default: 16777216].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
 }
 
 /// `caveat serve --config FILE`.
@@ -49,12 +73,46 @@ struct Config {
     max_batch_reports: Option<usize>,
     /// Address of the operator's `/metrics` (see `--metrics-listen`).
     metrics_listen: Option<SocketAddr>,
+    /// Most connections open at once (`--max-connections`).
+    max_connections: Option<u64>,
+    /// Seconds to send complete request headers (`--header-timeout-s`).
+    header_timeout_s: Option<u64>,
+    /// Seconds for a request body to arrive whole (`--body-timeout-s`).
+    body_timeout_s: Option<u64>,
+    /// Seconds a connection may be silent both ways (`--idle-timeout-s`).
+    idle_timeout_s: Option<u64>,
     /// TLS files (`[tls] cert, key, client_ca`).
     #[serde(default)]
     tls: crate::tls::TlsFiles,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// How long and how many: what slow clients may hold.
+#[derive(Debug, Clone, Copy)]
+struct Transport {
+    max_connections: usize,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+const DEFAULT_MAX_CONNECTIONS: u64 = 1024;
+const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;
+const DEFAULT_IDLE_TIMEOUT_S: u64 = 60;
+
+/// A flag, else its configuration key, else the default; at least 1 (a
+/// zero would refuse everything or time out at once, never what is meant).
+fn positive(flag: Option<u64>, key: Option<u64>, default: u64, name: &str) -> anyhow::Result<u64> {
+    let v = flag.or(key).unwrap_or(default);
+    if v == 0 {
+        anyhow::bail!("{name} must be at least 1");
+    }
+    Ok(v)
+}
+
+fn seconds(flag: Option<u64>, key: Option<u64>, default: u64, name: &str) -> anyhow::Result<Duration> {
+    positive(flag, key, default, name).map(Duration::from_secs)
+}
 
 pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let config: Config = match &args.config {
@@ -70,9 +128,31 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     };
     let defaults = Limits::default();
     let limits = Limits {
-        max_body_bytes: config.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+        max_body_bytes: args.max_body_bytes.or(config.max_body_bytes).unwrap_or(defaults.max_body_bytes),
         max_batch_reports: config.max_batch_reports.unwrap_or(defaults.max_batch_reports),
+        body_timeout: seconds(
+            args.body_timeout_s,
+            config.body_timeout_s,
+            defaults.body_timeout.as_secs(),
+            "body_timeout_s",
+        )?,
         ..defaults
+    };
+    let transport = Transport {
+        max_connections: usize::try_from(positive(
+            args.max_connections,
+            config.max_connections,
+            DEFAULT_MAX_CONNECTIONS,
+            "max_connections",
+        )?)
+        .context("max_connections is too large")?,
+        header_timeout: seconds(
+            args.header_timeout_s,
+            config.header_timeout_s,
+            DEFAULT_HEADER_TIMEOUT_S,
+            "header_timeout_s",
+        )?,
+        idle_timeout: seconds(args.idle_timeout_s, config.idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S, "idle_timeout_s")?,
     };
     if !args.demo && !db.exists() {
         anyhow::bail!("no hub database at {db}; run `caveat init` first (or `caveat serve --demo`)");
@@ -114,19 +194,47 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
             }
         });
     }
-    if let Some(tls) = tls {
-        let mode = if tls_files.client_ca.is_some() { "mutual TLS" } else { "TLS" };
-        eprintln!("caveat serving {db} on https://{listen}/ ({mode})");
-        axum_server::bind_rustls(listen, axum_server::tls_rustls::RustlsConfig::from_config(tls))
-            .serve(caveat_server::app(state).into_make_service())
-            .await
-            .context("serving")?;
-        return Ok(());
-    }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-    eprintln!("caveat serving {db} on http://{listen}/");
-    axum::serve(listener, caveat_server::app(state)).await.context("serving")?;
+    let listener = listener.into_std().context("listening")?;
+    let slots = crate::slots::Slots::new(transport.max_connections, transport.idle_timeout);
+    let app = caveat_server::app(state).into_make_service();
+    match tls {
+        Some(tls) => {
+            let mode = if tls_files.client_ca.is_some() { "mutual TLS" } else { "TLS" };
+            let tls =
+                axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(tls))
+                    .handshake_timeout(transport.header_timeout);
+            let server = axum_server::from_tcp(listener)
+                .context("listening")?
+                .acceptor(crate::slots::Admit::new(tls, slots, false));
+            let server = transport.apply(server);
+            eprintln!("caveat serving {db} on https://{listen}/ ({mode})");
+            server.serve(app).await.context("serving")?;
+        }
+        None => {
+            let server = axum_server::from_tcp(listener).context("listening")?.acceptor(crate::slots::Admit::new(
+                axum_server::accept::DefaultAcceptor,
+                slots,
+                true,
+            ));
+            let server = transport.apply(server);
+            eprintln!("caveat serving {db} on http://{listen}/");
+            server.serve(app).await.context("serving")?;
+        }
+    }
     Ok(())
+}
+
+impl Transport {
+    /// The HTTP timers. Hyper's header timer also runs while a kept-alive
+    /// connection waits for its next request, so it is the keep-alive limit
+    /// too; the first-request timer covers protocol detection, which hyper
+    /// does not time. No HTTP/2 pings: their replies would count as traffic
+    /// and keep a silent connection from ever being idle.
+    fn apply<A>(self, mut server: axum_server::Server<SocketAddr, A>) -> axum_server::Server<SocketAddr, A> {
+        server.http_builder().http1().header_read_timeout(self.header_timeout);
+        server.first_request_timeout(self.header_timeout)
+    }
 }
 
 /// Demo users; tokens are fresh on every start.

@@ -12,13 +12,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Hub;
 
-struct Ca {
+pub(crate) struct Ca {
     issuer: Issuer<'static, KeyPair>,
     pem: String,
-    der: CertificateDer<'static>,
+    pub(crate) der: CertificateDer<'static>,
 }
 
-fn ca(name: &str) -> Ca {
+pub(crate) fn ca(name: &str) -> Ca {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -28,7 +28,7 @@ fn ca(name: &str) -> Ca {
 }
 
 /// A leaf certificate signed by `ca`: (cert PEM, key PEM, cert DER, key DER).
-fn leaf(ca: &Ca, client: bool) -> (String, String, CertificateDer<'static>, PrivateKeyDer<'static>) {
+pub(crate) fn leaf(ca: &Ca, client: bool) -> (String, String, CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
@@ -39,7 +39,8 @@ fn leaf(ca: &Ca, client: bool) -> (String, String, CertificateDer<'static>, Priv
     (cert.pem(), key.serialize_pem(), cert.der().clone(), key_der)
 }
 
-struct Server(Child);
+/// A running `caveat serve`, killed when dropped.
+pub(crate) struct Server(pub(crate) Child);
 impl Drop for Server {
     fn drop(&mut self) {
         self.0.kill().ok();
