@@ -81,3 +81,16 @@ pub fn parse_batch(bytes: &[u8], max_reports: usize, ctx: &mut IngestContext<'_>
     }
     Ok(reports)
 }
+
+/// The first report of a batch whose marking releases it to a partner not in
+/// `known`, with that partner: a typo in `releasable_to` would otherwise share
+/// with no one while looking as if it did.
+pub fn first_unknown_release<'a>(
+    reports: &'a [Report],
+    known: &std::collections::BTreeSet<crate::PartnerId>,
+) -> Option<(usize, &'a crate::PartnerId)> {
+    reports
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| r.marking.releasable_to.iter().find(|p| !known.contains(p)).map(|p| (i, p)))
+}

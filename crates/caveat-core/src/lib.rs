@@ -53,7 +53,7 @@ mod report;
 mod vessel;
 mod view;
 
-pub use batch::{MAX_LINE_BYTES, parse_batch, parse_line};
+pub use batch::{MAX_LINE_BYTES, first_unknown_release, parse_batch, parse_line};
 pub use case::{Case, CaseStatus, CaseStep, LegalBasis, MAX_CITED_REPORTS, StepAction, TransitionError};
 pub use error::Error;
 pub use geo::{BoundingBox, Position, TimeWindow};

@@ -111,6 +111,12 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A suspension's reason holds a control character (a line break, a tab, an escape).
+    #[error("field `reason`: character {position} is a control character; write the reason on one line of text")]
+    ReasonText {
+        /// 1-based position of the first control character.
+        position: usize,
+    },
     /// No such suspension.
     #[error("no suspension {id}")]
     UnknownSuspension {

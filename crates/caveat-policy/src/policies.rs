@@ -120,7 +120,7 @@ impl Policies {
     /// `None`) for `purposes` (all when `None`), at once.
     ///
     /// # Errors
-    /// [`Error::EmptySuspension`], [`Error::SelfSuspension`], [`Error::Reason`].
+    /// [`Error::EmptySuspension`], [`Error::SelfSuspension`], [`Error::Reason`], [`Error::ReasonText`].
     pub fn suspend(
         &mut self,
         originator: &PartnerId,
@@ -129,6 +129,11 @@ impl Policies {
         reason: &str,
         at: OffsetDateTime,
     ) -> Result<(SuspensionId, PolicyChange), Error> {
+        // New suspensions only (a stored one is replayed as it was): the
+        // reason is shown to people and written to logs, so no control characters.
+        if let Some(at) = reason.chars().position(char::is_control) {
+            return Err(Error::ReasonText { position: at + 1 });
+        }
         let version = self.state.version.next();
         let id = SuspensionId(version.get());
         let suspension = Suspension {

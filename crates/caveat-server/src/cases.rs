@@ -182,6 +182,14 @@ fn step_of(body: StepBody, caller: &Caller) -> Result<CaseStep, ApiError> {
         recorded_by: caller.user.id.clone(),
     };
     step.validate().map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    // A step records what was done: not in the future (beyond clock skew), not before 2000.
+    let now = OffsetDateTime::now_utc();
+    if step.at > now + caveat_core::DEFAULT_FUTURE_SKEW || step.at.year() < 2000 {
+        return Err(ApiError::BadRequest(format!(
+            "field `at`: {} is in the future or before 2000; a step records what was done",
+            step.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        )));
+    }
     Ok(step)
 }
 

@@ -119,7 +119,7 @@ impl Asking<'_> {
     /// come: a not-after already past changes nothing more (a report it
     /// governed and that is still permitted, such as the caller's own, stays so).
     fn expiring(&self, expires: Option<OffsetDateTime>, marking: &Marking) -> Option<OffsetDateTime> {
-        earliest(expires, marking.not_after.filter(|t| *t > self.now))
+        earliest(expires, future_not_after(marking, self.now))
     }
 }
 
@@ -575,6 +575,11 @@ impl Pictures {
     }
 }
 
+/// The marking's not-after if it is still to come at `now`.
+fn future_not_after(marking: &Marking, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    marking.not_after.filter(|t| *t > now)
+}
+
 /// The earlier of two instants, either of which may be absent.
 fn earliest(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
     match (a, b) {
@@ -631,4 +636,25 @@ pub(crate) fn lineage_by_originator(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// Issue 14: a partner's own reports past their not-after stay permitted to
+    /// it, so they must not make its views expire at once (they were rebuilt on
+    /// every request); a not-after still to come bounds the view.
+    #[test]
+    fn regression_14_past_not_afters_do_not_expire_a_view() {
+        let now = datetime!(2026-12-01 10:00 UTC);
+        let past = Marking { not_after: Some(now - Duration::minutes(5)), ..Marking::originator_only() };
+        let future = Marking { not_after: Some(now + Duration::minutes(5)), ..Marking::originator_only() };
+        assert_eq!(future_not_after(&past, now), None);
+        assert_eq!(future_not_after(&future, now), future.not_after);
+        assert_eq!(future_not_after(&Marking { not_after: Some(now), ..past.clone() }, now), None);
+        assert_eq!(earliest(None, future_not_after(&past, now)), None);
+        assert_eq!(earliest(Some(now + Duration::hours(1)), future.not_after), future.not_after);
+    }
 }

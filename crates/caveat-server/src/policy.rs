@@ -92,6 +92,13 @@ pub(crate) async fn suspend(
     let bytes = crate::reports::read_body(body, 64 * 1024).await?;
     let req: SuspendBody = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let me = caller.user.partner.clone();
+    if let Some(ps) = &req.partners {
+        let known: BTreeSet<PartnerId> = state.store.partners().await?.into_iter().map(|p| p.id).collect();
+        if let Some(unknown) = ps.iter().find(|p| !known.contains(p)) {
+            // A typo would otherwise suspend no one while saying it did.
+            return Err(ApiError::BadRequest(format!("field `partners`: unknown partner {unknown}")));
+        }
+    }
     let now = OffsetDateTime::now_utc();
     let (partners, purposes) = (req.partners.clone(), req.purposes.clone());
     let mut made = None;

@@ -53,9 +53,18 @@ pub(crate) async fn submit(
         state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
         ApiError::InvalidReport(format!("{e}; nothing was stored"))
     })?;
+    let line_of = non_blank_lines(&bytes);
+    let known: std::collections::BTreeSet<caveat_core::PartnerId> =
+        state.store.partners().await?.into_iter().map(|p| p.id).collect();
+    if let Some((index, unknown)) = caveat_core::first_unknown_release(&reports, &known) {
+        state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::InvalidReport(format!(
+            "line {}: field `marking.releasable_to`: unknown partner {unknown}; nothing was stored",
+            line_of.get(index).copied().unwrap_or(0)
+        )));
+    }
     let ids: Vec<String> = reports.iter().map(|r| r.id.to_string()).collect();
     let count = reports.len();
-    let line_of = non_blank_lines(&bytes);
     let receipt = state.store.insert_batch(&partner.id, now, reports).await.map_err(|e| {
         state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
         let line = |i: usize| line_of.get(i).copied().unwrap_or(0);

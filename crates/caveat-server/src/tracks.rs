@@ -254,7 +254,7 @@ pub(crate) async fn get(
             })
         })
         .collect();
-    let by_partner: HashMap<String, usize> =
+    let by_partner: std::collections::BTreeMap<String, usize> =
         lineage_by_originator(track, &sources).into_iter().map(|(p, ids)| (p.to_string(), ids.len())).collect();
     if let Some(obj) = body.as_object_mut() {
         obj.insert("lineage".into(), Value::Array(lineage));

@@ -75,6 +75,17 @@ pub(crate) struct UsageQuery {
     saved_size: Option<u64>,
 }
 
+/// A saved checkpoint's size must be one the log has had (the log's size is
+/// no secret: every auditor's checkpoint shows it).
+fn check_saved(saved: Option<u64>, size: u64) -> Result<(), ApiError> {
+    match saved {
+        Some(n) if n > size => Err(ApiError::BadRequest(format!(
+            "query `saved_size`: {n} is beyond the log's size {size}; give the size of a checkpoint you saved"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The caller's partner's usage report: every entry touching its data, with
 /// proofs against a fresh signed checkpoint (verify offline with `caveat audit verify`).
 pub(crate) async fn usage(
@@ -85,6 +96,7 @@ pub(crate) async fn usage(
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let me = caller.user.partner.clone();
     let size = state.audit.checkpoint().await?.checkpoint().size();
+    check_saved(q.saved_size, size)?;
     let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
     if indexes.len() > MAX_USAGE_ENTRIES {
         indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
@@ -118,6 +130,7 @@ pub async fn transparency_report(
     saved_size: Option<u64>,
 ) -> Result<Value, ApiError> {
     let size = state.audit.checkpoint().await?.checkpoint().size();
+    check_saved(saved_size, size)?;
     let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
     if indexes.len() > MAX_USAGE_ENTRIES {
         indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);

@@ -62,6 +62,15 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
             Format::Ndjson => parse_file(file, &bytes, &mut ctx)?,
             Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
         };
+        let known: std::collections::BTreeSet<caveat_core::PartnerId> =
+            store.partners().await?.into_iter().map(|p| p.id).collect();
+        if let Some((index, unknown)) = caveat_core::first_unknown_release(&reports, &known) {
+            anyhow::bail!(
+                "nothing from this file was stored: {} line {}: field `marking.releasable_to`: unknown partner {unknown}",
+                file.display(),
+                lines.get(index).copied().unwrap_or(0)
+            );
+        }
         let count = reports.len();
         let ids: Vec<caveat_core::ReportId> = reports.iter().map(|r| r.id).collect();
         let bar = spinner(format!("{}: writing {count} reports", file.display()));

@@ -4,11 +4,14 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::items_after_statements,
     reason = "integration tests fail loudly; clippy.toml exempts only #[test] bodies"
 )]
 
 mod api;
+mod bad_input;
 mod cases;
+mod leaks;
 mod outage;
 mod views;
 
@@ -94,6 +97,7 @@ impl Hub {
             ("fra", "FRA", vec![Role::Analyst]),
             ("auditor", "CAN", vec![Role::Auditor]),
             ("uscg", "USA-USCG", vec![Role::WatchOfficer, Role::BoardingOfficer]),
+            ("canwatch", "CAN", vec![Role::WatchOfficer, Role::BoardingOfficer]),
         ] {
             let u = User {
                 id: user.parse().unwrap(),
@@ -108,6 +112,19 @@ impl Hub {
         let key = caveat_audit::SigningKey::from_seed("caveat.test/audit", [3; 32]).unwrap();
         let state = AppState::open(store.clone(), key).await.unwrap().with_limits(limits);
         Hub { state, store, tokens }
+    }
+
+    /// Adds a user of `partner` with `roles` (and a token for it).
+    pub(crate) async fn add_user(&mut self, user: &'static str, partner: &str, roles: &[Role]) {
+        let u = User {
+            id: user.parse().unwrap(),
+            partner: partner.parse().unwrap(),
+            roles: roles.iter().copied().collect(),
+        };
+        self.store.put_user(&u).await.unwrap();
+        let (token, hash) = new_token();
+        self.store.add_token(&u.id, hash, time::OffsetDateTime::now_utc()).await.unwrap();
+        self.tokens.insert(user, token);
     }
 
     pub(crate) fn token(&self, user: &str) -> &str {
