@@ -417,7 +417,7 @@ mod tests {
         let conn = store.inner.writer.lock().unwrap();
         conn.execute_batch(
             "INSERT INTO partners VALUES ('GBR', '{}'); INSERT INTO markings VALUES (1, '{}');
-             INSERT INTO batches VALUES (1, 'GBR', 0, 1);
+             INSERT INTO batches VALUES (1, 'GBR', 0, 1, 1);
              INSERT INTO reports VALUES (1, x'00', 1, 'GBR', 0, 0, 0.0, 0.0, 'ais', 1, NULL, '{}');",
         )
         .unwrap();

@@ -202,6 +202,14 @@ async fn batches_are_all_or_nothing(store: &dyn Store) {
     assert!(matches!(store.insert_batch(&pid("GBR"), NOW, again).await, Err(Error::DuplicateId { index: 1, .. })));
     let (stored, corrected) = store.report(good[4].id).await.unwrap().unwrap();
     assert_eq!((stored.report, corrected, stored.received_at), (good[4].clone(), None, NOW));
+
+    // Batches are numbered per partner too (issue 14): CAN's first is its 1,
+    // whatever GBR sent; GBR's next follows GBR's last.
+    let gbr_next = store.insert_batch(&pid("GBR"), NOW, vec![Report::builder().build()]).await.unwrap();
+    assert_eq!(gbr_next.partner_batch, receipt.partner_batch + 1);
+    let can = store.insert_batch(&pid("CAN"), NOW, vec![Report::builder().originator("CAN").build()]).await.unwrap();
+    assert_eq!(can.partner_batch, 1);
+    assert!(can.batch > gbr_next.batch, "the store's own number is hub-wide");
 }
 
 async fn corrections_supersede(store: &dyn Store) {

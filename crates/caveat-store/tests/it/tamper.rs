@@ -136,6 +136,8 @@ fn a_version_4_database_has_its_audit_log_moved_to_its_own_file() {
          INSERT INTO main.audit_nodes SELECT * FROM a.audit_nodes;
          INSERT INTO main.audit_originators SELECT * FROM a.audit_originators;
          DETACH DATABASE a;
+         DROP INDEX batches_by_partner;
+         ALTER TABLE batches DROP COLUMN partner_batch;
          PRAGMA user_version = 4;",
     )
     .unwrap();
