@@ -166,6 +166,14 @@ impl Access {
         Ok(partners)
     }
 
+    /// The deployment's partners, as the store holds them now.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
+        self.reload_partners().await
+    }
+
     /// How many partners the deployment has, counting every one of `originators`
     /// (the list is reloaded when one is new): what a request's entries are padded to.
     pub(crate) async fn partners_covering<'a>(

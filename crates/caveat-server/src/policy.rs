@@ -8,9 +8,8 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use caveat_audit::{AuditEntry, Hash, PolicyUpload, Resume, Suspension as SuspensionEntry};
 use caveat_core::{PartnerId, Purpose, Role};
-use caveat_policy::{PolicyChange, SuspensionId};
+use caveat_policy::SuspensionId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -47,30 +46,16 @@ pub(crate) async fn put_standing(
     caller.require(ADMIN, "partner-admin")?;
     let bytes = crate::reports::read_body(body, caveat_policy::MAX_STANDING_BYTES).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::BadRequest("body: not UTF-8 text".into()))?;
-    let me = caller.user.partner.clone();
-    let now = OffsetDateTime::now_utc();
-    let ids = {
-        let policies = state.access.policies().await?;
-        policies.check_standing(&me, &text).map_err(|e| ApiError::InvalidPolicy(e.to_string()))?
-    };
-    let change = state
-        .access
-        .change(&me, |p| p.upload(&me, &text, now))
-        .await?
-        .map_err(|e| ApiError::InvalidPolicy(e.to_string()))?;
-    state
-        .audit
-        .append(vec![AuditEntry::PolicyUpload(PolicyUpload {
-            at: now,
-            partner: me.clone(),
-            user: caller.user.id.clone(),
-            policy_digest: Hash::sha256(text.as_bytes()),
-            policies: ids.iter().filter_map(|i| i.as_str().parse().ok()).collect(),
-        })])
-        .await?;
+    let who = changer(&caller);
+    let (change, ids) =
+        crate::change::upload_standing(&state.access, &state.audit, &who, &text, OffsetDateTime::now_utc()).await?;
     state.notify_change();
     let ids: Vec<&str> = ids.iter().map(caveat_policy::PolicyId::as_str).collect();
     Ok(Json(json!({ "version": change.version().get(), "policies": ids })))
+}
+
+fn changer(caller: &Caller) -> crate::change::Changer {
+    crate::change::Changer { originator: caller.user.partner.clone(), user: caller.user.id.clone() }
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,52 +76,23 @@ pub(crate) async fn suspend(
     caller.require(ADMIN, "partner-admin")?;
     let bytes = crate::reports::read_body(body, 64 * 1024).await?;
     let req: SuspendBody = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
-    let me = caller.user.partner.clone();
-    if let Some(ps) = &req.partners {
-        let known: BTreeSet<PartnerId> = state.store.partners().await?.into_iter().map(|p| p.id).collect();
-        if let Some(unknown) = ps.iter().find(|p| !known.contains(p)) {
-            // A typo would otherwise suspend no one while saying it did.
-            return Err(ApiError::BadRequest(format!("field `partners`: unknown partner {unknown}")));
-        }
-    }
-    let now = OffsetDateTime::now_utc();
+    let who = changer(&caller);
     let (partners, purposes) = (req.partners.clone(), req.purposes.clone());
-    let mut made = None;
-    let change = state
-        .access
-        .change(&me, |p| {
-            p.suspend(&me, req.partners, req.purposes, &req.reason, now).map(|(id, change)| {
-                made = Some(id);
-                change
-            })
-        })
-        .await?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let id = made.ok_or(ApiError::Internal)?;
-    let policy_id = format!("suspension/{id}").parse().map_err(|e| ApiError::internal("naming a suspension", &e))?;
-    // One entry per (partner, purpose) suspended, so a usage report can name each.
-    let consumers: Vec<Option<PartnerId>> =
-        partners.clone().map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
-    let uses: Vec<Option<Purpose>> = purposes.clone().map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
-    let mut entries = Vec::new();
-    for c in &consumers {
-        for u in &uses {
-            entries.push(AuditEntry::Suspension(SuspensionEntry {
-                at: now,
-                originator: me.clone(),
-                user: caller.user.id.clone(),
-                suspension: caveat_audit::PolicyId::clone(&policy_id),
-                consumer: c.clone(),
-                purpose: *u,
-            }));
-        }
-    }
-    state.audit.append(entries).await?;
+    let (id, change) = crate::change::suspend(
+        &state.access,
+        &state.audit,
+        &who,
+        req.partners,
+        req.purposes,
+        &req.reason,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     state.notify_change();
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "id": id.to_string(), "originator": me, "partners": partners, "purposes": purposes,
+            "id": id.to_string(), "originator": who.originator, "partners": partners, "purposes": purposes,
             "reason": req.reason, "version": change.version().get(),
         })),
     ))
@@ -149,21 +105,8 @@ pub(crate) async fn resume(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(ADMIN, "partner-admin")?;
     let sid: SuspensionId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let me = caller.user.partner.clone();
-    let now = OffsetDateTime::now_utc();
-    let change: PolicyChange =
-        state.access.change(&me, |p| p.resume(&me, sid, now)).await?.map_err(|_| ApiError::NotFound)?;
-    state
-        .audit
-        .append(vec![AuditEntry::Resume(Resume {
-            at: now,
-            originator: me,
-            user: caller.user.id.clone(),
-            suspension: format!("suspension/{sid}")
-                .parse()
-                .map_err(|e| ApiError::internal("naming a suspension", &e))?,
-        })])
-        .await?;
+    let change =
+        crate::change::resume(&state.access, &state.audit, &changer(&caller), sid, OffsetDateTime::now_utc()).await?;
     state.notify_change();
     Ok(Json(json!({ "id": sid.to_string(), "resumed": true, "version": change.version().get() })))
 }

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use caveat_audit::{AuditEntry, Hash, PolicyUpload, Resume, Suspension};
+use anyhow::Context;
 use caveat_core::{CaseId, PartnerId, Purpose, ReportId, User, ViewKey};
 use caveat_policy::{Action, SuspensionId};
 use caveat_server::{Access, AuditLog};
@@ -72,6 +71,11 @@ pub(crate) enum Command {
     },
 }
 
+/// The CLI acts as the partner's `operator` user.
+fn changer(partner: &PartnerId) -> anyhow::Result<caveat_server::Changer> {
+    Ok(caveat_server::Changer { originator: partner.clone(), user: "operator".parse()? })
+}
+
 fn operator(partner: &PartnerId) -> anyhow::Result<User> {
     Ok(User { id: "operator".parse()?, partner: partner.clone(), roles: BTreeSet::new() })
 }
@@ -118,24 +122,10 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         }
         Command::Upload { partner, file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let ids = access
-                .policies()
-                .await?
-                .check_standing(&partner, &text)
+            let who = changer(&partner)?;
+            let (change, ids) = caveat_server::upload_standing(&access, &audit()?, &who, &text, now)
+                .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let change = access
-                .change(&partner, |p| p.upload(&partner, &text, now))
-                .await?
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            audit()?
-                .append(vec![AuditEntry::PolicyUpload(PolicyUpload {
-                    at: now,
-                    partner: partner.clone(),
-                    user: "operator".parse()?,
-                    policy_digest: Hash::sha256(text.as_bytes()),
-                    policies: ids.iter().filter_map(|i| i.as_str().parse().ok()).collect(),
-                })])
-                .await?;
             println!(
                 "{partner}: {} standing policies in force at policy version {}",
                 ids.len(),
@@ -145,39 +135,14 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         Command::Suspend { partner, partners, purposes, reason } => {
             let ps = (!partners.is_empty()).then(|| partners.iter().cloned().collect::<BTreeSet<_>>());
             let us = (!purposes.is_empty()).then(|| purposes.iter().copied().collect::<BTreeSet<_>>());
-            let mut made = None;
-            access
-                .change(&partner, |p| {
-                    p.suspend(&partner, ps.clone(), us.clone(), &reason, now).map(|(id, c)| {
-                        made = Some(id);
-                        c
-                    })
-                })
-                .await?
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let Some(id) = made else { bail!("no suspension was made") };
-            audit()?
-                .append(vec![AuditEntry::Suspension(Suspension {
-                    at: now,
-                    originator: partner.clone(),
-                    user: "operator".parse()?,
-                    suspension: format!("suspension/{id}").parse()?,
-                    consumer: None,
-                    purpose: None,
-                })])
-                .await?;
+            let who = changer(&partner)?;
+            let (id, _) = caveat_server::suspend(&access, &audit()?, &who, ps, us, &reason, now).await?;
             println!("suspension {id} of {partner}'s reports is in force from the next request");
         }
         Command::Resume { partner, id } => {
-            access.change(&partner, |p| p.resume(&partner, id, now)).await?.map_err(|e| anyhow::anyhow!("{e}"))?;
-            audit()?
-                .append(vec![AuditEntry::Resume(Resume {
-                    at: now,
-                    originator: partner.clone(),
-                    user: "operator".parse()?,
-                    suspension: format!("suspension/{id}").parse()?,
-                })])
-                .await?;
+            caveat_server::resume(&access, &audit()?, &changer(&partner)?, id, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("suspension {id} of {partner}: {e}"))?;
             println!("suspension {id} of {partner} lifted");
         }
         Command::Show { partner } => {

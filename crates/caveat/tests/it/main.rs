@@ -11,6 +11,7 @@ mod architecture;
 mod crash;
 mod ingest;
 mod multi_hub;
+mod same_audit;
 mod slow_clients;
 mod tls;
 
