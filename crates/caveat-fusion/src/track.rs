@@ -105,10 +105,14 @@ pub struct Track {
     pub lineage: Lineage,
     /// Originators of the reports in its lineage.
     pub originators: BTreeSet<PartnerId>,
-    /// Originators whose reports could have changed it: those in its lineage and
-    /// those whose reports shared an association cluster with it, or with a track
-    /// it descends from, at any scan. Remove every report of a partner not in
-    /// this set and the track comes out identical (the suspension property).
+    /// Originators whose reports took part in computing it: those in its
+    /// lineage and those whose reports shared an association cluster with it,
+    /// or with a track it descends from, at any scan. It records this run, not
+    /// every run: suspending a partner outside the set can still change the
+    /// track, when a track the partner did touch then stands elsewhere (or
+    /// with a wider gate) and takes reports this one took or would have
+    /// taken. Such a change always goes through reports that the two runs give
+    /// to different tracks, one of them a track the partner influenced.
     pub influenced_by: BTreeSet<PartnerId>,
 }
 

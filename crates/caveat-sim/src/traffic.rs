@@ -126,16 +126,14 @@ pub(crate) fn continue_track(
     end: f64,
     draw: &mut Draw,
 ) -> (Trajectory, Habit) {
-    let fixes: Vec<Fix> = track
-        .fixes
-        .iter()
-        .filter(|f| f.t <= end)
-        .map(|f| {
-            let (lat, lon) = offset(f.lat, f.lon, east, north);
-            Fix { lat, lon, ..*f }
-        })
-        .collect();
-    let fixes = if fixes.is_empty() { track.fixes.iter().take(1).copied().collect() } else { fixes };
+    let moved = |f: &Fix| {
+        let (lat, lon) = offset(f.lat, f.lon, east, north);
+        Fix { lat, lon, ..*f }
+    };
+    let fixes: Vec<Fix> = track.fixes.iter().filter(|f| f.t <= end).map(moved).collect();
+    // A track whose first fix lies after the end still starts from that fix,
+    // moved like the rest: unmoved, every clone of it would sit on the original.
+    let fixes = if fixes.is_empty() { track.fixes.iter().take(1).map(moved).collect() } else { fixes };
     let f = fit(&fixes);
     let habit = habit(track.ais_ship_type, f);
     let Some(first) = fixes.first() else {
@@ -319,5 +317,25 @@ mod tests {
             let s = tr.state_at(f64::from(k) * 600.0).unwrap();
             assert!(distance_m(17.5, -65.5, s.lat, s.lon) < 8000.0, "{k} {s:?}");
         }
+    }
+
+    #[test]
+    fn a_clone_whose_first_fix_is_after_the_end_is_moved_too() {
+        // Issue 19: the fallback kept the original's position, so clones piled up on it.
+        let track = RealTrack {
+            mmsi: caveat_core::Mmsi::new(338_000_001).unwrap(),
+            name: None,
+            ais_ship_type: Some(70),
+            length_m: None,
+            beam_m: None,
+            imo: None,
+            call_sign: None,
+            class_b: false,
+            fixes: vec![fix(7200.0, 18.0, -65.0, 0.0, 0.0)],
+        };
+        let (tr, _) = continue_track(&track, 3000.0, -4000.0, 600.0, &mut Draw::new(3, 3));
+        let s = tr.state_at(0.0).unwrap();
+        let (lat, lon) = offset(18.0, -65.0, 3000.0, -4000.0);
+        assert!(distance_m(lat, lon, s.lat, s.lon) < 1.0, "{s:?}");
     }
 }

@@ -10,12 +10,22 @@
 //! refreshes every 20 scenario seconds instead: the server folds new reports
 //! into an open view at most once a wall-clock second, which at 20x real time
 //! is every 20 scenario seconds.
+//!
+//! The picture is judged at the scenario's end, before the first report
+//! observed (or, in arrival order, arriving) after it: a few tips are observed
+//! up to an hour later, and by the last of them every AIS track has timed out.
+//! There it prints the tracks by status and how many distinct truth vessels
+//! the confirmed tracks cover, each confirmed track standing for the vessel
+//! most of its lineage's reports came from (the simulator knows each report's
+//! origin). Taking that snapshot is not counted in the timings.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use caveat_bench::{peak_rss_kb, percentile};
-use caveat_fusion::{FusionConfig, Picture};
-use caveat_sim::{Fleet, ScenarioConfig, ScenarioPlan};
+use caveat_core::ReportId;
+use caveat_fusion::{FusionConfig, Picture, Track, TrackStatus};
+use caveat_sim::{Fleet, ScenarioConfig, ScenarioPlan, SimReport, VesselId};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -46,9 +56,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut work_ns = [0u64; 2];
     let mut arrived_in_scenario = 0usize;
     let mut next_refresh = reports.first().map(|r| r.arrival);
+    // The picture at the scenario's end, and the time taken to copy it out.
+    let mut at_end: Option<Vec<Track>> = None;
+    let mut snapshot_ns = 0u64;
+    let past_end = |r: &SimReport| if arrival { r.arrival > scenario_end } else { r.report.observed_at > scenario_end };
     let started = Instant::now();
     let cpu_before = cpu_seconds().unwrap_or(f64::NAN);
     for r in &reports {
+        if at_end.is_none() && past_end(r) {
+            // The refresh is work the next read would do anyway, so it stays in the timings.
+            picture.refresh();
+            let t = Instant::now();
+            at_end = Some(picture.tracks_at(scenario_end));
+            snapshot_ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        }
         let t = Instant::now();
         picture.insert(&r.report)?;
         let insert_ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -75,8 +96,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let tracks = picture.track_count();
     refreshes.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds().unwrap_or(f64::NAN) - cpu_before;
+    let snapshot_s = snapshot_ns as f64 / 1e9;
+    let wall = started.elapsed().as_secs_f64() - snapshot_s;
+    let cpu = cpu_seconds().unwrap_or(f64::NAN) - cpu_before - snapshot_s;
+    let at_end = match at_end {
+        Some(t) => t,
+        None => picture.tracks_at(scenario_end),
+    };
 
     let rate = n as f64 / wall;
     println!(
@@ -116,12 +142,68 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             work_ns[1] as f64 / 1e9
         );
     }
-    println!("  live tracks at end   {tracks}");
+    let last_observed = reports.iter().map(|r| r.report.observed_at).max().unwrap_or(scenario_end);
+    println!(
+        "  live tracks after    {tracks} (after the last report, observed {:.0} min after the scenario's end)",
+        (last_observed - scenario_end).as_seconds_f64() / 60.0
+    );
+    let end = Coverage::at_end(&at_end, &reports, scenario_end);
+    println!(
+        "  at the scenario end  {} tracks: {} confirmed, {} tentative",
+        at_end.len(),
+        end.confirmed,
+        at_end.len() - end.confirmed
+    );
+    println!(
+        "  vessels covered      {} distinct truth vessels by {} confirmed tracks ({} of them on clutter or false tips), \
+         of {} vessels reported on by the end ({vessels} in the scenario); \
+         a confirmed track covers the vessel most of its lineage came from",
+        end.covered, end.confirmed, end.on_nothing, end.reported
+    );
     println!(
         "  peak memory (VmHWM)  {} MB (includes the scenario's reports held in memory)",
         peak_rss_kb().unwrap_or(0) / 1024
     );
     Ok(())
+}
+
+/// How the confirmed tracks at the scenario's end stand against the truth.
+struct Coverage {
+    confirmed: usize,
+    /// Distinct vessels that are some confirmed track's majority origin.
+    covered: usize,
+    /// Confirmed tracks most of whose reports came from no vessel.
+    on_nothing: usize,
+    /// Distinct vessels with a report observed by the end.
+    reported: usize,
+}
+
+impl Coverage {
+    fn at_end(tracks: &[Track], reports: &[SimReport], end: time::OffsetDateTime) -> Coverage {
+        let origin: HashMap<ReportId, Option<VesselId>> =
+            reports.iter().map(|r| (r.report.id, r.origin.vessel())).collect();
+        let reported: HashSet<VesselId> =
+            reports.iter().filter(|r| r.report.observed_at <= end).filter_map(|r| r.origin.vessel()).collect();
+        let mut covered: HashSet<VesselId> = HashSet::new();
+        let mut confirmed = 0;
+        let mut on_nothing = 0;
+        for t in tracks.iter().filter(|t| t.status == TrackStatus::Confirmed) {
+            confirmed += 1;
+            // BTreeMap: ties go to the lowest vessel id (None first), the same on every run.
+            let mut counts: BTreeMap<Option<VesselId>, usize> = BTreeMap::new();
+            for id in t.lineage.iter() {
+                *counts.entry(origin.get(id).copied().flatten()).or_default() += 1;
+            }
+            let majority = counts.iter().max_by_key(|(v, n)| (**n, std::cmp::Reverse(**v))).map(|(v, _)| *v);
+            match majority.flatten() {
+                Some(v) => {
+                    covered.insert(v);
+                }
+                None => on_nothing += 1,
+            }
+        }
+        Coverage { confirmed, covered: covered.len(), on_nothing, reported: reported.len() }
+    }
 }
 
 /// User + system CPU time of this process, seconds (`/proc/self/stat`, clock ticks of 1/100 s).

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use crate::scenario::{self, Spec};
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: scenario::cases(16), ..ProptestConfig::default() })]
 
     #[test]
     fn shared_tracks_equal_fresh_tracks_at_every_read(

@@ -52,7 +52,7 @@ fn arrivals(seed: u64, spread_deg: f64, max_delay_s: f64, corrections: f64) -> V
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: scenario::cases(16), ..ProptestConfig::default() })]
 
     #[test]
     fn replay_equals_batch_fusion_of_the_reports_held(

@@ -8,6 +8,13 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 pub(crate) const T0: OffsetDateTime = datetime!(2026-11-23 11:00 UTC);
 pub(crate) const PARTNERS: [&str; 4] = ["GBR", "CAN", "NLD", "USA-USCG"];
 
+/// Cases per property: `PROPTEST_CASES` when set (scripts/fusion-properties
+/// runs thousands to find rare failures), else `default`. A config literal
+/// with its own `cases` would otherwise ignore the variable.
+pub(crate) fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// SplitMix64: tiny, seeded, good enough for fixtures.
 pub(crate) struct Rng(u64);
 
