@@ -56,6 +56,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "counter",
         m.decisions_deny.load(Ordering::Relaxed),
     );
+    counter(
+        "caveat_open_views",
+        "Views held in memory (dropped when idle or past the bound).",
+        "gauge",
+        state.pictures.open_views() as u64,
+    );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

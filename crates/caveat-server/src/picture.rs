@@ -129,6 +129,8 @@ struct Slot {
     current: std::sync::RwLock<Option<Arc<Built>>>,
     /// When the view last looked for new reports.
     looked: Mutex<Option<std::time::Instant>>,
+    /// When a request last asked for it.
+    used: Mutex<Option<std::time::Instant>>,
     builder: tokio::sync::Mutex<Option<Builder>>,
 }
 
@@ -205,6 +207,11 @@ pub(crate) struct Pictures {
     /// Rendered responses by query, for the view version they were rendered
     /// from: the bytes are the same for every request that sees that version.
     responses: Mutex<HashMap<String, Vec<Rendering>>>,
+    /// Idle time (ms) after which a view is dropped, and most views kept.
+    view_idle_ms: std::sync::atomic::AtomicU64,
+    max_views: std::sync::atomic::AtomicUsize,
+    /// When idle views were last looked for.
+    swept: Mutex<Option<std::time::Instant>>,
     /// Bytes of the responses rendered into `responses` (approximately: a
     /// rendering finished after its entry was dropped is still counted until
     /// the next clear).
@@ -234,7 +241,58 @@ impl Pictures {
             views: Mutex::new(HashMap::new()),
             versions: std::sync::atomic::AtomicU64::new(1),
             responses: Mutex::new(HashMap::new()),
+            view_idle_ms: std::sync::atomic::AtomicU64::new(600_000),
+            max_views: std::sync::atomic::AtomicUsize::new(256),
+            swept: Mutex::new(None),
             response_bytes: Arc::default(),
+        }
+    }
+
+    /// Sets how long an unused view is kept, and how many views at most.
+    pub(crate) fn set_bounds(&self, idle: std::time::Duration, max_views: usize) {
+        let ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        self.view_idle_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+        self.max_views.store(max_views.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many views are open.
+    pub(crate) fn open_views(&self) -> usize {
+        self.views.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Drops views no request asked for within the idle time, then the least
+    /// recently used past the most views kept (never `keep`, the one being
+    /// asked for). A view holds its picture (every permitted report's track
+    /// state and history), so views must not outlive their use: a partner
+    /// trying many purposes and cases would otherwise grow the hub without
+    /// bound. At most once a second, under the views' lock.
+    fn sweep(&self, keep: &ViewKey) {
+        let now = std::time::Instant::now();
+        let due = {
+            let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+            let due = swept.is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(1));
+            if due {
+                *swept = Some(now);
+            }
+            due
+        };
+        let idle = std::time::Duration::from_millis(self.view_idle_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let max = self.max_views.load(std::sync::atomic::Ordering::Relaxed);
+        let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        let used = |s: &Slot| *s.used.lock().unwrap_or_else(PoisonError::into_inner);
+        if due {
+            views.retain(|k, s| k == keep || used(s).is_some_and(|t| now.duration_since(t) < idle));
+        }
+        // The bound is kept on every request: one more view than allowed
+        // drops the least recently used.
+        if views.len() >= max && !views.contains_key(keep) {
+            let mut by_use: Vec<(Option<std::time::Instant>, ViewKey)> =
+                views.iter().filter(|(k, _)| *k != keep).map(|(k, s)| (used(s), k.clone())).collect();
+            by_use.sort();
+            let excess = views.len() + 1 - max;
+            for (_, k) in by_use.into_iter().take(excess) {
+                views.remove(&k);
+            }
         }
     }
 
@@ -384,10 +442,12 @@ impl Pictures {
         let rules = Rules { policy_version: policies.version().get(), case: case.clone() };
         let policy_change = policies.next_change_after(now);
         drop(policies);
+        self.sweep(key);
         let slot = {
             let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
             views.entry(key.clone()).or_default().clone()
         };
+        *slot.used.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
         let valid = |b: &Built| b.rules == rules && b.expires.is_none_or(|e| now < e);
         let ask = |case| Asking { access, user, key, case, now, rules: rules.clone(), policy_change };
         if let Some(built) = slot.current().filter(|b| valid(b)) {

@@ -23,6 +23,11 @@ pub struct Limits {
     pub max_page: usize,
     /// Time a request body has, from the end of its headers, to arrive whole (else 408).
     pub body_timeout: std::time::Duration,
+    /// A view no request has asked for in this long is dropped (its memory freed);
+    /// the next request for it builds it again.
+    pub view_idle: std::time::Duration,
+    /// Most views kept open at once; past it the least recently used are dropped.
+    pub max_views: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +37,8 @@ impl Default for Limits {
             max_batch_reports: 50_000,
             max_page: 5_000,
             body_timeout: std::time::Duration::from_secs(30),
+            view_idle: std::time::Duration::from_mins(10),
+            max_views: 256,
         }
     }
 }
@@ -108,6 +115,7 @@ impl AppState {
     /// Sets the limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.pictures.set_bounds(limits.view_idle, limits.max_views);
         self.limits = limits;
         self
     }

@@ -59,6 +59,13 @@ pub(crate) struct Args {
     /// answered 413 before the body is read [default: 16777216].
     #[arg(long)]
     max_body_bytes: Option<usize>,
+    /// Seconds a view (one partner, purpose and case) is kept in memory after
+    /// its last request; the next request builds it again [default: 600].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    view_idle_s: Option<u64>,
+    /// Most views kept in memory; past it the least recently used is dropped [default: 256].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_views: Option<u64>,
 }
 
 /// `caveat serve --config FILE`.
@@ -81,6 +88,10 @@ struct Config {
     body_timeout_s: Option<u64>,
     /// Seconds a connection may be silent both ways (`--idle-timeout-s`).
     idle_timeout_s: Option<u64>,
+    /// Seconds an unused view is kept (`--view-idle-s`).
+    view_idle_s: Option<u64>,
+    /// Most views kept (`--max-views`).
+    max_views: Option<u64>,
     /// TLS files (`[tls] cert, key, client_ca`).
     #[serde(default)]
     tls: crate::tls::TlsFiles,
@@ -136,6 +147,9 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
             defaults.body_timeout.as_secs(),
             "body_timeout_s",
         )?,
+        view_idle: seconds(args.view_idle_s, config.view_idle_s, defaults.view_idle.as_secs(), "view_idle_s")?,
+        max_views: usize::try_from(positive(args.max_views, config.max_views, defaults.max_views as u64, "max_views")?)
+            .context("max_views is too large")?,
         ..defaults
     };
     let transport = Transport {

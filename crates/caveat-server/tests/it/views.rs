@@ -335,3 +335,36 @@ async fn no_earlier_rendering_outlives_a_suspension() {
         assert!(!gbr_in(&page().await));
     }
 }
+
+/// Issue 16 item 4: views are bounded in number and dropped when idle; a
+/// dropped view is built again, the same, on its next request.
+#[tokio::test]
+async fn regression_16_views_are_bounded_and_evicted_when_idle() {
+    let limits = caveat_server::Limits {
+        max_views: 2,
+        view_idle: std::time::Duration::from_millis(300),
+        ..caveat_server::Limits::default()
+    };
+    let hub = Hub::with_limits(limits).await;
+    scene(&hub).await;
+    let open = || async {
+        let res = tower::ServiceExt::oneshot(
+            caveat_server::operator_app(hub.state.clone()),
+            Request::get("/metrics").body(Body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+        let text =
+            String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+        text.lines().find_map(|l| l.strip_prefix("caveat_open_views ")).unwrap().parse::<u64>().unwrap()
+    };
+    let first = lineages(&hub, "can", "interdiction").await;
+    for purpose in ["search-and-rescue", "monitoring", "prosecution"] {
+        tracks(&hub, "can", purpose).await;
+        assert!(open().await <= 2, "at most two views are kept");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    tracks(&hub, "fra", "search-and-rescue").await;
+    assert_eq!(open().await, 1, "idle views were dropped");
+    assert_eq!(lineages(&hub, "can", "interdiction").await, first, "a dropped view is built again alike");
+}
