@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use caveat_audit::{AuditEntry, CaseStep as CaseStepEntry, CaseStepKind};
 use caveat_core::{
@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::access::decision_uses;
 use crate::auth::{Caller, View};
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
 
 const CASE_WORKERS: &[Role] = &[Role::WatchOfficer, Role::BoardingOfficer, Role::PartnerAdmin];
@@ -234,7 +235,7 @@ pub(crate) async fn open(
 pub(crate) async fn add_step(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(CASE_WORKERS, "watch-officer, boarding-officer or partner-admin")?;
@@ -260,7 +261,7 @@ pub(crate) async fn add_step(
 pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
     let case = state.store.case(id).await?.filter(|c| c.includes(&caller.user.partner)).ok_or(ApiError::NotFound)?;

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// Not there, or not visible to this view: the two are indistinguishable by design.
     #[error("not found")]
     NotFound,
+    /// The path exists but not with this method.
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
     /// The body is over the limit.
     #[error("the request body is over the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::UnknownCase => "unknown_case",
             ApiError::InvalidPolicy(_) => "invalid_policy",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict(_) => "conflict",
@@ -91,6 +95,7 @@ impl ApiError {
             | ApiError::UnknownCase => StatusCode::BAD_REQUEST,
             ApiError::InvalidReport(_) | ApiError::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -32,6 +32,7 @@ mod auth;
 mod cases;
 mod change;
 mod error;
+mod extract;
 mod limits;
 mod live;
 mod ops;
@@ -84,12 +85,14 @@ pub fn app(state: AppState) -> Router {
         .route("/audit/key", get(transparency::key))
         .route("/audit/proof/inclusion", get(transparency::inclusion))
         .route("/audit/proof/consistency", get(transparency::consistency))
-        .fallback(|| async { ApiError::NotFound });
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/openapi.json", get(ops::openapi))
         .nest("/v1", v1)
         .fallback(web::asset)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use caveat_core::{PartnerId, Purpose, Role};
 use caveat_policy::SuspensionId;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::auth::Caller;
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
 
 const ADMIN: &[Role] = &[Role::PartnerAdmin];
@@ -101,7 +102,7 @@ pub(crate) async fn suspend(
 pub(crate) async fn resume(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(ADMIN, "partner-admin")?;
     let sid: SuspensionId = id.parse().map_err(|_| ApiError::NotFound)?;

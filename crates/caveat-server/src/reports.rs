@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use caveat_core::{DEFAULT_FUTURE_SKEW, IngestContext, Report, ReportId, ReportIdMint, Role, parse_batch};
 use serde_json::{Value, json};
@@ -14,11 +14,24 @@ use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
 
 use crate::access::Action;
 use crate::auth::{Caller, View};
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
 
-/// Reads a body up to the limit, answering 413 with the limit past it.
+/// Reads a body up to the limit, answering 413 with the limit past it, and
+/// 400 for a body that breaks off or is malformed (a bad chunk): that is the
+/// client's fault, not a size.
 pub(crate) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest(format!(
+                "body: could not be read ({})",
+                inner.to_string().chars().take(120).collect::<String>()
+            ))
+        }
+    })
 }
 
 pub(crate) async fn submit(
@@ -114,7 +127,7 @@ fn non_blank_lines(bytes: &[u8]) -> Vec<u64> {
 pub(crate) async fn get(
     State(state): State<AppState>,
     view: View,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Report>, ApiError> {
     // The case first: whether it names a case of the caller's partner must be
     // answered the same whether or not the report exists.

@@ -8,7 +8,7 @@ use std::sync::PoisonError;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use caveat_core::{BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, VesselType};
@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::View;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::picture::{Serve, Source, ViewSnapshot, combined_marking, lineage_by_originator};
 use crate::{ApiError, AppState};
 
@@ -163,7 +164,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     view: View,
     headers: HeaderMap,
-    Query(q): Query<TracksQuery>,
+    ApiQuery(q): ApiQuery<TracksQuery>,
 ) -> Result<Response, ApiError> {
     let bbox: Option<BoundingBox> = match &q.bbox {
         Some(b) => Some(b.parse().map_err(|e: caveat_core::Error| ApiError::BadRequest(format!("query `bbox`: {e}")))?),
@@ -239,7 +240,7 @@ struct TrackPage<'a> {
 pub(crate) async fn get(
     State(state): State<AppState>,
     view: View,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&state, &view).await?;
     let track = snap.tracks.iter().find(|t| t.id.to_string() == id).ok_or(ApiError::NotFound)?;
@@ -282,7 +283,7 @@ pub(crate) struct ExportQuery {
 pub(crate) async fn export(
     State(state): State<AppState>,
     view: View,
-    Query(q): Query<ExportQuery>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let case = crate::cases::facts(&state, &view).await?;
     let now = OffsetDateTime::now_utc();

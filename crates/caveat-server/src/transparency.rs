@@ -2,7 +2,7 @@
 //! signed checkpoint and key, proofs, and its usage report.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use caveat_core::Role;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
+use crate::extract::ApiQuery;
 use crate::{ApiError, AppState};
 
 const AUDITORS: &[Role] = &[Role::Auditor, Role::PartnerAdmin];
@@ -38,7 +39,7 @@ pub(crate) struct InclusionQuery {
 pub(crate) async fn inclusion(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<InclusionQuery>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let proof = state.audit.inclusion(q.index, q.size).await.map_err(|_| {
@@ -57,7 +58,7 @@ pub(crate) struct ConsistencyQuery {
 pub(crate) async fn consistency(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ConsistencyQuery>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let proof = state
@@ -91,7 +92,7 @@ fn check_saved(saved: Option<u64>, size: u64) -> Result<(), ApiError> {
 pub(crate) async fn usage(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UsageQuery>,
+    ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let me = caller.user.partner.clone();
@@ -111,7 +112,7 @@ pub(crate) async fn usage(
 pub(crate) async fn transparency(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UsageQuery>,
+    ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     Ok(Json(transparency_report(&state, caller.user.partner.clone(), q.saved_size).await?))

@@ -77,3 +77,37 @@ async fn regression_16_a_case_step_in_the_future_is_refused() {
     let res = json_post(&hub, "uscg", "/v1/cases", open(&recent())).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.message());
 }
+
+/// Issue 15 item 5: axum's own rejections answer in the error envelope too.
+#[tokio::test]
+async fn regression_15_rejections_are_the_json_envelope() {
+    let hub = Hub::new().await;
+    for (path, code) in [("/v1/tracks?limit=abc", "bad_request"), ("/v1/tracks?bogus=1", "bad_request")] {
+        let res = hub.get(path, "can", Some("interdiction")).await;
+        assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, code.into()), "{path}");
+        assert!(res.message().starts_with("query: "), "{}", res.message());
+    }
+    for (method, path) in [("DELETE", "/v1/tracks"), ("PATCH", "/healthz"), ("PUT", "/v1/reports")] {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", hub.token("can")))
+            .body(Body::empty())
+            .unwrap();
+        let res = hub.send(req).await;
+        assert_eq!((res.status, res.code()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()), "{path}");
+    }
+    // A body that breaks off (as a malformed chunk does) is the client's fault: 400, not 413.
+    let broken = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(crate::line(18.2))),
+        Err(std::io::Error::other("invalid chunk size line")),
+    ]);
+    let req = Request::post("/v1/reports")
+        .header("authorization", format!("Bearer {}", hub.token("gbr")))
+        .header("content-type", "application/x-ndjson")
+        .body(Body::from_stream(broken))
+        .unwrap();
+    let res = hub.send(req).await;
+    assert_eq!((res.status, res.code()), (StatusCode::BAD_REQUEST, "bad_request".into()), "{}", res.message());
+    assert_eq!(hub.stored().await, 0);
+}
