@@ -4,6 +4,7 @@
 use caveat_core::{IngestContext, Marking, Partner, ReportIdMint, parse_batch};
 use time::macros::datetime;
 
+/// The property; see the module's documentation.
 pub fn ndjson_ingest(data: &[u8]) {
     let partner = Partner {
         id: "GBR".parse().unwrap(),

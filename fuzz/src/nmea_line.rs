@@ -7,6 +7,7 @@
 
 use caveat_ais::{AisBits, FeedConfig, FeedDecoder, Message};
 
+/// The property; see the module's documentation.
 pub fn nmea_line(data: &[u8]) {
     let mut feed = FeedDecoder::new(FeedConfig { max_pending: 4, max_fragment_age: 8, max_fragment_age_s: 30 });
     let mut decoded = 0u64;
