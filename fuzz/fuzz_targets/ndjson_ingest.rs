@@ -1,28 +1,4 @@
 #![no_main]
-//! Property: any byte string is either a batch of reports that all re-validate
-//! from their own JSON form, or a typed error; never a panic.
+//! libFuzzer entry point; the property is in `src/ndjson_ingest.rs`.
 
-use caveat_core::{IngestContext, Marking, Partner, ReportIdMint, parse_batch};
-use time::macros::datetime;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let partner = Partner {
-        id: "GBR".parse().unwrap(),
-        name: "fuzz".into(),
-        default_marking: Marking::originator_only(),
-        ais_marking: None,
-    };
-    let mut ctx = IngestContext {
-        submitter: &partner,
-        now: datetime!(2026-11-23 12:00 UTC),
-        max_future_skew: time::Duration::minutes(5),
-        mint: ReportIdMint::new(1_795_000_000_000, [1; 10]),
-    };
-    if let Ok(reports) = parse_batch(data, 1_000, &mut ctx) {
-        for r in reports {
-            let line = serde_json::to_vec(&r).unwrap();
-            let again = parse_batch(&line, 1, &mut ctx).unwrap();
-            assert_eq!(again[0], r);
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| caveat_fuzz::ndjson_ingest(data));

@@ -1,0 +1,14 @@
+//! The bodies of Caveat's fuzz targets, one function per target, each asserting
+//! its target's property. Two thin sets of entry points call them:
+//! `fuzz_targets/` for cargo-fuzz (libFuzzer, needs nightly) and `afl_targets/`
+//! for cargo-afl (AFL++, works on stable; see `scripts/fuzz`).
+
+mod checkpoint_and_proof;
+mod ndjson_ingest;
+mod nmea_line;
+mod policy_upload;
+
+pub use checkpoint_and_proof::{checkpoint_and_proof, checkpoint_seeds};
+pub use ndjson_ingest::ndjson_ingest;
+pub use nmea_line::nmea_line;
+pub use policy_upload::policy_upload;
