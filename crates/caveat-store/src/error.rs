@@ -101,6 +101,16 @@ pub enum Error {
         /// The database's message.
         message: String,
     },
+    /// A SQLite store holds reports but the audit log's file beside it is gone.
+    #[error(
+        "the audit log {} is missing beside a store holding reports; restore it from the backup \
+         taken with the database (a new, empty log would hide every use recorded so far)",
+        path.display()
+    )]
+    AuditLogMissing {
+        /// Where the log was expected.
+        path: std::path::PathBuf,
+    },
     /// The database cannot be reached now; retry later.
     #[error("the database is unavailable: {message}")]
     Unavailable {

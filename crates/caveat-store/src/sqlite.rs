@@ -89,6 +89,14 @@ impl SqliteStore {
     fn with_target(target: Target) -> Result<Self> {
         let audit = target.audit();
         let mut writer = connect(&target)?;
+        if let Target::File(log) = &audit
+            && !log.exists()
+            && holds_reports_without_log_inside(&writer)?
+        {
+            // Refused rather than replaced by a new empty log (issue 16): the
+            // log is what lets originators check every use of their data.
+            return Err(Error::AuditLogMissing { path: log.clone() });
+        }
         let mut audit_writer = connect_audit(&audit)?;
         schema::migrate_audit(&mut audit_writer)?;
         schema::migrate(&mut writer, &audit)?;
@@ -225,6 +233,17 @@ fn open_file(target: &Target) -> Result<Connection> {
     .map_err(|e| Error::Unavailable { message: e.to_string() })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::db("setting the busy timeout"))?;
     Ok(conn)
+}
+
+/// Whether a database whose log lives in its own file (schema 5 on) holds
+/// reports: then that file must exist.
+fn holds_reports_without_log_inside(conn: &Connection) -> Result<bool> {
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(Error::db("reading the schema version"))?;
+    if version < 5 {
+        return Ok(false);
+    }
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM reports)", [], |r| r.get(0)).map_err(Error::db("counting reports"))
 }
 
 fn connect(target: &Target) -> Result<Connection> {

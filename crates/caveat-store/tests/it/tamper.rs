@@ -162,3 +162,41 @@ fn a_version_4_database_has_its_audit_log_moved_to_its_own_file() {
     let store = SqliteStore::open(&main).unwrap();
     assert_eq!(MerkleLog::open(store.audit_storage().unwrap()).unwrap().size(), 20);
 }
+
+/// Issue 16: a store holding reports whose audit log file is gone is refused
+/// at open, never given a new empty log; an empty store may start one.
+#[test]
+fn regression_16_a_missing_audit_log_beside_reports_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("hub.db");
+    let log = SqliteStore::audit_path(&main);
+    drop(SqliteStore::open(&main).unwrap());
+    std::fs::remove_file(&log).unwrap();
+    drop(SqliteStore::open(&main).unwrap());
+    assert!(log.exists(), "an empty store starts a new log");
+
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let store = SqliteStore::open(&main).unwrap();
+    rt.block_on(async {
+        use caveat_store::Store;
+        let gbr = caveat_core::Partner {
+            id: "GBR".parse().unwrap(),
+            name: "GBR".into(),
+            default_marking: caveat_core::Marking::originator_only(),
+            ais_marking: None,
+        };
+        store.put_partner(&gbr).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        store.insert_batch(&gbr.id, now, vec![caveat_core::Report::builder().build()]).await.unwrap();
+    });
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = log.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let err = SqliteStore::open(&main).unwrap_err();
+    assert!(matches!(err, caveat_store::Error::AuditLogMissing { .. }), "{err}");
+    assert!(err.to_string().contains("restore it from the backup"), "{err}");
+    assert!(!log.exists(), "no new log was made");
+}
