@@ -166,25 +166,22 @@ impl Access {
         Ok(partners)
     }
 
-    /// The deployment's partners, as the store holds them now.
+    /// The deployment's partners, covering every one of `originators`: the
+    /// cached list, reloaded from the store when one of them is not in it.
+    /// What a request's entries are padded to, and what markings and
+    /// suspensions may name.
     ///
     /// # Errors
     /// The store fails.
-    pub async fn partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
-        self.reload_partners().await
-    }
-
-    /// How many partners the deployment has, counting every one of `originators`
-    /// (the list is reloaded when one is new): what a request's entries are padded to.
     pub(crate) async fn partners_covering<'a>(
         &self,
         mut originators: impl Iterator<Item = &'a PartnerId>,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
         let partners = self.partners.read().unwrap_or_else(PoisonError::into_inner).clone();
         if originators.any(|o| !partners.contains(o)) {
-            return Ok(self.reload_partners().await?.len());
+            return self.reload_partners().await;
         }
-        Ok(partners.len())
+        Ok(partners)
     }
 
     /// The audit entries of one request that decided `uses`: one entry per
@@ -204,11 +201,21 @@ impl Access {
         uses: Vec<OriginatorUse>,
         at: OffsetDateTime,
     ) -> Result<Vec<AuditEntry>, ApiError> {
-        let partners = self.partners_covering(uses.iter().map(|u| &u.originator)).await?;
-        let mut entries = uses_entries(user, key, action, uses, at);
-        let filler = uses_entries_for(user, key, action, Vec::new(), at);
+        self.padded(uses, |originators| uses_entries_for(user, key, action, originators, at)).await
+    }
+
+    /// One entry made by `make` per originator of `uses`, then entries of no
+    /// originator up to one per partner (see [`Access::entries`]).
+    pub(crate) async fn padded(
+        &self,
+        uses: Vec<OriginatorUse>,
+        make: impl Fn(Vec<OriginatorUse>) -> AuditEntry,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        let by_originator = per_originator(uses);
+        let partners = self.partners_covering(by_originator.keys()).await?.len();
+        let mut entries: Vec<AuditEntry> = by_originator.into_values().map(&make).collect();
         while entries.len() < partners {
-            entries.push(filler.clone());
+            entries.push(make(Vec::new()));
         }
         Ok(entries)
     }
@@ -254,11 +261,16 @@ pub(crate) fn uses_entries(
     uses: Vec<OriginatorUse>,
     at: OffsetDateTime,
 ) -> Vec<AuditEntry> {
+    per_originator(uses).into_values().map(|originators| uses_entries_for(user, key, action, originators, at)).collect()
+}
+
+/// `uses` grouped by originator.
+fn per_originator(uses: Vec<OriginatorUse>) -> BTreeMap<PartnerId, Vec<OriginatorUse>> {
     let mut by_originator: BTreeMap<PartnerId, Vec<OriginatorUse>> = BTreeMap::new();
     for u in uses {
         by_originator.entry(u.originator.clone()).or_default().push(u);
     }
-    by_originator.into_values().map(|originators| uses_entries_for(user, key, action, originators, at)).collect()
+    by_originator
 }
 
 /// One decision entry holding `originators` (all of one originator, or none: a filler).

@@ -150,11 +150,6 @@ async fn step_entries(
     uses: Vec<caveat_audit::OriginatorUse>,
     now: OffsetDateTime,
 ) -> Result<Vec<AuditEntry>, ApiError> {
-    let mut by_originator: std::collections::BTreeMap<PartnerId, Vec<caveat_audit::OriginatorUse>> =
-        std::collections::BTreeMap::new();
-    for u in uses {
-        by_originator.entry(u.originator.clone()).or_default().push(u);
-    }
     let entry = |originators| {
         AuditEntry::CaseStep(CaseStepEntry {
             at: now,
@@ -165,12 +160,7 @@ async fn step_entries(
             originators,
         })
     };
-    let partners = state.access.partners_covering(by_originator.keys()).await?;
-    let mut entries: Vec<AuditEntry> = by_originator.into_values().map(entry).collect();
-    while entries.len() < partners {
-        entries.push(entry(Vec::new()));
-    }
-    Ok(entries)
+    state.access.padded(uses, entry).await
 }
 
 fn step_of(body: StepBody, caller: &Caller) -> Result<CaseStep, ApiError> {

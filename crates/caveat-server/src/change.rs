@@ -71,7 +71,7 @@ pub async fn suspend(
 ) -> Result<(SuspensionId, PolicyChange), ApiError> {
     let me = &who.originator;
     if let Some(ps) = &partners {
-        let known = access.partners().await?;
+        let known = access.partners_covering(ps.iter()).await?;
         if let Some(unknown) = ps.iter().find(|p| !known.contains(*p)) {
             // A typo would otherwise suspend no one while saying it did.
             return Err(ApiError::BadRequest(format!("field `partners`: unknown partner {unknown}")));

@@ -67,8 +67,7 @@ pub(crate) async fn submit(
         ApiError::InvalidReport(format!("{e}; nothing was stored"))
     })?;
     let line_of = non_blank_lines(&bytes);
-    let known: std::collections::BTreeSet<caveat_core::PartnerId> =
-        state.store.partners().await?.into_iter().map(|p| p.id).collect();
+    let known = state.access.partners_covering(reports.iter().flat_map(|r| r.marking.releasable_to.iter())).await?;
     if let Some((index, unknown)) = caveat_core::first_unknown_release(&reports, &known) {
         state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
         return Err(ApiError::InvalidReport(format!(
