@@ -95,15 +95,23 @@ pub(crate) async fn usage(
     ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    let me = caller.user.partner.clone();
+    Ok(Json(json!(usage_report(&state, caller.user.partner.clone(), q.saved_size).await?)))
+}
+
+/// `me`'s usage report over its newest entries (at most [`MAX_USAGE_ENTRIES`]),
+/// proved against a fresh checkpoint and, when given, from a saved size.
+async fn usage_report(
+    state: &AppState,
+    me: caveat_core::PartnerId,
+    saved_size: Option<u64>,
+) -> Result<caveat_audit::UsageReport, ApiError> {
     let size = state.audit.checkpoint().await?.checkpoint().size();
-    check_saved(q.saved_size, size)?;
+    check_saved(saved_size, size)?;
     let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
     if indexes.len() > MAX_USAGE_ENTRIES {
         indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
     }
-    let report = state.audit.usage(me, indexes, q.saved_size).await?;
-    Ok(Json(json!(report)))
+    state.audit.usage(me, indexes, saved_size).await
 }
 
 /// The originator's transparency report: its usage report (each use by
@@ -130,13 +138,7 @@ pub async fn transparency_report(
     me: caveat_core::PartnerId,
     saved_size: Option<u64>,
 ) -> Result<Value, ApiError> {
-    let size = state.audit.checkpoint().await?.checkpoint().size();
-    check_saved(saved_size, size)?;
-    let mut indexes = state.store.audit_entries_touching(&me, size, usize::MAX).await?;
-    if indexes.len() > MAX_USAGE_ENTRIES {
-        indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
-    }
-    let report = state.audit.usage(me, indexes, saved_size).await?;
+    let report = usage_report(state, me, saved_size).await?;
     let mut case_ids = std::collections::BTreeSet::new();
     for e in &report.bundle.entries {
         if let Ok(caveat_audit::AuditEntry::CaseStep(step)) = caveat_audit::AuditEntry::from_bytes(&e.data) {
