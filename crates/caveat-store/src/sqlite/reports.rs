@@ -77,16 +77,15 @@ pub(crate) fn insert_batch(
         return Err(Error::NotSubmitter { index, originator: r.originator.clone(), submitter: submitter.clone() });
     }
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
-    tx.execute(
-        "INSERT INTO batches (partner, received_at, count, partner_batch) \
-         VALUES (?1, ?2, ?3, coalesce((SELECT max(partner_batch) FROM batches WHERE partner = ?1), 0) + 1)",
-        params![submitter.as_str(), millis(received_at), count],
-    )
-    .map_err(Error::db("recording a batch"))?;
-    let batch = tx.last_insert_rowid();
-    let partner_batch: i64 = tx
-        .query_row("SELECT partner_batch FROM batches WHERE id = ?1", [batch], |row| row.get(0))
-        .map_err(Error::db("numbering a batch"))?;
+    let (batch, partner_batch): (i64, i64) = tx
+        .query_row(
+            "INSERT INTO batches (partner, received_at, count, partner_batch) \
+             VALUES (?1, ?2, ?3, coalesce((SELECT max(partner_batch) FROM batches WHERE partner = ?1), 0) + 1) \
+             RETURNING id, partner_batch",
+            params![submitter.as_str(), millis(received_at), count],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(Error::db("recording a batch"))?;
     let mut first_seq = None;
     let mut last_seq = 0;
     {
