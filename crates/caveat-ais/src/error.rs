@@ -5,7 +5,6 @@
 /// Feed errors carry the 1-based line number (`line`) of the line that caused
 /// them, so a summary can point at sentence 48,211 of a file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The sentence's `*hh` checksum is not the XOR of its characters (NMEA 0183 §5.2.1).
     #[error("line {line}: sentence checksum is {found:02X}, computed {computed:02X}")]

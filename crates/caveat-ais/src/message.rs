@@ -20,7 +20,6 @@ use crate::armor::AisBits;
 
 /// One decoded message of a supported type.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub enum Message {
     /// Types 1, 2, 3: class A position report.
     Position(PositionReport),

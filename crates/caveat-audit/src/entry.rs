@@ -77,7 +77,6 @@ pub enum Decision {
 /// What a request did with the reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum Action {
     /// Read reports or tracks fused from them.
     Read,
@@ -90,7 +89,6 @@ pub enum Action {
 /// A step of an interdiction case (DESIGN.md, "case").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum CaseStepKind {
     /// The vessel was first detected.
     Detect,
@@ -295,7 +293,6 @@ pub struct CaseStep {
 /// each entry has exactly one leaf hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum AuditEntry {
     /// A batch of reports was ingested.
     IngestBatch(IngestBatch),

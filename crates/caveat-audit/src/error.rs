@@ -7,7 +7,6 @@ use std::io;
 /// Verification failures name the entry index or tree sizes concerned, so the
 /// offline verifier can say where a log was tampered with.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The storage underneath failed.
     #[error("storage failed to {operation} at {at}")]

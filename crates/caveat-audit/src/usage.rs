@@ -54,7 +54,11 @@ pub fn summarise(originator: &PartnerId, entries: &[(u64, AuditEntry)]) -> Vec<U
                 ((d.partner.clone(), Some(d.purpose), d.case), mine(&d.originators), false)
             }
             AuditEntry::CaseStep(s) => ((s.partner.clone(), None, Some(s.case)), mine(&s.originators), true),
-            _ => continue,
+            // Entries that use no reports: ingest, and the originator's own policy changes.
+            AuditEntry::IngestBatch(_)
+            | AuditEntry::PolicyUpload(_)
+            | AuditEntry::Suspension(_)
+            | AuditEntry::Resume(_) => continue,
         };
         if uses.is_empty() {
             continue;

@@ -51,7 +51,6 @@ impl LegalBasis {
 /// What was done, with what each kind of step must record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-#[non_exhaustive]
 pub enum StepAction {
     /// The vessel was detected; opens the case.
     Detect,
@@ -122,6 +121,24 @@ impl StepAction {
         }
     }
 
+    /// Whether the step is an outcome of the case (what a transparency report
+    /// tells the originators whose data supported it): seizures, detentions,
+    /// hand-overs, releases and the closing.
+    pub fn is_outcome(&self) -> bool {
+        match self {
+            StepAction::Seize { .. }
+            | StepAction::Detain { .. }
+            | StepAction::HandOver { .. }
+            | StepAction::Release { .. }
+            | StepAction::Close { .. } => true,
+            StepAction::Detect
+            | StepAction::Monitor
+            | StepAction::Intercept
+            | StepAction::Board { .. }
+            | StepAction::Search => false,
+        }
+    }
+
     fn validate(&self) -> Result<(), Error> {
         match self {
             StepAction::Board { legal_basis } => legal_basis.validate(),
@@ -138,7 +155,12 @@ impl StepAction {
             StepAction::HandOver { jurisdiction, .. } => check_text("jurisdiction", Some(jurisdiction), 200),
             StepAction::Release { reason } => check_text("reason", Some(reason), 2_000),
             StepAction::Close { outcome } => check_text("outcome", Some(outcome), 2_000),
-            _ => Ok(()),
+            // Exhaustive: a new action with fields must say how they are checked.
+            StepAction::Detain { .. }
+            | StepAction::Detect
+            | StepAction::Monitor
+            | StepAction::Intercept
+            | StepAction::Search => Ok(()),
         }
     }
 }

@@ -6,7 +6,6 @@
 /// offending value, shortened, so an operator can find and fix line 48,211 of
 /// a feed without guessing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A field holds a value outside what the domain allows.
     #[error("field `{field}`: {reason} (got {value})")]

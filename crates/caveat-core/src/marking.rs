@@ -70,6 +70,40 @@ impl Marking {
             && self.purposes.contains(&purpose)
             && self.not_after.is_none_or(|t| at < t)
     }
+
+    /// The marking of something derived from several marked reports (a track,
+    /// an export): releasable to whom all release to, for the purposes all
+    /// grant, until the earliest not-after; requires a case, or forbids export,
+    /// if any does. `None` for no markings at all.
+    ///
+    /// The result never grants more than any input: derivation cannot widen a caveat.
+    pub fn combine<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Option<Marking> {
+        // A track's reports mostly share a handful of markings (one per
+        // originator's feed): combine each distinct one once.
+        let mut distinct: Vec<&Marking> = Vec::new();
+        for m in markings {
+            if !distinct.contains(&m) {
+                distinct.push(m);
+            }
+        }
+        let mut out: Option<Marking> = None;
+        for m in distinct {
+            out = Some(match out {
+                None => m.clone(),
+                Some(acc) => Marking {
+                    releasable_to: acc.releasable_to.intersection(&m.releasable_to).cloned().collect(),
+                    purposes: acc.purposes.intersection(&m.purposes).copied().collect(),
+                    not_after: match (acc.not_after, m.not_after) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
+                    requires_case: acc.requires_case || m.requires_case,
+                    no_export: acc.no_export || m.no_export,
+                },
+            });
+        }
+        out
+    }
 }
 
 #[cfg(feature = "test-util")]
@@ -130,6 +164,32 @@ pub use builder::MarkingBuilder;
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn combining_never_grants_more_than_an_input() {
+        let p = |s: &str| s.parse::<PartnerId>().unwrap();
+        let a = Marking {
+            releasable_to: [p("CAN"), p("FRA")].into(),
+            purposes: [Purpose::Interdiction, Purpose::Monitoring].into(),
+            not_after: Some(datetime!(2026-12-02 00:00 UTC)),
+            requires_case: false,
+            no_export: false,
+        };
+        let b = Marking {
+            releasable_to: [p("CAN"), p("NLD")].into(),
+            purposes: [Purpose::Interdiction].into(),
+            not_after: None,
+            requires_case: true,
+            no_export: false,
+        };
+        let c = Marking::combine([&a, &b, &a]).unwrap();
+        assert_eq!(c.releasable_to, [p("CAN")].into());
+        assert_eq!(c.purposes, [Purpose::Interdiction].into());
+        assert_eq!(c.not_after, a.not_after);
+        assert!(c.requires_case && !c.no_export);
+        assert_eq!(Marking::combine([&a]), Some(a.clone()));
+        assert_eq!(Marking::combine([]), None);
+    }
 
     #[test]
     fn grants_only_what_is_listed() {

@@ -144,7 +144,6 @@ impl fmt::Display for UserId {
 /// What a user may do for its partner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum Role {
     /// Reads the picture, submits reports.
     Analyst,

@@ -12,7 +12,6 @@ use crate::Error;
 /// Deliberately absent: anything to do with weapons or strike targeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum Purpose {
     /// Intercepting, boarding and seizing: law enforcement at sea.
     Interdiction,
@@ -67,7 +66,6 @@ impl FromStr for Purpose {
 /// How a report was observed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum SourceKind {
     /// A vessel's own AIS transmission.
     Ais,

@@ -188,7 +188,6 @@ impl fmt::Display for Flag {
 /// What kind of vessel it is, as an observer would classify it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum VesselType {
     /// Cargo ship.
     Cargo,

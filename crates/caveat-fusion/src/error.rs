@@ -8,7 +8,6 @@ use caveat_core::ReportId;
 /// The server must not pass them to a view that cannot see the report
 /// (DESIGN.md invariant 2 covers error text).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A field is out of the range fusion can work with (core validation normally
     /// catches this first; `Report`'s fields are public, so fusion checks again).

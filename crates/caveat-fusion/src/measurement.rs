@@ -37,7 +37,7 @@ fn velocity_noise(source: SourceKind) -> (f64, f64) {
     match source {
         SourceKind::Ais => (0.3 * KNOT_M_S, 2.0),
         SourceKind::CoastalRadar | SourceKind::MpaRadar => (2.0 * KNOT_M_S, 10.0),
-        _ => (5.0 * KNOT_M_S, 30.0),
+        SourceKind::MpaEo | SourceKind::Vessel | SourceKind::Tip => (5.0 * KNOT_M_S, 30.0),
     }
 }
 

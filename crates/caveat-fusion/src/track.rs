@@ -35,7 +35,6 @@ impl fmt::Display for TrackId {
 
 /// Where a track is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
 pub enum TrackStatus {
     /// Started, not yet seen often enough to be believed (M-of-N not reached).
     Tentative,

@@ -9,7 +9,6 @@ use crate::{PolicyVersion, SuspensionId};
 /// Upload errors name the originator, the policy (its `@id` annotation, or its
 /// position in the uploaded text as `#1`, `#2`, ...) and the part at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The uploaded text is not Cedar.
     #[error("standing policy of {originator} does not parse: {message}")]

@@ -13,7 +13,6 @@ use crate::Error;
 /// What a request wants to do with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum Action {
     /// Return the report in a response.
     Read,

@@ -55,7 +55,6 @@ pub struct StandingPolicy {
 /// replay it with [`crate::Policies::apply`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-#[non_exhaustive]
 pub enum PolicyChange {
     /// An originator replaced its standing policies (empty text clears them).
     Upload {

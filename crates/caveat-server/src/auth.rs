@@ -50,7 +50,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or(ApiError::Unauthenticated)?;
-        let user = state.store.user_by_token(hash_token(token)).await?.ok_or(ApiError::Unauthenticated)?;
+        let user = state.store().user_by_token(hash_token(token)).await?.ok_or(ApiError::Unauthenticated)?;
         Ok(Caller { user })
     }
 }

@@ -8,7 +8,6 @@ use serde_json::json;
 /// An error the API returns. Internal failures carry a generic message; their
 /// detail goes to the log (stderr), never to the client.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ApiError {
     /// No token, or an unknown or revoked one.
     #[error("a valid API token is required: Authorization: Bearer <token>")]
@@ -103,23 +102,28 @@ impl ApiError {
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
 
-    /// Logs an internal failure and returns the generic error for it.
-    pub(crate) fn internal(context: &str, e: &dyn std::fmt::Display) -> ApiError {
-        eprintln!("caveat-server: internal error while {context}: {e}");
-        ApiError::Internal
+impl From<caveat_hub::Error> for ApiError {
+    /// Exhaustive: a new refusal of the hub must be given its status here.
+    fn from(e: caveat_hub::Error) -> Self {
+        use caveat_hub::Error as E;
+        match e {
+            E::BadRequest(m) => ApiError::BadRequest(m),
+            E::InvalidReport(m) => ApiError::InvalidReport(m),
+            E::InvalidPolicy(m) => ApiError::InvalidPolicy(m),
+            E::UnknownCase => ApiError::UnknownCase,
+            E::NotFound => ApiError::NotFound,
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Unavailable => ApiError::Unavailable,
+            E::Internal => ApiError::Internal,
+        }
     }
 }
 
 impl From<caveat_store::Error> for ApiError {
     fn from(e: caveat_store::Error) -> Self {
-        match e {
-            caveat_store::Error::Unavailable { message } => {
-                eprintln!("caveat-server: database unavailable: {message}");
-                ApiError::Unavailable
-            }
-            other => ApiError::internal("using the store", &other),
-        }
+        caveat_hub::Error::from(e).into()
     }
 }
 

@@ -2,9 +2,10 @@
 //! the embedded web common operating picture.
 //!
 //! This crate owns the wire: routes, the [`ApiError`] codes, tokens and the
-//! `Caveat-Purpose` / `Caveat-Case` view-key headers. It decides nothing about
-//! access itself: every data path goes through the access seam (`access.rs`)
-//! before anything is read, fused or exported, and storage is `caveat-store`.
+//! `Caveat-Purpose` / `Caveat-Case` view-key headers, body limits and
+//! timeouts. It is a thin adapter over `caveat-hub`: each handler extracts,
+//! calls one use-case of the hub, maps its error and responds. It decides
+//! nothing about access itself and shapes no audit entry.
 //!
 //! [`app`] builds the router from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and bind no port:
@@ -26,17 +27,13 @@
 //! ```
 #![warn(missing_docs)]
 
-mod access;
-mod audit;
 mod auth;
 mod cases;
-mod change;
 mod error;
 mod extract;
 mod limits;
 mod live;
 mod ops;
-mod picture;
 mod policy;
 mod reports;
 mod state;
@@ -52,14 +49,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use access::{Access, Action, decision_entries};
-pub use audit::AuditLog;
 pub use auth::{Caller, View, hash_token, new_token};
-pub use cases::facts_of as case_facts;
-pub use change::{Changer, resume, suspend, upload_standing};
 pub use error::ApiError;
 pub use state::{AppState, DemoUser, Limits};
-pub use transparency::transparency_report;
 
 /// The hub's router over `state`.
 pub fn app(state: AppState) -> Router {

@@ -36,10 +36,10 @@ pub(crate) async fn live(
     view: View,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // The view as it is now: the first event, and what later ones compare with.
-    let first = crate::tracks::content(&state, &view).await?;
+    let first = state.hub.view_content(&view.caller.user, &view.key).await?;
     state.metrics.live_clients.fetch_add(1, Ordering::Relaxed);
     let open = Open(state.metrics.clone());
-    let changes = state.changes.subscribe();
+    let changes = state.hub.changes();
     let stream = futures_util::stream::unfold(
         (state, view, changes, None::<u64>, first, open),
         |(state, view, mut changes, sent, mut now, open)| async move {
@@ -51,7 +51,7 @@ pub(crate) async fn live(
                 changes.changed().await.ok()?;
                 // A failure to build the view (the store is down) ends nothing:
                 // the stream waits for the next change and tries again.
-                if let Ok(content) = crate::tracks::content(&state, &view).await {
+                if let Ok(content) = state.hub.view_content(&view.caller.user, &view.key).await {
                     now = content;
                 }
             }

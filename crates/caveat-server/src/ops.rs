@@ -27,6 +27,7 @@ pub(crate) async fn openapi() -> impl IntoResponse {
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let m = &state.metrics;
+    let h = state.hub.metrics();
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
@@ -36,38 +37,38 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "caveat_reports_ingested_total",
         "Reports stored through the API.",
         "counter",
-        m.reports_ingested.load(Ordering::Relaxed),
+        h.reports_ingested.load(Ordering::Relaxed),
     );
     counter(
         "caveat_batches_rejected_total",
         "Report batches refused (nothing stored).",
         "counter",
-        m.batches_rejected.load(Ordering::Relaxed),
+        h.batches_rejected.load(Ordering::Relaxed),
     );
     counter(
         "caveat_decisions_permit_total",
         "Access decisions that permitted a report.",
         "counter",
-        m.decisions_permit.load(Ordering::Relaxed),
+        h.decisions_permit.load(Ordering::Relaxed),
     );
     counter(
         "caveat_decisions_deny_total",
         "Access decisions that denied a report.",
         "counter",
-        m.decisions_deny.load(Ordering::Relaxed),
+        h.decisions_deny.load(Ordering::Relaxed),
     );
     counter(
         "caveat_open_views",
         "Views held in memory (dropped when idle or past the bound).",
         "gauge",
-        state.pictures.open_views() as u64,
+        state.hub.open_views() as u64,
     );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let partners: Vec<String> = state.store.partners().await?.into_iter().map(|p| p.id.to_string()).collect();
+    let partners: Vec<String> = state.hub.partners().await?.into_iter().map(|p| p.to_string()).collect();
     Ok(Json(json!({
         "user": caller.user.id,
         "partner": caller.user.partner,

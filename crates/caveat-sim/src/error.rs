@@ -7,7 +7,6 @@ use std::path::PathBuf;
 /// Each variant names where the problem is: the CSV line and column of a
 /// trajectory file, the configuration field, or the file being written.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A row of a trajectory CSV could not be read.
     #[error("trajectory CSV line {line}, column `{field}`: {reason} (got {value:?})")]

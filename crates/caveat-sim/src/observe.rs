@@ -14,7 +14,6 @@ use crate::truth::{TruthVessel, VesselId};
 /// What truly caused a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "vessel")]
-#[non_exhaustive]
 pub enum Origin {
     /// A real (simulated) vessel.
     Vessel(VesselId),

@@ -12,7 +12,6 @@ use crate::motion::{Leg, Pilot, Trajectory, VesselState};
 /// vessels, from the start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum Habit {
     /// Moored or at anchor (fitted speed under 0.6 kn): stays put.
     Moored,

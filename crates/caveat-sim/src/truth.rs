@@ -28,7 +28,6 @@ impl fmt::Display for VesselId {
 /// Whether a vessel announces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum VesselKind {
     /// Transmits AIS under its own identity (a real vessel of the snapshot, or a clone of one).
     Cooperative,

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use caveat_audit::{AuditBundle, UsageReport, VerifierKey, verify_bundle};
 use caveat_core::PartnerId;
-use caveat_server::AuditLog;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -54,26 +53,22 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         _ => {}
     }
     let store = crate::open_store(db).await?;
-    let log = AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
+    let hub = caveat_hub::Hub::open(store, crate::audit_key::load(db, false)?).await?;
     match command {
         Command::Checkpoint => {
-            let cp = log.checkpoint().await?;
-            store.save_checkpoint(cp.checkpoint().size(), cp.to_string()).await?;
-            print!("{cp}");
+            print!("{}", hub.checkpoint().await?);
         }
         Command::Export { partner, saved, out } => {
             let saved_size = match &saved {
                 Some(p) => Some(
-                    caveat_audit::SignedCheckpoint::open(&read(p)?, log.verifier_key())
+                    caveat_audit::SignedCheckpoint::open(&read(p)?, hub.audit().verifier_key())
                         .with_context(|| format!("{}: not a checkpoint signed by this hub", p.display()))?
                         .checkpoint()
                         .size(),
                 ),
                 None => None,
             };
-            let size = log.checkpoint().await?.checkpoint().size();
-            let indexes = store.audit_entries_touching(&partner, size, usize::MAX).await?;
-            let report = log.usage(partner.clone(), indexes, saved_size).await?;
+            let report = hub.usage_report(partner.clone(), saved_size).await?;
             let json = serde_json::to_string_pretty(&report)?;
             match out {
                 Some(p) => {

@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
-use caveat_core::{PartnerId, Report, ReportId, UserId};
-use caveat_server::AppState;
+use caveat_core::{PartnerId, Report, UserId};
+use caveat_hub::{Actor, Batch, Hub};
 use caveat_sim::{Fleet, Scenario, ScenarioConfig, SimReport};
 use time::{Duration, OffsetDateTime};
 
@@ -39,8 +38,8 @@ pub(crate) fn scenario(seed: u64, now: OffsetDateTime) -> anyhow::Result<(Vec<ca
     Ok((partners, reports))
 }
 
-/// Stores reports as per-originator batches, each audited like an API ingest.
-async fn store_batch(state: &AppState, reports: Vec<Report>, now: OffsetDateTime) -> anyhow::Result<usize> {
+/// Stores reports as per-originator batches, through the hub's ingest like an API submission.
+async fn store_batch(hub: &Hub, reports: Vec<Report>, now: OffsetDateTime) -> anyhow::Result<usize> {
     let mut by: BTreeMap<PartnerId, Vec<Report>> = BTreeMap::new();
     for r in reports {
         by.entry(r.originator.clone()).or_default().push(r);
@@ -48,33 +47,22 @@ async fn store_batch(state: &AppState, reports: Vec<Report>, now: OffsetDateTime
     let mut n = 0;
     let feed: UserId = "demo-feed".parse()?;
     for (partner, batch) in by {
-        let ids: Vec<ReportId> = batch.iter().map(|r| r.id).collect();
         n += batch.len();
-        state.store().insert_batch(&partner, now, batch).await?;
-        state
-            .audit()
-            .append(vec![AuditEntry::IngestBatch(IngestBatch {
-                at: now,
-                partner,
-                user: feed.clone(),
-                reports: ReportSet::new(&ids),
-            })])
-            .await?;
+        hub.ingest(&Actor { partner, user: feed.clone() }, now, Batch::numbered(batch)).await?;
     }
     Ok(n)
 }
 
 /// Stores the scenario's history now and spawns the live replay of the rest.
-pub(crate) async fn start(state: AppState, reports: Vec<SimReport>) -> anyhow::Result<()> {
+pub(crate) async fn start(hub: Hub, reports: Vec<SimReport>) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let split = reports.partition_point(|s| s.arrival <= now);
     let mut reports = reports;
     let live = reports.split_off(split);
     let history: Vec<Report> = reports.into_iter().map(|s| s.report).collect();
-    let n = store_batch(&state, history, now).await?;
+    let n = store_batch(&hub, history, now).await?;
     eprintln!("demo: {n} reports of the last two hours stored; {} more arrive live over two hours", live.len());
-    state.notify_change();
-    let state = Arc::new(state);
+    let hub = Arc::new(hub);
     tokio::spawn(async move {
         let mut pending = live.into_iter().peekable();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -88,9 +76,8 @@ pub(crate) async fn start(state: AppState, reports: Vec<SimReport>) -> anyhow::R
             if due.is_empty() {
                 continue;
             }
-            match store_batch(&state, due, now).await {
-                Ok(_) => state.notify_change(),
-                Err(e) => eprintln!("demo: live replay stopped: {e:#}"),
+            if let Err(e) = store_batch(&hub, due, now).await {
+                eprintln!("demo: live replay stopped: {e:#}");
             }
         }
     });

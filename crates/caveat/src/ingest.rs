@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use caveat_ais::{FeedConfig, FeedDecoder, ReportConverter};
 use caveat_core::{IngestContext, PartnerId, Report, ReportIdMint, parse_line};
-use caveat_store::Error as StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 
@@ -42,12 +41,14 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let store = crate::open_store(db).await?;
-    // Every ingest is in the audit log before it is acknowledged (invariant 5).
-    let audit = caveat_server::AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?;
+    // Every ingest is in the audit log before it is acknowledged (invariant 5):
+    // the hub's ingest stores and audits, as the API's does.
+    let hub = caveat_hub::Hub::open(store.clone(), crate::audit_key::load(db, false)?).await?;
     let partner = store
         .partner(&args.submitter)
         .await?
         .with_context(|| format!("unknown partner {}; registered partners come from `caveat init`", args.submitter))?;
+    let who = caveat_hub::Actor { partner: partner.id.clone(), user: "operator".parse()? };
     for file in &args.files {
         let started = Instant::now();
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -62,52 +63,11 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
             Format::Ndjson => parse_file(file, &bytes, &mut ctx)?,
             Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
         };
-        let known: std::collections::BTreeSet<caveat_core::PartnerId> =
-            store.partners().await?.into_iter().map(|p| p.id).collect();
-        if let Some((index, unknown)) = caveat_core::first_unknown_release(&reports, &known) {
-            anyhow::bail!(
-                "nothing from this file was stored: {} line {}: field `marking.releasable_to`: unknown partner {unknown}",
-                file.display(),
-                lines.get(index).copied().unwrap_or(0)
-            );
-        }
         let count = reports.len();
-        let ids: Vec<caveat_core::ReportId> = reports.iter().map(|r| r.id).collect();
         let bar = spinner(format!("{}: writing {count} reports", file.display()));
-        let receipt = match store.insert_batch(&partner.id, now, reports).await {
-            Ok(r) => r,
-            Err(e) => {
-                bar.finish_and_clear();
-                let at = |i: usize| lines.get(i).copied().unwrap_or(0);
-                return Err(match e {
-                    StoreError::DuplicateId { index, id } => {
-                        anyhow::anyhow!("{} line {}: field `id`: already stored (as {id})", file.display(), at(index))
-                    }
-                    StoreError::SupersedesUnknown { index, target, .. } => anyhow::anyhow!(
-                        "{} line {}: field `supersedes`: {target} is not a stored report of {}",
-                        file.display(),
-                        at(index),
-                        partner.id
-                    ),
-                    StoreError::AlreadySuperseded { index, target } => anyhow::anyhow!(
-                        "{} line {}: field `supersedes`: {target} is already corrected by another report",
-                        file.display(),
-                        at(index)
-                    ),
-                    other => anyhow::Error::new(other).context(format!("storing {}", file.display())),
-                }
-                .context("nothing from this file was stored"));
-            }
-        };
-        audit
-            .append(vec![caveat_audit::AuditEntry::IngestBatch(caveat_audit::IngestBatch {
-                at: now,
-                partner: partner.id.clone(),
-                user: "operator".parse()?,
-                reports: caveat_audit::ReportSet::new(&ids),
-            })])
-            .await?;
+        let done = hub.ingest(&who, now, caveat_hub::Batch { reports, lines }).await;
         bar.finish_and_clear();
+        let receipt = done.map_err(|e| anyhow::anyhow!("{} {e}", file.display()))?.receipt;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "ingested {count} reports from {} as {}: batch {}, seq {}-{}, {secs:.2} s ({:.0} reports/s)",

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use caveat_core::{CaseId, PartnerId, Purpose, ReportId, User, ViewKey};
+use caveat_hub::{Actor, Hub};
 use caveat_policy::{Action, SuspensionId};
-use caveat_server::{Access, AuditLog};
 use caveat_store::Store;
 use time::OffsetDateTime;
 
@@ -72,8 +72,8 @@ pub(crate) enum Command {
 }
 
 /// The CLI acts as the partner's `operator` user.
-fn changer(partner: &PartnerId) -> anyhow::Result<caveat_server::Changer> {
-    Ok(caveat_server::Changer { originator: partner.clone(), user: "operator".parse()? })
+fn actor(partner: &PartnerId) -> anyhow::Result<Actor> {
+    Ok(Actor { partner: partner.clone(), user: "operator".parse()? })
 }
 
 fn operator(partner: &PartnerId) -> anyhow::Result<User> {
@@ -82,18 +82,16 @@ fn operator(partner: &PartnerId) -> anyhow::Result<User> {
 
 pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = crate::open_store(db).await?;
-    let access = Access::open(store.clone()).await?;
+    let hub = Hub::open(store.clone(), crate::audit_key::load(db, false)?).await?;
+    let access = hub.access();
     let now = OffsetDateTime::now_utc();
-    let audit = || -> anyhow::Result<AuditLog> {
-        Ok(AuditLog::start(store.audit_storage()?, crate::audit_key::load(db, false)?)?)
-    };
     match command {
         Command::Check { partner, purpose, case, action, report } => {
             let (stored, _) = store.report(report).await?.with_context(|| format!("no report {report}"))?;
             let facts = match case {
                 Some(id) => {
                     let c = store.case(id).await?.with_context(|| format!("no case {id}"))?;
-                    Some(caveat_server::case_facts(&c))
+                    Some(caveat_hub::case_facts(&c))
                 }
                 None => None,
             };
@@ -102,7 +100,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
             let reports = [stored.report];
             let d = access.decide(&user, &key, action, facts, &reports, now).await?;
             // An operator's check is a decision like any other: it is audited.
-            audit()?.append(caveat_server::decision_entries(&user, &key, action, &reports, &d, now)).await?;
+            hub.audit().append(caveat_hub::decision_entries(&user, &key, action, &reports, &d, now)).await?;
             let decision = d.get(0).context("no decision")?;
             let why: Vec<&str> = decision.determining.iter().map(caveat_policy::PolicyId::as_str).collect();
             println!(
@@ -122,8 +120,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         }
         Command::Upload { partner, file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let who = changer(&partner)?;
-            let (change, ids) = caveat_server::upload_standing(&access, &audit()?, &who, &text, now)
+            let (change, ids) = caveat_hub::upload_standing(&hub, &actor(&partner)?, &text, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             println!(
@@ -135,12 +132,11 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         Command::Suspend { partner, partners, purposes, reason } => {
             let ps = (!partners.is_empty()).then(|| partners.iter().cloned().collect::<BTreeSet<_>>());
             let us = (!purposes.is_empty()).then(|| purposes.iter().copied().collect::<BTreeSet<_>>());
-            let who = changer(&partner)?;
-            let (id, _) = caveat_server::suspend(&access, &audit()?, &who, ps, us, &reason, now).await?;
+            let (id, _) = caveat_hub::suspend(&hub, &actor(&partner)?, ps, us, &reason, now).await?;
             println!("suspension {id} of {partner}'s reports is in force from the next request");
         }
         Command::Resume { partner, id } => {
-            caveat_server::resume(&access, &audit()?, &changer(&partner)?, id, now)
+            caveat_hub::resume(&hub, &actor(&partner)?, id, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("suspension {id} of {partner}: {e}"))?;
             println!("suspension {id} of {partner} lifted");

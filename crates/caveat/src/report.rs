@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use caveat_core::PartnerId;
-use caveat_server::AppState;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -25,8 +24,8 @@ pub(crate) enum Command {
 pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
     let Command::Transparency { partner, out } = command;
     let store = crate::open_store(db).await?;
-    let state = AppState::open(store, crate::audit_key::load(db, false)?).await?;
-    let report = caveat_server::transparency_report(&state, partner.clone(), None).await?;
+    let hub = caveat_hub::Hub::open(store, crate::audit_key::load(db, false)?).await?;
+    let report = hub.transparency_report(partner.clone(), None).await?;
     println!("transparency report for {partner}");
     println!("accesses to its data (permits / denies, by partner, purpose and case):");
     for l in report["accesses"].as_array().into_iter().flatten() {

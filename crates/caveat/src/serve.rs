@@ -195,7 +195,7 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     };
     let tls = crate::tls::server_config(&tls_files)?;
     if let Some(reports) = demo_reports {
-        crate::demo::start(state.clone(), reports).await?;
+        crate::demo::start(state.hub().clone(), reports).await?;
     }
     if let Some(addr) = args.metrics_listen.or(config.metrics_listen) {
         let listener =

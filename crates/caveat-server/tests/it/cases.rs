@@ -142,7 +142,7 @@ async fn interdiction(hub: Hub) {
         cases[0]["outcomes"].as_array().unwrap().iter().map(|o| o["step"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["seize", "detain"]);
     let bundle: caveat_audit::AuditBundle = serde_json::from_value(t["proof"].clone()).unwrap();
-    let verified = caveat_audit::verify_bundle(None, hub.state.audit().verifier_key(), &bundle).unwrap();
+    let verified = caveat_audit::verify_bundle(None, hub.state.hub().audit().verifier_key(), &bundle).unwrap();
     let steps_with_gbr: Vec<_> =
         verified.entries.iter().filter(|(_, e)| matches!(e, caveat_audit::AuditEntry::CaseStep(_))).collect();
     assert_eq!(steps_with_gbr.len(), 1, "one step (the detection) cited GBR's data");

@@ -213,7 +213,7 @@ struct Answer {
 }
 
 async fn log_size(hub: &Hub) -> u64 {
-    hub.state.audit().checkpoint().await.unwrap().checkpoint().size()
+    hub.state.hub().audit().checkpoint().await.unwrap().checkpoint().size()
 }
 
 async fn ask(hub: &Hub, req: Request<Body>) -> Answer {

@@ -175,7 +175,7 @@ async fn usage_reports_list_each_use_and_verify_offline_on(hub: Hub) {
     let res = hub.get("/v1/usage", "gbr", None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.message());
     let report: caveat_audit::UsageReport = serde_json::from_slice(&res.body).unwrap();
-    let key = hub.state.audit().verifier_key().clone();
+    let key = hub.state.hub().audit().verifier_key().clone();
     let verified = report.verify(None, &key).unwrap();
     assert!(!verified.entries.is_empty());
     let can = report

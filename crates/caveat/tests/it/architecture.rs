@@ -13,6 +13,23 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("caveat-audit", &["caveat-core"][..]),
         ("caveat-sim", &["caveat-core", "caveat-ais"][..]),
         ("caveat-store", &["caveat-core", "caveat-audit", "caveat-policy"][..]),
+        ("caveat-hub", &["caveat-core", "caveat-store", "caveat-policy", "caveat-fusion", "caveat-audit"][..]),
+        // The HTTP adapter sits on the hub: it never reaches past it to fusion.
+        ("caveat-server", &["caveat-core", "caveat-hub", "caveat-store", "caveat-policy", "caveat-audit"][..]),
+        // The CLI calls the hub's use-cases and starts the server; never the server's internals.
+        (
+            "caveat",
+            &[
+                "caveat-core",
+                "caveat-hub",
+                "caveat-server",
+                "caveat-store",
+                "caveat-policy",
+                "caveat-audit",
+                "caveat-ais",
+                "caveat-sim",
+            ][..],
+        ),
     ])
 }
 
@@ -41,4 +58,40 @@ fn workspace_dependencies_point_down() {
         }
     }
     assert!(violations.is_empty(), "forbidden dependency edges: {violations:?}");
+}
+
+/// Every Rust source file under `dir`.
+fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Issue 15: an audit entry is shaped in one place. Outside the audit crate
+/// (which defines them) only the hub's use-cases build entries; the server
+/// and the CLI call them, so the same action cannot be recorded two ways.
+#[test]
+fn only_the_hub_shapes_audit_entries() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut files = Vec::new();
+    for c in ["caveat", "caveat-server", "caveat-store", "caveat-policy", "caveat-fusion", "caveat-core"] {
+        sources(&crates.join(c).join("src"), &mut files);
+    }
+    let shaping: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.lines().any(|l| {
+                let l = l.trim_start();
+                !l.starts_with("//") && l.contains("AuditEntry::") && !l.contains("AuditEntry::from_bytes")
+            })
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(shaping.is_empty(), "audit entries shaped outside caveat-hub: {shaping:?}");
 }

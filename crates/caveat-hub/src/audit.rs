@@ -8,14 +8,13 @@ use std::ops::Range;
 use std::sync::mpsc;
 
 use caveat_audit::{
-    AuditBundle, AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, UsageReport,
-    VerifierKey,
+    AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, UsageReport, VerifierKey,
 };
 use caveat_core::PartnerId;
 use caveat_store::AuditStorage;
 use tokio::sync::oneshot;
 
-use crate::ApiError;
+use crate::Error;
 
 /// Most requests folded into one append.
 const MAX_GROUP: usize = 512;
@@ -28,7 +27,6 @@ enum Command {
     Inclusion(u64, u64, Reply<InclusionProof>),
     Consistency(u64, u64, Reply<ConsistencyProof>),
     Usage { originator: PartnerId, indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<UsageReport> },
-    Bundle { indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<AuditBundle> },
 }
 
 /// Handle to the writer thread. Cheap to clone.
@@ -49,14 +47,14 @@ impl AuditLog {
     ///
     /// # Errors
     /// The stored log cannot be read.
-    pub fn start(storage: AuditStorage, key: SigningKey) -> Result<AuditLog, ApiError> {
+    pub fn start(storage: AuditStorage, key: SigningKey) -> Result<AuditLog, Error> {
         let verifier = key.verifier_key();
-        let log = MerkleLog::open(storage).map_err(|e| ApiError::internal("opening the audit log", &e))?;
+        let log = MerkleLog::open(storage).map_err(|e| Error::internal("opening the audit log", &e))?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("caveat-audit".into())
             .spawn(move || run(log, &key, &rx))
-            .map_err(|e| ApiError::internal("starting the audit writer", &e))?;
+            .map_err(|e| Error::internal("starting the audit writer", &e))?;
         Ok(AuditLog { tx, verifier })
     }
 
@@ -65,18 +63,18 @@ impl AuditLog {
         &self.verifier
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command, context: &str) -> Result<T, ApiError> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command, context: &str) -> Result<T, Error> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).map_err(|e| ApiError::internal(context, &e))?;
+        self.tx.send(make(reply)).map_err(|e| Error::internal(context, &e))?;
         match rx.await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(ApiError::internal(context, &e)),
-            Err(e) => Err(ApiError::internal(context, &e)),
+            Ok(Err(e)) => Err(Error::internal(context, &e)),
+            Err(e) => Err(Error::internal(context, &e)),
         }
     }
 
     /// Appends entries durably; returns their indexes.
-    pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<Range<u64>, ApiError> {
+    pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<Range<u64>, Error> {
         if entries.is_empty() {
             return Ok(0..0);
         }
@@ -84,17 +82,17 @@ impl AuditLog {
     }
 
     /// A checkpoint of the log as it is now, signed by the hub.
-    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, ApiError> {
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, Error> {
         self.ask(Command::Checkpoint, "signing a checkpoint").await
     }
 
     /// An inclusion proof of entry `index` in the tree of `size`.
-    pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, ApiError> {
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, Error> {
         self.ask(|r| Command::Inclusion(index, size, r), "building an inclusion proof").await
     }
 
     /// A consistency proof from `old` to `new`.
-    pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, ApiError> {
+    pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, Error> {
         self.ask(|r| Command::Consistency(old, new, r), "building a consistency proof").await
     }
 
@@ -104,13 +102,8 @@ impl AuditLog {
         originator: PartnerId,
         indexes: Vec<u64>,
         saved_size: Option<u64>,
-    ) -> Result<UsageReport, ApiError> {
+    ) -> Result<UsageReport, Error> {
         self.ask(|reply| Command::Usage { originator, indexes, saved_size, reply }, "building a usage report").await
-    }
-
-    /// A bundle of entries with proofs against a fresh checkpoint.
-    pub async fn bundle(&self, indexes: Vec<u64>, saved_size: Option<u64>) -> Result<AuditBundle, ApiError> {
-        self.ask(|reply| Command::Bundle { indexes, saved_size, reply }, "building an audit bundle").await
     }
 }
 
@@ -167,13 +160,6 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
                     .send(
                         log.sign_checkpoint(key)
                             .and_then(|cp| UsageReport::build(&log, &originator, &cp, saved_size, &indexes))
-                            .map_err(text),
-                    )
-                    .is_ok(),
-                Command::Bundle { indexes, saved_size, reply } => reply
-                    .send(
-                        log.sign_checkpoint(key)
-                            .and_then(|cp| AuditBundle::build(&log, &cp, saved_size, &indexes))
                             .map_err(text),
                     )
                     .is_ok(),

@@ -1,43 +1,33 @@
-//! Policy changes as use-cases, with no HTTP in them: upload standing policy,
-//! suspend, resume. Each makes the change durable, then writes its audit
-//! entries; the API (`policy.rs`) and the CLI (`caveat policy ...`) both call
-//! these, so an entry is shaped in one place (issue 15 moves this module to
-//! the hub crate).
+//! Policy changes: upload standing policy, suspend, resume. Each makes the
+//! change durable, then writes its audit entries, then tells open views; the
+//! API and the CLI (`caveat policy ...`) both call these, so an entry is
+//! shaped in one place.
 
 use std::collections::BTreeSet;
 
 use caveat_audit::{AuditEntry, Hash, PolicyUpload, Resume, Suspension as SuspensionEntry};
-use caveat_core::{PartnerId, Purpose, UserId};
+use caveat_core::{PartnerId, Purpose};
 use caveat_policy::{PolicyChange, PolicyId, SuspensionId};
 use time::OffsetDateTime;
 
-use crate::{Access, ApiError, AuditLog};
-
-/// Who changes policy: the originator and the user acting for it (`operator` from the CLI).
-#[derive(Debug, Clone)]
-pub struct Changer {
-    /// The originator whose policy changes.
-    pub originator: PartnerId,
-    /// The user acting.
-    pub user: UserId,
-}
+use crate::{Actor, Error, Hub};
 
 /// Replaces the originator's standing policies with `text`; returns the
 /// change and the ids of the policies now in force.
 ///
 /// # Errors
-/// [`ApiError::InvalidPolicy`] naming the policy and the part at fault; a store failure.
+/// [`Error::InvalidPolicy`] naming the policy and the part at fault; a store failure.
 pub async fn upload_standing(
-    access: &Access,
-    audit: &AuditLog,
-    who: &Changer,
+    hub: &Hub,
+    who: &Actor,
     text: &str,
     now: OffsetDateTime,
-) -> Result<(PolicyChange, Vec<PolicyId>), ApiError> {
-    let me = &who.originator;
-    let ids = access.policies().await?.check_standing(me, text).map_err(|e| ApiError::InvalidPolicy(e.to_string()))?;
+) -> Result<(PolicyChange, Vec<PolicyId>), Error> {
+    let (access, audit) = (&hub.access, &hub.audit);
+    let me = &who.partner;
+    let ids = access.policies().await?.check_standing(me, text).map_err(|e| Error::InvalidPolicy(e.to_string()))?;
     let change =
-        access.change(me, |p| p.upload(me, text, now)).await?.map_err(|e| ApiError::InvalidPolicy(e.to_string()))?;
+        access.change(me, |p| p.upload(me, text, now)).await?.map_err(|e| Error::InvalidPolicy(e.to_string()))?;
     audit
         .append(vec![AuditEntry::PolicyUpload(PolicyUpload {
             at: now,
@@ -47,6 +37,7 @@ pub async fn upload_standing(
             policies: ids.iter().filter_map(|i| i.as_str().parse().ok()).collect(),
         })])
         .await?;
+    hub.notify_change();
     Ok((change, ids))
 }
 
@@ -58,23 +49,23 @@ pub async fn upload_standing(
 /// usage report can name each.
 ///
 /// # Errors
-/// [`ApiError::BadRequest`] for an unknown partner, an empty set, the
+/// [`Error::BadRequest`] for an unknown partner, an empty set, the
 /// originator itself, or a bad reason; a store failure.
 pub async fn suspend(
-    access: &Access,
-    audit: &AuditLog,
-    who: &Changer,
+    hub: &Hub,
+    who: &Actor,
     partners: Option<BTreeSet<PartnerId>>,
     purposes: Option<BTreeSet<Purpose>>,
     reason: &str,
     now: OffsetDateTime,
-) -> Result<(SuspensionId, PolicyChange), ApiError> {
-    let me = &who.originator;
+) -> Result<(SuspensionId, PolicyChange), Error> {
+    let (access, audit) = (&hub.access, &hub.audit);
+    let me = &who.partner;
     if let Some(ps) = &partners {
         let known = access.partners_covering(ps.iter()).await?;
         if let Some(unknown) = ps.iter().find(|p| !known.contains(*p)) {
             // A typo would otherwise suspend no one while saying it did.
-            return Err(ApiError::BadRequest(format!("field `partners`: unknown partner {unknown}")));
+            return Err(Error::BadRequest(format!("field `partners`: unknown partner {unknown}")));
         }
     }
     let mut made = None;
@@ -86,10 +77,10 @@ pub async fn suspend(
             })
         })
         .await?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let id = made.ok_or(ApiError::Internal)?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let id = made.ok_or(Error::Internal)?;
     let policy_id: caveat_audit::PolicyId =
-        format!("suspension/{id}").parse().map_err(|e| ApiError::internal("naming a suspension", &e))?;
+        format!("suspension/{id}").parse().map_err(|e| Error::internal("naming a suspension", &e))?;
     let consumers: Vec<Option<PartnerId>> = partners.map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
     let uses: Vec<Option<Purpose>> = purposes.map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
     let mut entries = Vec::new();
@@ -106,31 +97,26 @@ pub async fn suspend(
         }
     }
     audit.append(entries).await?;
+    hub.notify_change();
     Ok((id, change))
 }
 
 /// Lifts the originator's suspension `id`.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] when the originator has no active suspension `id`; a store failure.
-pub async fn resume(
-    access: &Access,
-    audit: &AuditLog,
-    who: &Changer,
-    id: SuspensionId,
-    now: OffsetDateTime,
-) -> Result<PolicyChange, ApiError> {
-    let me = &who.originator;
-    let change = access.change(me, |p| p.resume(me, id, now)).await?.map_err(|_| ApiError::NotFound)?;
+/// [`Error::NotFound`] when the originator has no active suspension `id`; a store failure.
+pub async fn resume(hub: &Hub, who: &Actor, id: SuspensionId, now: OffsetDateTime) -> Result<PolicyChange, Error> {
+    let (access, audit) = (&hub.access, &hub.audit);
+    let me = &who.partner;
+    let change = access.change(me, |p| p.resume(me, id, now)).await?.map_err(|_| Error::NotFound)?;
     audit
         .append(vec![AuditEntry::Resume(Resume {
             at: now,
             originator: me.clone(),
             user: who.user.clone(),
-            suspension: format!("suspension/{id}")
-                .parse()
-                .map_err(|e| ApiError::internal("naming a suspension", &e))?,
+            suspension: format!("suspension/{id}").parse().map_err(|e| Error::internal("naming a suspension", &e))?,
         })])
         .await?;
+    hub.notify_change();
     Ok(change)
 }

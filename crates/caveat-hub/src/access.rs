@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 pub use caveat_policy::Action;
 
-use crate::ApiError;
+use crate::Error;
 
 /// The hub's policies, replayed from the store's event log.
 pub struct Access {
@@ -41,8 +41,8 @@ impl std::fmt::Debug for Access {
     }
 }
 
-fn policy_error(e: &caveat_policy::Error) -> ApiError {
-    ApiError::internal("deciding access", e)
+fn policy_error(e: &caveat_policy::Error) -> Error {
+    Error::internal("deciding access", e)
 }
 
 impl Access {
@@ -50,7 +50,7 @@ impl Access {
     ///
     /// # Errors
     /// The store fails, or a stored event does not apply.
-    pub async fn open(store: Arc<dyn Store>) -> Result<Access, ApiError> {
+    pub async fn open(store: Arc<dyn Store>) -> Result<Access, Error> {
         let policies = Policies::new().map_err(|e| policy_error(&e))?;
         let access = Access {
             store,
@@ -69,7 +69,7 @@ impl Access {
 
     /// A private copy of the current policies to change (Policies is rebuilt
     /// from its state: changes are rare, decisions are not).
-    fn fork(&self) -> Result<Policies, ApiError> {
+    fn fork(&self) -> Result<Policies, Error> {
         Policies::from_state(self.current().state().clone()).map_err(|e| policy_error(&e))
     }
 
@@ -83,7 +83,7 @@ impl Access {
     ///
     /// # Errors
     /// The store fails or an event does not apply.
-    pub async fn refresh(&self) -> Result<bool, ApiError> {
+    pub async fn refresh(&self) -> Result<bool, Error> {
         // Requests that arrive together share one look at the store: a look
         // that began after this call began sees every change committed before
         // it, which is all "the next request" needs.
@@ -98,7 +98,7 @@ impl Access {
         Ok(changed)
     }
 
-    async fn look(&self) -> Result<bool, ApiError> {
+    async fn look(&self) -> Result<bool, Error> {
         let after = self.applied.load(Ordering::Acquire);
         let events = self.store.policy_events(after).await?;
         if events.is_empty() {
@@ -112,7 +112,7 @@ impl Access {
                 continue;
             }
             let change: PolicyChange =
-                serde_json::from_str(&e.body).map_err(|err| ApiError::internal("reading a policy event", &err))?;
+                serde_json::from_str(&e.body).map_err(|err| Error::internal("reading a policy event", &err))?;
             policies.apply(&change).map_err(|err| policy_error(&err))?;
             applied = e.version;
         }
@@ -125,7 +125,7 @@ impl Access {
     ///
     /// # Errors
     /// The store fails.
-    pub async fn policies(&self) -> Result<Arc<Policies>, ApiError> {
+    pub async fn policies(&self) -> Result<Arc<Policies>, Error> {
         self.refresh().await?;
         Ok(self.current())
     }
@@ -140,7 +140,7 @@ impl Access {
         &self,
         originator: &PartnerId,
         make: impl FnOnce(&mut Policies) -> Result<PolicyChange, E>,
-    ) -> Result<Result<PolicyChange, E>, ApiError> {
+    ) -> Result<Result<PolicyChange, E>, Error> {
         self.refresh().await?;
         let _changing = self.changing.lock().await;
         let mut policies = self.fork()?;
@@ -148,18 +148,18 @@ impl Access {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        let body = serde_json::to_string(&change).map_err(|e| ApiError::internal("encoding a policy change", &e))?;
+        let body = serde_json::to_string(&change).map_err(|e| Error::internal("encoding a policy change", &e))?;
         let version = self.store.append_policy_event(originator, OffsetDateTime::now_utc(), body).await?;
         if version != change.version().get() {
             // Another process changed policy meanwhile; the caller retries on fresh state.
-            return Err(ApiError::Conflict("policy changed concurrently; retry".into()));
+            return Err(Error::Conflict("policy changed concurrently; retry".into()));
         }
         *self.policies.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policies);
         self.applied.store(version, Ordering::Release);
         Ok(Ok(change))
     }
 
-    async fn reload_partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
+    async fn reload_partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, Error> {
         let partners: BTreeSet<PartnerId> = self.store.partners().await?.into_iter().map(|p| p.id).collect();
         let partners = Arc::new(partners);
         *self.partners.write().unwrap_or_else(PoisonError::into_inner) = partners.clone();
@@ -173,10 +173,10 @@ impl Access {
     ///
     /// # Errors
     /// The store fails.
-    pub(crate) async fn partners_covering<'a>(
+    pub async fn partners_covering<'a>(
         &self,
         mut originators: impl Iterator<Item = &'a PartnerId>,
-    ) -> Result<Arc<BTreeSet<PartnerId>>, ApiError> {
+    ) -> Result<Arc<BTreeSet<PartnerId>>, Error> {
         let partners = self.partners.read().unwrap_or_else(PoisonError::into_inner).clone();
         if originators.any(|o| !partners.contains(o)) {
             return self.reload_partners().await;
@@ -193,24 +193,24 @@ impl Access {
     /// auditor sees): a request touching a partner whose reports the caller
     /// may not see adds exactly as many entries as one that found none.
     /// Denials stay recorded in their originator's entry.
-    pub(crate) async fn entries(
+    pub async fn entries(
         &self,
         user: &User,
         key: &ViewKey,
         action: Action,
         uses: Vec<OriginatorUse>,
         at: OffsetDateTime,
-    ) -> Result<Vec<AuditEntry>, ApiError> {
+    ) -> Result<Vec<AuditEntry>, Error> {
         self.padded(uses, |originators| uses_entries_for(user, key, action, originators, at)).await
     }
 
     /// One entry made by `make` per originator of `uses`, then entries of no
     /// originator up to one per partner (see [`Access::entries`]).
-    pub(crate) async fn padded(
+    pub async fn padded(
         &self,
         uses: Vec<OriginatorUse>,
         make: impl Fn(Vec<OriginatorUse>) -> AuditEntry,
-    ) -> Result<Vec<AuditEntry>, ApiError> {
+    ) -> Result<Vec<AuditEntry>, Error> {
         let by_originator = per_originator(uses);
         let partners = self.partners_covering(by_originator.keys()).await?.len();
         let mut entries: Vec<AuditEntry> = by_originator.into_values().map(&make).collect();
@@ -232,7 +232,7 @@ impl Access {
         case: Option<CaseFacts>,
         reports: &[Report],
         now: OffsetDateTime,
-    ) -> Result<Decisions, ApiError> {
+    ) -> Result<Decisions, Error> {
         self.refresh().await?;
         let request = Request::new(user, key.clone(), action, case, now).map_err(|e| policy_error(&e))?;
         self.current().decide(&request, reports).map_err(|e| policy_error(&e))
@@ -287,10 +287,13 @@ fn uses_entries_for(
         partner: key.partner.clone(),
         purpose: key.purpose,
         case: key.case,
+        // Exhaustive: a new action must say how the log records it. Fusing
+        // into a view and auditing are reads of the reports (the log's
+        // encoding predates them, and an originator's report counts them as reads).
         action: match action {
+            Action::Read | Action::Fuse | Action::Audit => caveat_audit::Action::Read,
             Action::Export => caveat_audit::Action::Export,
             Action::Cite => caveat_audit::Action::Cite,
-            _ => caveat_audit::Action::Read,
         },
         originators,
     })

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use caveat_audit::OriginatorUse;
 use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
 use caveat_fusion::{FusionConfig, Picture, Track, TrackMemo};
@@ -14,14 +14,14 @@ use caveat_policy::{Action, CaseFacts};
 use caveat_store::{ReportQuery, Store, Superseded};
 use time::{Duration, OffsetDateTime};
 
-use crate::ApiError;
+use crate::Error;
 use crate::access::{Access, DecisionGroups, decision_uses, group_decisions, uses_of};
 
 /// Most delay before newly stored reports are folded into an open view. A
 /// fold re-materialises every track of the view, so under a steady stream of
 /// reports this sets how much of the hub's CPU goes to keeping views current
 /// (a common operating picture that moves once a second is what watch floors use).
-pub(crate) const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+pub const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How far back a view looks, by observation time.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
@@ -111,7 +111,7 @@ struct Asking<'a> {
 }
 
 impl Asking<'_> {
-    async fn decide(&self, reports: &[Report]) -> Result<caveat_policy::Decisions, ApiError> {
+    async fn decide(&self, reports: &[Report]) -> Result<caveat_policy::Decisions, Error> {
         self.access.decide(self.user, self.key, Action::Fuse, self.case.clone(), reports, self.now).await
     }
 
@@ -174,7 +174,7 @@ pub(crate) struct ViewSnapshot {
 pub(crate) type Rendered = Arc<tokio::sync::OnceCell<Bytes>>;
 
 /// Renders a response.
-pub(crate) type Render = Box<dyn FnOnce() -> Result<Bytes, ApiError> + Send>;
+pub(crate) type Render = Box<dyn FnOnce() -> Result<Bytes, Error> + Send>;
 
 /// A rendering of one view version for one query, with the decisions it shows.
 #[derive(Clone)]
@@ -377,7 +377,7 @@ impl Pictures {
     }
 
     /// Pulls reports stored since the last look (by any hub process).
-    async fn refresh_recent(&self, now: OffsetDateTime) -> Result<u64, ApiError> {
+    async fn refresh_recent(&self, now: OffsetDateTime) -> Result<u64, Error> {
         let last = self.recent.read().await.last_seq;
         let mut fresh = Vec::new();
         let mut cursor = last;
@@ -437,7 +437,7 @@ impl Pictures {
         key: &ViewKey,
         case: Option<CaseFacts>,
         now: OffsetDateTime,
-    ) -> Result<ViewSnapshot, ApiError> {
+    ) -> Result<ViewSnapshot, Error> {
         let policies = access.policies().await?;
         let rules = Rules { policy_version: policies.version().get(), case: case.clone() };
         let policy_change = policies.next_change_after(now);
@@ -496,7 +496,7 @@ impl Pictures {
     }
 
     /// Folds the reports stored since `built` into the view.
-    async fn add(&self, ask: &Asking<'_>, built: &Built, mut b: Builder) -> Result<(Arc<Built>, Builder), ApiError> {
+    async fn add(&self, ask: &Asking<'_>, built: &Built, mut b: Builder) -> Result<(Arc<Built>, Builder), Error> {
         let rules = ask.rules.clone();
         let recent = self.recent.read().await;
         let new = recent.reports.get(b.decided..).unwrap_or_default();
@@ -532,8 +532,8 @@ impl Pictures {
             Ok::<_, caveat_fusion::Error>((b, tracks, same))
         })
         .await
-        .map_err(|e| ApiError::internal("folding reports into a view", &e))?;
-        let (b, tracks, same) = folded.map_err(|e| ApiError::internal("fusing a report", &e))?;
+        .map_err(|e| Error::internal("folding reports into a view", &e))?;
+        let (b, tracks, same) = folded.map_err(|e| Error::internal("fusing a report", &e))?;
         let content = if same { built.content } else { built.content + 1 };
         let built = Built { rules, epoch: built.epoch, expires, content, last_seq, version, tracks, uses };
         Ok((Arc::new(built), b))
@@ -546,7 +546,7 @@ impl Pictures {
         ask: &Asking<'_>,
         previous: Option<Builder>,
         last: Option<Arc<Built>>,
-    ) -> Result<(Arc<Built>, Builder), ApiError> {
+    ) -> Result<(Arc<Built>, Builder), Error> {
         let rules = ask.rules.clone();
         self.refresh_recent(ask.now).await?;
         let recent = self.recent.read().await;
@@ -585,7 +585,7 @@ impl Pictures {
         };
         added.sort_by_key(|r| (r.observed_at, r.id));
         for r in added {
-            picture.insert(r).map_err(|e| ApiError::internal("fusing a report", &e))?;
+            picture.insert(r).map_err(|e| Error::internal("fusing a report", &e))?;
         }
         let version = self.next_version();
         let tracks = Arc::new(picture.tracks_shared(&mut memo));
@@ -619,7 +619,7 @@ impl Pictures {
         action: Action,
         case: Option<CaseFacts>,
         now: OffsetDateTime,
-    ) -> Result<(Vec<Report>, Vec<OriginatorUse>), ApiError> {
+    ) -> Result<(Vec<Report>, Vec<OriginatorUse>), Error> {
         self.refresh_recent(now).await?;
         let recent = self.recent.read().await;
         let decisions = access.decide(user, key, action, case, &recent.reports, now).await?;
@@ -651,37 +651,6 @@ fn earliest(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> Option<Offs
 /// Whether two builds show the same tracks (shared ones compare by pointer).
 fn same_tracks(a: &[Arc<Track>], b: &[Arc<Track>]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
-}
-
-/// The combined marking of a set of sources: what an export of them carries.
-/// Releasable to whom all release to, for purposes all grant, until the
-/// earliest not-after; requires a case or forbids export if any does.
-pub(crate) fn combined_marking<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Option<Marking> {
-    // A track's reports mostly share a handful of markings (one per
-    // originator's feed): combine each distinct one once.
-    let mut distinct: Vec<&Marking> = Vec::new();
-    for m in markings {
-        if !distinct.contains(&m) {
-            distinct.push(m);
-        }
-    }
-    let mut out: Option<Marking> = None;
-    for m in distinct {
-        out = Some(match out {
-            None => m.clone(),
-            Some(acc) => Marking {
-                releasable_to: acc.releasable_to.intersection(&m.releasable_to).cloned().collect(),
-                purposes: acc.purposes.intersection(&m.purposes).copied().collect(),
-                not_after: match (acc.not_after, m.not_after) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                },
-                requires_case: acc.requires_case || m.requires_case,
-                no_export: acc.no_export || m.no_export,
-            },
-        });
-    }
-    out
 }
 
 /// Track lineage grouped by originator, for the side panel.

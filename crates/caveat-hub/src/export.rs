@@ -1,0 +1,197 @@
+//! Exports: what leaves the hub as a file, in one of the [`Format`]s.
+//!
+//! An export decides `export` (not `fuse`): no-export reports are withheld
+//! and the exported tracks are fused from the exportable reports alone, so
+//! nothing derived from a withheld report leaves. Every export carries the
+//! combined marking of what it holds ([`Marking::combine`]).
+//!
+//! Each format is one pure function from the export's content to bytes
+//! ([`Format::render`]); adding a format is a variant of [`Format`], its
+//! arms in the three matches below, and its function: nothing else.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use caveat_core::{Marking, Report, ReportId, User, ViewKey};
+use caveat_fusion::{FusionConfig, Track, fuse};
+use caveat_policy::Action;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::tracks::track_json;
+use crate::views::Source;
+use crate::{Error, Hub};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// GeoJSON: one feature per track (position and trail), the marking as a member.
+    Geojson,
+    /// KML: one placemark per track, the marking as extended data.
+    Kml,
+    /// The permitted reports themselves, one JSON report per line.
+    Ndjson,
+}
+
+impl Format {
+    /// Every format, in the order documents list them.
+    pub const ALL: [Format; 3] = [Format::Geojson, Format::Kml, Format::Ndjson];
+
+    /// Its media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Geojson => "application/geo+json",
+            Format::Kml => "application/vnd.google-earth.kml+xml",
+            Format::Ndjson => "application/x-ndjson",
+        }
+    }
+
+    /// Whether the format carries tracks (fused from the reports) rather than the reports.
+    fn carries_tracks(self) -> bool {
+        match self {
+            Format::Geojson | Format::Kml => true,
+            Format::Ndjson => false,
+        }
+    }
+
+    /// The export's bytes in this format.
+    ///
+    /// # Errors
+    /// Encoding fails (an internal error).
+    pub fn render(self, content: &Content<'_>) -> Result<Bytes, Error> {
+        match self {
+            Format::Geojson => geojson(content),
+            Format::Kml => Ok(kml(content)),
+            Format::Ndjson => ndjson(content),
+        }
+    }
+}
+
+/// What an export holds: the permitted reports, the tracks fused from
+/// exactly them (empty for formats that carry reports), and their combined marking.
+#[derive(Debug)]
+pub struct Content<'a> {
+    /// The exportable reports.
+    pub reports: &'a [Report],
+    /// The tracks fused from `reports`.
+    pub tracks: &'a [Track],
+    /// The combined marking of `reports`; `None` when there are none.
+    pub marking: Option<&'a Marking>,
+}
+
+/// An export ready to send.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Its format.
+    pub format: Format,
+    /// The combined marking of what it holds, as JSON (also inside the body where the format allows).
+    pub marking: String,
+    /// The body.
+    pub body: Bytes,
+}
+
+fn marking_json(marking: Option<&Marking>) -> Result<String, Error> {
+    serde_json::to_string(&marking).map_err(|e| Error::internal("encoding a marking", &e))
+}
+
+fn geojson(c: &Content<'_>) -> Result<Bytes, Error> {
+    let sources: HashMap<ReportId, Source> = c.reports.iter().map(|r| (r.id, Source::of(r))).collect();
+    let features: Vec<Value> = c
+        .tracks
+        .iter()
+        .map(|t| {
+            let mut coords: Vec<Value> = t.trail.iter().map(|p| json!([p.position.lon, p.position.lat])).collect();
+            if coords.len() < 2 {
+                coords.push(json!([t.position.lon, t.position.lat]));
+            }
+            Ok(json!({
+                "type": "Feature",
+                "id": t.id.to_string(),
+                "geometry": { "type": "GeometryCollection", "geometries": [
+                    { "type": "Point", "coordinates": [t.position.lon, t.position.lat] },
+                    { "type": "LineString", "coordinates": coords },
+                ]},
+                "properties": track_json(t, &sources)?,
+            }))
+        })
+        .collect::<Result<_, Error>>()?;
+    let body = json!({ "type": "FeatureCollection", "caveat:marking": c.marking, "features": features });
+    serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::internal("encoding GeoJSON", &e))
+}
+
+fn kml(c: &Content<'_>) -> Bytes {
+    let mut kml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document>\n<name>Caveat export</name>\n",
+    );
+    let marking = serde_json::to_string(&c.marking).unwrap_or_else(|_| "null".into());
+    let _infallible = writeln!(
+        kml,
+        "<ExtendedData><Data name=\"caveat:marking\"><value>{}</value></Data></ExtendedData>",
+        xml_escape(&marking)
+    );
+    for t in c.tracks {
+        let coords: Vec<String> = t.trail.iter().map(|p| format!("{},{}", p.position.lon, p.position.lat)).collect();
+        let name = t.identity.name.clone().unwrap_or_else(|| t.id.to_string());
+        let _infallible = writeln!(
+            kml,
+            "<Placemark><name>{}</name><description>{} reports from {}</description><MultiGeometry><Point><coordinates>{},{}</coordinates></Point><LineString><coordinates>{}</coordinates></LineString></MultiGeometry></Placemark>",
+            xml_escape(&name),
+            t.lineage.len(),
+            xml_escape(&t.originators.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+            t.position.lon,
+            t.position.lat,
+            coords.join(" ")
+        );
+    }
+    kml.push_str("</Document></kml>\n");
+    Bytes::from(kml)
+}
+
+fn ndjson(c: &Content<'_>) -> Result<Bytes, Error> {
+    let mut out = Vec::new();
+    for r in c.reports {
+        serde_json::to_writer(&mut out, r).map_err(|e| Error::internal("encoding a report", &e))?;
+        out.push(b'\n');
+    }
+    Ok(Bytes::from(out))
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl Hub {
+    /// An export of `key`'s view in `format`, audited (as `export`) before it is returned.
+    ///
+    /// # Errors
+    /// The view names a case its partner is not in; the store or the audit log fails.
+    pub async fn export(&self, user: &User, key: &ViewKey, format: Format) -> Result<Export, Error> {
+        let case = self.case_facts(key).await?;
+        let now = OffsetDateTime::now_utc();
+        let (reports, uses) = self.views.permitted(&self.access, user, key, Action::Export, case, now).await?;
+        self.audit.append(self.access.entries(user, key, Action::Export, uses, now).await?).await?;
+        let marking = Marking::combine(reports.iter().map(|r| &r.marking));
+        // A correction names the report it corrects only where that report is in
+        // the export too: otherwise the id would be one the caller may not read.
+        let exported: HashSet<ReportId> = reports.iter().map(|r| r.id).collect();
+        let reports: Vec<Report> = reports
+            .into_iter()
+            .map(|mut r| {
+                if r.supersedes.is_some_and(|t| !exported.contains(&t)) {
+                    r.supersedes = None;
+                }
+                r
+            })
+            .collect();
+        let tracks = if format.carries_tracks() {
+            fuse(&reports, &FusionConfig::default()).map_err(|e| Error::internal("fusing an export", &e))?
+        } else {
+            Vec::new()
+        };
+        let content = Content { reports: &reports, tracks: &tracks, marking: marking.as_ref() };
+        Ok(Export { format, marking: marking_json(marking.as_ref())?, body: format.render(&content)? })
+    }
+}

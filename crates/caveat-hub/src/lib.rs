@@ -1,0 +1,220 @@
+//! The hub's use-cases, with no HTTP in them.
+//!
+//! This crate owns what the hub *does*: ingest a batch and audit it, decide
+//! and build a view, serve a view's tracks and exports, change policy
+//! (upload, suspend, resume), run cases and their citations, and build usage
+//! and transparency reports. Each is one function here, called by both the
+//! HTTP API (`caveat-server`, a thin adapter: extract, call, map errors,
+//! respond) and the command line (`caveat`), so no audit entry is shaped in
+//! two places (DESIGN.md: "the CLI and the API perform one action through one
+//! function of caveat-hub").
+//!
+//! Underneath are `caveat-store` (durable state), `caveat-policy` (decisions),
+//! `caveat-fusion` (tracks) and `caveat-audit` (the Merkle log); nothing here
+//! knows of routes, headers or status codes. Every data path goes through
+//! [`Access`] before anything is read, fused or exported (invariant 2), and
+//! every decision is in the audit log before the use-case returns (invariant 5).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! let store = caveat_store::SqliteStore::open_in_memory().unwrap();
+//! let key = caveat_audit::SigningKey::from_seed("caveat.example/audit", [1; 32]).unwrap();
+//! let hub = caveat_hub::Hub::open(Arc::new(store), key).await.unwrap();
+//! assert_eq!(hub.open_views(), 0);
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+mod access;
+mod audit;
+mod cases;
+mod change;
+mod error;
+pub mod export;
+mod ingest;
+mod policy;
+mod reports;
+mod tracks;
+mod usage;
+mod views;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use caveat_core::{PartnerId, UserId};
+use caveat_store::Store;
+use tokio::sync::watch;
+
+pub use access::{Access, Action, decision_entries};
+pub use audit::AuditLog;
+pub use cases::{CaseSummary, NewCase, NewStep, facts_of as case_facts};
+pub use change::{resume, suspend, upload_standing};
+pub use error::Error;
+pub use ingest::{Batch, Ingested};
+pub use tracks::{TrackPage, TrackQuery};
+pub use views::ADD_INTERVAL;
+
+/// Who acts: a partner and the user acting for it (`operator` from the CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The partner acted for: the originator of what it submits or changes.
+    pub partner: PartnerId,
+    /// The user acting.
+    pub user: UserId,
+}
+
+/// What the hub bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most reports in one submitted batch.
+    pub max_batch_reports: usize,
+    /// Most tracks on one page.
+    pub max_page: usize,
+    /// A view no request has asked for in this long is dropped (its memory
+    /// freed); the next request for it builds it again.
+    pub view_idle: std::time::Duration,
+    /// Most views kept open at once; past it the least recently used are dropped.
+    pub max_views: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch_reports: 50_000,
+            max_page: 5_000,
+            view_idle: std::time::Duration::from_mins(10),
+            max_views: 256,
+        }
+    }
+}
+
+/// Counters of what the hub did, for operators (`/metrics`). Hub-wide: never
+/// shown to partners (they would learn of each other's activity).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Reports stored.
+    pub reports_ingested: AtomicU64,
+    /// Batches refused (nothing stored).
+    pub batches_rejected: AtomicU64,
+    /// Direct reads permitted.
+    pub decisions_permit: AtomicU64,
+    /// Direct reads denied.
+    pub decisions_deny: AtomicU64,
+}
+
+/// A running hub: its store, policies, audit log and open views. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    store: Arc<dyn Store>,
+    access: Arc<Access>,
+    audit: AuditLog,
+    views: Arc<views::Pictures>,
+    limits: Limits,
+    /// Bumped whenever any view may have changed (reports stored, policy
+    /// changed, a case changed); live streams wake on it.
+    changes: Arc<watch::Sender<u64>>,
+    /// Whether a follow-up change notice is scheduled.
+    follow_up: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("access", &self.access).field("audit", &self.audit).finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub over a store: loads its policies and opens its audit log, signed with `audit_key`.
+    ///
+    /// # Errors
+    /// The store or the audit log cannot be read.
+    pub async fn open(store: Arc<dyn Store>, audit_key: caveat_audit::SigningKey) -> Result<Hub, Error> {
+        let (changes, _) = watch::channel(0);
+        let access = Arc::new(Access::open(store.clone()).await?);
+        let audit = AuditLog::start(store.audit_storage()?, audit_key)?;
+        let views = Arc::new(views::Pictures::new(store.clone()));
+        Ok(Hub {
+            store,
+            access,
+            audit,
+            views,
+            limits: Limits::default(),
+            changes: Arc::new(changes),
+            follow_up: Arc::default(),
+            metrics: Arc::default(),
+        })
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.views.set_bounds(limits.view_idle, limits.max_views);
+        self.limits = limits;
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The policies, kept in step with the store.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// How many views are held in memory.
+    pub fn open_views(&self) -> usize {
+        self.views.open_views()
+    }
+
+    /// The deployment's partners, by id.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn partners(&self) -> Result<Vec<PartnerId>, Error> {
+        Ok(self.store.partners().await?.into_iter().map(|p| p.id).collect())
+    }
+
+    /// A receiver that changes whenever any view may have changed.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells live streams that views may have changed, now and once more
+    /// when open views next fold new reports in: a client that re-fetched at
+    /// once may have been served its view as built just before the change.
+    pub fn notify_change(&self) {
+        self.changes.send_modify(|v| *v += 1);
+        if self.follow_up.swap(true, Ordering::AcqRel) {
+            return; // one follow-up already covers this change
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.follow_up.store(false, Ordering::Release);
+            return;
+        };
+        let (changes, follow_up) = (self.changes.clone(), self.follow_up.clone());
+        rt.spawn(async move {
+            tokio::time::sleep(views::ADD_INTERVAL + std::time::Duration::from_millis(50)).await;
+            follow_up.store(false, Ordering::Release);
+            changes.send_modify(|v| *v += 1);
+        });
+    }
+}

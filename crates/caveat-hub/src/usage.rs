@@ -1,0 +1,117 @@
+//! What an originator may check about the use of its data: signed
+//! checkpoints and proofs, its usage report, and its transparency report.
+
+use std::collections::BTreeSet;
+
+use caveat_audit::{AuditEntry, ConsistencyProof, InclusionProof, UsageLine, UsageReport};
+use caveat_core::PartnerId;
+use serde_json::{Value, json};
+
+use crate::tracks::rfc3339;
+use crate::{Error, Hub};
+
+/// Most entries one usage report lists (the newest).
+pub(crate) const MAX_USAGE_ENTRIES: usize = 10_000;
+
+/// A saved checkpoint's size must be one the log has had (the log's size is
+/// no secret: every auditor's checkpoint shows it).
+fn check_saved(saved: Option<u64>, size: u64) -> Result<(), Error> {
+    match saved {
+        Some(n) if n > size => Err(Error::BadRequest(format!(
+            "query `saved_size`: {n} is beyond the log's size {size}; give the size of a checkpoint you saved"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl Hub {
+    /// A checkpoint of the log as it is now, signed, in signed-note text; kept
+    /// in the store too (so the hub can later prove consistency with it).
+    ///
+    /// # Errors
+    /// The store or the audit log fails.
+    pub async fn checkpoint(&self) -> Result<String, Error> {
+        let cp = self.audit.checkpoint().await?;
+        let text = cp.to_string();
+        self.store.save_checkpoint(cp.checkpoint().size(), text.clone()).await?;
+        Ok(text)
+    }
+
+    /// An inclusion proof of entry `index` in the tree of `size`.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] when there is no such proof (index or size beyond the log).
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, Error> {
+        self.audit
+            .inclusion(index, size)
+            .await
+            .map_err(|_| Error::BadRequest(format!("query: no inclusion proof for index {index} in a tree of {size}")))
+    }
+
+    /// A consistency proof from size `from` to size `to`.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] when there is no such proof.
+    pub async fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyProof, Error> {
+        self.audit
+            .consistency(from, to)
+            .await
+            .map_err(|_| Error::BadRequest(format!("query: no consistency proof from {from} to {to}")))
+    }
+
+    /// `me`'s usage report: every entry touching its data (the newest
+    /// [`MAX_USAGE_ENTRIES`]), with proofs against a fresh signed checkpoint
+    /// and, when given, from a saved size (verify offline with `caveat audit verify`).
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for a saved size beyond the log; the store or the audit log fails.
+    pub async fn usage_report(&self, me: PartnerId, saved_size: Option<u64>) -> Result<UsageReport, Error> {
+        let size = self.audit.checkpoint().await?.checkpoint().size();
+        check_saved(saved_size, size)?;
+        let mut indexes = self.store.audit_entries_touching(&me, size, usize::MAX).await?;
+        if indexes.len() > MAX_USAGE_ENTRIES {
+            indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
+        }
+        self.audit.usage(me, indexes, saved_size).await
+    }
+
+    /// An originator's transparency report (the API's `/v1/transparency`, the
+    /// CLI's `caveat report transparency`): accesses to its data by partner and
+    /// purpose, denied attempts, the cases its data supported with their
+    /// outcomes, and the bundle that proves each line against a signed checkpoint.
+    ///
+    /// # Errors
+    /// As [`Hub::usage_report`].
+    pub async fn transparency_report(&self, me: PartnerId, saved_size: Option<u64>) -> Result<Value, Error> {
+        let report = self.usage_report(me, saved_size).await?;
+        let mut case_ids = BTreeSet::new();
+        for e in &report.bundle.entries {
+            if let Ok(AuditEntry::CaseStep(step)) = AuditEntry::from_bytes(&e.data) {
+                case_ids.insert(step.case);
+            }
+        }
+        let mut cases = Vec::new();
+        for id in case_ids {
+            let Some(case) = self.store.case(id).await? else { continue };
+            let outcomes: Vec<Value> = case
+                .steps
+                .iter()
+                .filter(|s| s.action.is_outcome())
+                .map(|s| json!({ "step": s.action.name(), "at": rfc3339(s.at), "detail": s.action }))
+                .collect();
+            cases.push(json!({
+                "case": id.to_string(), "lead": case.lead, "status": case.status,
+                "steps": case.steps.iter().map(|s| s.action.name()).collect::<Vec<_>>(),
+                "outcomes": outcomes,
+            }));
+        }
+        let denied: Vec<&UsageLine> = report.summary.iter().filter(|l| l.denies > 0).collect();
+        Ok(json!({
+            "originator": report.originator,
+            "accesses": report.summary,
+            "denied": denied,
+            "cases": cases,
+            "proof": report.bundle,
+        }))
+    }
+}
