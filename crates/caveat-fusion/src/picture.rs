@@ -907,8 +907,6 @@ pub struct Picture {
     config: FusionConfig,
     reports: Reports,
     tracker: Tracker,
-    /// Derived state to be rebuilt from scratch on the next read.
-    stale: bool,
     /// Reports whose use may have changed since the last replay, with whether
     /// (and as what) the recorded run used them.
     pending: HashMap<ReportId, Option<Observation>>,
@@ -936,15 +934,9 @@ impl Picture {
             },
             tracker: Tracker::new(&config),
             config,
-            stale: false,
             pending: HashMap::new(),
             anchor: None,
         }
-    }
-
-    /// The config it was built with.
-    pub fn config(&self) -> &FusionConfig {
-        &self.config
     }
 
     /// How many reports it holds.
@@ -955,11 +947,6 @@ impl Picture {
     /// Whether it holds no report.
     pub fn is_empty(&self) -> bool {
         self.reports.log.is_empty()
-    }
-
-    /// Whether it holds the report.
-    pub fn contains(&self, id: &ReportId) -> bool {
-        self.reports.times.contains_key(id)
     }
 
     /// The reports held, in (observed time, id) order.
@@ -1005,7 +992,7 @@ impl Picture {
 
     /// Notes, before it changes, whether the recorded run used report `id`.
     fn touch(&mut self, id: ReportId, scan: i64) {
-        if self.stale || self.tracker.applied.is_none_or(|a| scan > a) || self.pending.contains_key(&id) {
+        if self.tracker.applied.is_none_or(|a| scan > a) || self.pending.contains_key(&id) {
             return;
         }
         let used = self.reports.effective(&id).cloned();
@@ -1046,7 +1033,7 @@ impl Picture {
         self.reports.index.insert(scan, &obs, own);
         self.reports.times.insert(obs.id, obs.t);
         self.reports.log.insert((obs.t, obs.id), obs);
-        if !late && self.pending.is_empty() && !self.stale {
+        if !late && self.pending.is_empty() {
             // Scans before this one are complete as far as in-order arrival goes: apply them now.
             self.tracker.apply_through(&self.reports, &self.config, scan - 1);
             self.prune();
@@ -1093,15 +1080,9 @@ impl Picture {
         doomed.len()
     }
 
-    /// Forgets every track and re-fuses all held reports on the next read.
-    pub fn invalidate(&mut self) {
-        self.stale = true;
-    }
-
     fn reset(&mut self) {
         self.tracker = Tracker::new(&self.config);
         self.pending.clear();
-        self.stale = false;
     }
 
     /// Drops history older than the horizon behind "now": the time of the
@@ -1133,9 +1114,6 @@ impl Picture {
 
     /// Brings the tracker state up to every report held.
     pub fn refresh(&mut self) {
-        if self.stale {
-            self.reset();
-        }
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
             let mut changes: BTreeMap<Step, Vec<ReportId>> = BTreeMap::new();
