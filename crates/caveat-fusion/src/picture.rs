@@ -65,18 +65,21 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use caveat_core::{PartnerId, Report, ReportId, SourceKind};
+use caveat_core::{PartnerId, Report, ReportId};
 use time::OffsetDateTime;
 
 use crate::gating;
-use crate::index::{Entry, ReportIndex, TrackIndex};
+use crate::index::{Entry, TrackIndex};
 use crate::measurement::Observation;
 use crate::scan::{self, Scratch};
-use crate::track::{MAX_PARTNERS, Track, TrackCore};
+use crate::track::{Track, TrackCore};
 use crate::{Error, FusionConfig};
 
 mod memo;
+mod reports;
+
 pub use memo::TrackMemo;
+use reports::{Reports, Step};
 
 /// Length of a bucket of the track index: a track is listed once per bucket
 /// (and again when it moves cell), so longer buckets mean fewer entries but
@@ -97,97 +100,6 @@ pub enum Insertion {
     Late,
     /// Already held: nothing changed.
     Duplicate,
-}
-
-/// The canonical position of one step: scan, then sensor (originator by id, source kind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Step {
-    scan: i64,
-    rank: u32,
-    source: SourceKind,
-}
-
-impl Step {
-    /// Before every step of `scan`.
-    fn first(scan: i64) -> Step {
-        Step { scan, rank: 0, source: SourceKind::Ais }
-    }
-}
-
-/// The reports held, and what is derived from them alone.
-#[derive(Debug)]
-struct Reports {
-    scan_ns: i64,
-    partners: Vec<PartnerId>,
-    partner_index: HashMap<PartnerId, u16>,
-    /// Rank of each interned originator among all of them by id: the step order.
-    ranks: Vec<u32>,
-    log: BTreeMap<(i64, ReportId), Observation>,
-    times: HashMap<ReportId, i64>,
-    /// Corrections held: superseded id -> (correcting id, its originator).
-    corrections: HashMap<ReportId, Vec<(ReportId, u16)>>,
-    index: ReportIndex,
-    sqrt_gate: f64,
-}
-
-impl Reports {
-    fn scan_of(&self, t: i64) -> i64 {
-        t.div_euclid(self.scan_ns)
-    }
-
-    fn step(&self, o: &Observation) -> Step {
-        Step { scan: self.scan_of(o.t), rank: self.rank(o.originator), source: o.source }
-    }
-
-    fn rank(&self, originator: u16) -> u32 {
-        self.ranks.get(usize::from(originator)).copied().unwrap_or(u32::MAX)
-    }
-
-    fn get(&self, id: &ReportId) -> Option<&Observation> {
-        self.times.get(id).and_then(|&t| self.log.get(&(t, *id)))
-    }
-
-    fn shadowed(&self, o: &Observation) -> bool {
-        self.corrections.get(&o.id).is_some_and(|v| v.iter().any(|(_, orig)| *orig == o.originator))
-    }
-
-    /// The report if it is held and not hidden by a correction.
-    fn effective(&self, id: &ReportId) -> Option<&Observation> {
-        self.get(id).filter(|o| !self.shadowed(o))
-    }
-
-    /// The last scan, up to `last`, holding a report fusion uses.
-    fn last_effective_scan(&self, last: i64) -> Option<i64> {
-        let until = last.saturating_add(1).saturating_mul(self.scan_ns);
-        self.log
-            .range(..(until, ReportId::from_bytes([0; 16])))
-            .rev()
-            .find(|(_, o)| !self.shadowed(o))
-            .map(|((t, _), _)| self.scan_of(*t))
-    }
-
-    /// The scans after `after` (all if `None`) up to `last`, each with its
-    /// reports fusion uses in step order, then (time, id).
-    fn scans(&self, after: Option<i64>, last: i64) -> Vec<(i64, Vec<&Observation>)> {
-        let from = after.map_or(i64::MIN, |a| a.saturating_add(1).saturating_mul(self.scan_ns));
-        let until = last.saturating_add(1).saturating_mul(self.scan_ns);
-        let lo = ReportId::from_bytes([0; 16]);
-        let mut out: Vec<(i64, Vec<&Observation>)> = Vec::new();
-        for ((t, _), o) in self.log.range((from, lo)..(until, lo)) {
-            if self.shadowed(o) {
-                continue;
-            }
-            let s = self.scan_of(*t);
-            match out.last_mut() {
-                Some((c, v)) if *c == s => v.push(o),
-                _ => out.push((s, vec![o])),
-            }
-        }
-        for (_, v) in &mut out {
-            v.sort_by_key(|o| (self.step(o), o.t, o.id));
-        }
-        out
-    }
 }
 
 /// One track's history: its state after each step that changed it, in step
@@ -921,17 +833,7 @@ impl Picture {
     /// An empty picture.
     pub fn new(config: FusionConfig) -> Self {
         Picture {
-            reports: Reports {
-                scan_ns: config.scan_ns(),
-                partners: Vec::new(),
-                partner_index: HashMap::new(),
-                ranks: Vec::new(),
-                log: BTreeMap::new(),
-                times: HashMap::new(),
-                corrections: HashMap::new(),
-                index: ReportIndex::new(config.grid_cell_m * INDEX_CELL_FRACTION),
-                sqrt_gate: scan::sqrt_gate(&config),
-            },
+            reports: Reports::new(&config),
             tracker: Tracker::new(&config),
             config,
             pending: HashMap::new(),
@@ -952,42 +854,6 @@ impl Picture {
     /// The reports held, in (observed time, id) order.
     pub fn report_ids(&self) -> impl Iterator<Item = ReportId> + '_ {
         self.reports.log.keys().map(|(_, id)| *id)
-    }
-
-    fn intern(&mut self, p: &PartnerId, id: ReportId) -> Result<u16, Error> {
-        if let Some(&i) = self.reports.partner_index.get(p) {
-            return Ok(i);
-        }
-        let rep = &mut self.reports;
-        let i = u16::try_from(rep.partners.len())
-            .ok()
-            .filter(|&i| usize::from(i) < MAX_PARTNERS)
-            .ok_or(Error::TooManyOriginators { id, max: MAX_PARTNERS })?;
-        // Ranks are spaced out so that a newcomer usually fits between its
-        // neighbours by id without moving anyone's rank (recorded steps are
-        // ordered by rank); when no gap is left, everything is ranked afresh.
-        let below = rep.partners.iter().zip(&rep.ranks).filter(|(q, _)| *q < p).map(|(_, &r)| r).max();
-        let above = rep.partners.iter().zip(&rep.ranks).filter(|(q, _)| *q > p).map(|(_, &r)| r).min();
-        let (lo, hi) = (below.unwrap_or(0), above.unwrap_or(u32::MAX));
-        rep.partners.push(p.clone());
-        rep.partner_index.insert(p.clone(), i);
-        if hi.saturating_sub(lo) >= 2 {
-            rep.ranks.push(lo + (hi - lo) / 2);
-        } else {
-            let mut order: Vec<usize> = (0..rep.partners.len()).collect();
-            order.sort_by(|&a, &b| rep.partners.get(a).cmp(&rep.partners.get(b)));
-            let gap = u32::MAX / (u32::try_from(order.len()).unwrap_or(u32::MAX).saturating_add(1));
-            rep.ranks = vec![0; order.len()];
-            for (n, &k) in order.iter().enumerate() {
-                if let Some(r) = rep.ranks.get_mut(k) {
-                    *r = gap.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1));
-                }
-            }
-            if self.tracker.applied.is_some() {
-                self.reset();
-            }
-        }
-        Ok(i)
     }
 
     /// Notes, before it changes, whether the recorded run used report `id`.
@@ -1016,23 +882,24 @@ impl Picture {
             None => {
                 // Validate before interning so a refused report leaves no trace.
                 Observation::from_report(report, 0)?;
-                self.intern(&report.originator, report.id)?
+                let (i, reranked) = self.reports.intern(&report.originator, report.id)?;
+                if reranked && self.tracker.applied.is_some() {
+                    // Recorded steps are ordered by rank: none of them is in order any more.
+                    self.reset();
+                }
+                i
             }
         };
         let obs = Observation::from_report(report, originator)?;
         let scan = self.reports.scan_of(obs.t);
         let late = self.tracker.applied.is_some_and(|a| scan <= a);
         self.touch(obs.id, scan);
-        if let Some(old) = obs.supersedes {
-            if let Some(&t_old) = self.reports.times.get(&old) {
-                self.touch(old, self.reports.scan_of(t_old));
-            }
-            self.reports.corrections.entry(old).or_default().push((obs.id, originator));
+        if let Some(old) = obs.supersedes
+            && let Some(&t_old) = self.reports.times.get(&old)
+        {
+            self.touch(old, self.reports.scan_of(t_old));
         }
-        let own = gating::report_radius(&obs, self.reports.sqrt_gate);
-        self.reports.index.insert(scan, &obs, own);
-        self.reports.times.insert(obs.id, obs.t);
-        self.reports.log.insert((obs.t, obs.id), obs);
+        self.reports.add(obs, scan);
         if !late && self.pending.is_empty() {
             // Scans before this one are complete as far as in-order arrival goes: apply them now.
             self.tracker.apply_through(&self.reports, &self.config, scan - 1);
@@ -1051,16 +918,7 @@ impl Picture {
         {
             self.touch(old, self.reports.scan_of(t_old));
         }
-        self.reports.times.remove(id);
-        self.reports.log.remove(&(t, *id));
-        if let Some(old) = supersedes
-            && let Some(v) = self.reports.corrections.get_mut(&old)
-        {
-            v.retain(|(c, _)| c != id);
-            if v.is_empty() {
-                self.reports.corrections.remove(&old);
-            }
-        }
+        self.reports.remove(id);
         true
     }
 
