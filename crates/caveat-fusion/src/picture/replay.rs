@@ -143,8 +143,7 @@ impl Tracker {
     }
 
     fn replay_scan(&mut self, rep: &Reports, cfg: &FusionConfig, walk: &mut Walk<'_>, s: i64) {
-        let start = s.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
+        let (start, _) = rep.bounds(s);
         let first = Step::first(s);
         let bucket = self.index.bucket_of(start);
         if walk.bucket != Some(bucket) {
@@ -187,7 +186,7 @@ impl Tracker {
         }
         // Seeding only ever adds later steps of this scan, so the map drains in step order.
         while let Some((x, seeds)) = walk.todo.pop_first() {
-            self.replay_step(rep, cfg, walk, x, start, end, &seeds);
+            self.replay_step(rep, cfg, walk, x, &seeds);
         }
     }
 
@@ -202,8 +201,7 @@ impl Tracker {
         from: Step,
         inclusive: bool,
     ) {
-        let start = from.scan.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
+        let (start, end) = rep.bounds(from.scan);
         let after = |x: Step| if inclusive { x >= from } else { x > from };
         let old =
             self.slot(slot).and_then(|sl| if inclusive { sl.before(from) } else { sl.at(from).or(sl.before(from)) });

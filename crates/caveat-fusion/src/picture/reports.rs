@@ -128,6 +128,12 @@ impl Reports {
         t.div_euclid(self.scan_ns)
     }
 
+    /// Start and end of scan `s`.
+    pub(super) fn bounds(&self, s: i64) -> (i64, i64) {
+        let start = s.saturating_mul(self.scan_ns);
+        (start, start.saturating_add(self.scan_ns))
+    }
+
     pub(super) fn step(&self, o: &Observation) -> Step {
         Step { scan: self.scan_of(o.t), rank: self.rank(o.originator), source: o.source }
     }

@@ -85,8 +85,7 @@ impl Tracker {
 
     /// Applies one scan's reports (in step order) to the live tracks, recording versions.
     fn apply_scan(&mut self, rep: &Reports, cfg: &FusionConfig, s: i64, obs: &[&Observation]) {
-        let start = s.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
+        let (start, end) = rep.bounds(s);
         let bucket = self.index.bucket_of(start);
         if !self.index.filled(bucket) {
             // Every track live before this scan's deletions, so the bucket covers

@@ -27,21 +27,67 @@ use crate::scan;
 use crate::track::TrackCore;
 
 impl Tracker {
-    #[expect(clippy::too_many_arguments, reason = "one step of the walk needs its scan bounds and the walk")]
-    #[expect(clippy::too_many_lines, reason = "closure, recompute and comparison read best in one place")]
+    /// Replays step `x` on the part its seeds reach, records where the new
+    /// run differs from the recorded one, and carries what stays dirty on.
     pub(super) fn replay_step(
         &mut self,
         rep: &Reports,
         cfg: &FusionConfig,
         walk: &mut Walk<'_>,
         x: Step,
-        start: i64,
-        end: i64,
         seeds: &[u32],
     ) {
+        let (tracks, reports) = self.affected(rep, cfg, walk, x, seeds);
+        let results = self.rerun(rep, cfg, walk, x, &tracks, &reports);
+        let (start, _) = rep.bounds(x.scan);
+        let bucket = self.index.bucket_of(start);
+        // Compare with the recorded run, track by track.
+        for (slot, new, changed) in results {
+            let (old_at, old_after) = match self.slot(slot) {
+                Some(sl) => (sl.at(x).is_some(), sl.at(x).or_else(|| sl.before(x))),
+                None => (false, None),
+            };
+            let clean = match (old_after, new.as_ref()) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same(b),
+                _ => false,
+            };
+            if changed {
+                if let Some(t) = &new {
+                    self.place(bucket, slot, t, start, cfg);
+                    if !(clean && old_at) {
+                        walk.edits.push((slot, x, Some(t.clone())));
+                    }
+                }
+            } else if old_at {
+                walk.edits.push((slot, x, None));
+            }
+            let moved = changed || old_at;
+            if clean {
+                walk.dirty.remove(&slot);
+            } else {
+                walk.dirty.insert(slot, new);
+                if moved {
+                    self.seed_later(rep, cfg, walk, slot, x, false);
+                }
+            }
+        }
+    }
+
+    /// The affected part of step `x`: the closure of the seeds and the step's
+    /// changed reports in the union of the old and new gating graphs. Returns
+    /// its tracks (slots) and its reports (log keys), each sorted.
+    fn affected(
+        &self,
+        rep: &Reports,
+        cfg: &FusionConfig,
+        walk: &mut Walk<'_>,
+        x: Step,
+        seeds: &[u32],
+    ) -> (Vec<u32>, Vec<(i64, ReportId)>) {
+        let (start, end) = rep.bounds(x.scan);
         let bucket = self.index.bucket_of(start);
         let sqrt_gate = rep.sqrt_gate;
-        // The affected part: closure of the seeds in the union of the old and new gating graphs.
         let mut in_t: HashSet<u32> = HashSet::new();
         let mut in_r: HashSet<ReportId> = HashSet::new();
         let mut reports: Vec<(i64, ReportId)> = Vec::new();
@@ -122,12 +168,28 @@ impl Tracker {
                 }
             }
         }
-        // The new run on the affected part.
         tracks.sort_unstable();
         reports.sort_unstable();
+        (tracks, reports)
+    }
+
+    /// The new run of step `x` on its affected part: each of the part's
+    /// tracks, the tracks the new run started and those the old run started
+    /// here, with its new-run state after the step (`None`: not in the new
+    /// run) and whether the step changed it.
+    fn rerun(
+        &mut self,
+        rep: &Reports,
+        cfg: &FusionConfig,
+        walk: &Walk<'_>,
+        x: Step,
+        tracks: &[u32],
+        reports: &[(i64, ReportId)],
+    ) -> Vec<(u32, Option<TrackCore>, bool)> {
+        let (start, end) = rep.bounds(x.scan);
         let mut work: Vec<TrackCore> = Vec::new();
         let mut work_slots: Vec<u32> = Vec::new();
-        for &slot in &tracks {
+        for &slot in tracks {
             let new = match walk.dirty.get(&slot) {
                 Some(n) => n.as_ref(),
                 None => self.slot(slot).and_then(|sl| sl.before(x)),
@@ -152,7 +214,6 @@ impl Tracker {
         }
         self.touched = touched;
 
-        // Compare with the recorded run, track by track.
         let mut results: Vec<(u32, Option<TrackCore>, bool)> = Vec::new();
         let mut seen: HashSet<u32> = HashSet::new();
         for (i, t) in work.into_iter().enumerate() {
@@ -166,7 +227,7 @@ impl Tracker {
             seen.insert(slot);
             results.push((slot, Some(t), changed.get(i).copied().unwrap_or(false)));
         }
-        for &slot in &tracks {
+        for &slot in tracks {
             if seen.insert(slot) {
                 let new = match walk.dirty.get(&slot) {
                     Some(n) => n.clone(),
@@ -176,7 +237,7 @@ impl Tracker {
             }
         }
         // Tracks the old run started here that the new run did not.
-        for (_, id) in &reports {
+        for (_, id) in reports {
             if let Some(&slot) = self.slot_of.get(id)
                 && self.slot(slot).and_then(|sl| sl.steps.first()).is_some_and(|st| *st == x)
                 && seen.insert(slot)
@@ -184,35 +245,6 @@ impl Tracker {
                 results.push((slot, None, false));
             }
         }
-        for (slot, new, changed) in results {
-            let (old_at, old_after) = match self.slot(slot) {
-                Some(sl) => (sl.at(x).is_some(), sl.at(x).or_else(|| sl.before(x))),
-                None => (false, None),
-            };
-            let clean = match (old_after, new.as_ref()) {
-                (None, None) => true,
-                (Some(a), Some(b)) => a.same(b),
-                _ => false,
-            };
-            if changed {
-                if let Some(t) = &new {
-                    self.place(bucket, slot, t, start, cfg);
-                    if !(clean && old_at) {
-                        walk.edits.push((slot, x, Some(t.clone())));
-                    }
-                }
-            } else if old_at {
-                walk.edits.push((slot, x, None));
-            }
-            let moved = changed || old_at;
-            if clean {
-                walk.dirty.remove(&slot);
-            } else {
-                walk.dirty.insert(slot, new);
-                if moved {
-                    self.seed_later(rep, cfg, walk, slot, x, false);
-                }
-            }
-        }
+        results
     }
 }
