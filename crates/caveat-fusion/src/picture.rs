@@ -130,7 +130,7 @@ impl Picture {
                 Observation::from_report(report, 0)?;
                 let (i, reranked) = self.reports.intern(&report.originator, report.id)?;
                 if reranked && self.tracker.applied.is_some() {
-                    // Recorded steps are ordered by rank: none of them is in order any more.
+                    // The histories are keyed by the old ranks, so no recorded step can be found again.
                     self.reset();
                 }
                 i

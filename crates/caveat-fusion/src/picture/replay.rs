@@ -43,6 +43,42 @@ use crate::track::TrackCore;
 
 mod affected;
 
+impl Picture {
+    /// Notes, before it changes, whether the recorded run used report `id`.
+    pub(super) fn touch(&mut self, id: ReportId, scan: i64) {
+        if self.tracker.applied.is_none_or(|a| scan > a) || self.pending.contains_key(&id) {
+            return;
+        }
+        let used = self.reports.effective(&id).cloned();
+        self.pending.insert(id, used);
+    }
+
+    /// Replays every change noted since the last read, or re-fuses
+    /// everything when one is older than the histories reach.
+    pub(super) fn replay_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut changes: BTreeMap<Step, Vec<ReportId>> = BTreeMap::new();
+        for (id, old) in &pending {
+            let new = self.reports.effective(id);
+            if old.is_some() != new.is_some()
+                && let Some(o) = old.as_ref().or(new)
+            {
+                changes.entry(self.reports.step(o)).or_default().push(*id);
+            }
+        }
+        if let Some(first) = changes.keys().next() {
+            if self.tracker.base_scan.is_some_and(|b| first.scan < b) {
+                self.reset();
+            } else {
+                self.tracker.replay(&self.reports, &self.config, &changes, &pending);
+            }
+        }
+    }
+}
+
 /// A replay in progress.
 struct Walk<'p> {
     pending: &'p HashMap<ReportId, Option<Observation>>,
@@ -286,42 +322,6 @@ impl Tracker {
             }
             if self.slot(slot).is_some_and(|sl| sl.is_empty() && sl.live.is_none()) {
                 self.release(slot);
-            }
-        }
-    }
-}
-
-impl Picture {
-    /// Notes, before it changes, whether the recorded run used report `id`.
-    pub(super) fn touch(&mut self, id: ReportId, scan: i64) {
-        if self.tracker.applied.is_none_or(|a| scan > a) || self.pending.contains_key(&id) {
-            return;
-        }
-        let used = self.reports.effective(&id).cloned();
-        self.pending.insert(id, used);
-    }
-
-    /// Replays every change noted since the last read, or re-fuses
-    /// everything when one is older than the histories reach.
-    pub(super) fn replay_pending(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending);
-        let mut changes: BTreeMap<Step, Vec<ReportId>> = BTreeMap::new();
-        for (id, old) in &pending {
-            let new = self.reports.effective(id);
-            if old.is_some() != new.is_some()
-                && let Some(o) = old.as_ref().or(new)
-            {
-                changes.entry(self.reports.step(o)).or_default().push(*id);
-            }
-        }
-        if let Some(first) = changes.keys().next() {
-            if self.tracker.base_scan.is_some_and(|b| first.scan < b) {
-                self.reset();
-            } else {
-                self.tracker.replay(&self.reports, &self.config, &changes, &pending);
             }
         }
     }
