@@ -25,7 +25,7 @@
 //!   track keeps its state after every step that changed it, and the picture
 //!   re-runs, step by step from the late report on, only the clusters the
 //!   change can reach, so it equals batch fusion of the same set whatever the
-//!   arrival order (the `picture` module's documentation says how, and why
+//!   arrival order (the `picture` module and its submodules say how, and why
 //!   the result is exact).
 //!
 //! Main types: [`Picture`] (incremental tracks of one report set), [`fuse`]

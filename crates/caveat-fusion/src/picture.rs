@@ -3,85 +3,51 @@
 //!
 //! The tracker works in steps: one step is one sensor's reports of one scan,
 //! and steps run in a canonical order (scan, then originator, then source
-//! kind). Within a step, reports and tracks that gate with each other form
-//! clusters, each solved on its own; a track's state after a step depends
-//! only on its cluster. In-order reports cost one step each.
+//! kind; `reports`). Within a step, reports and tracks that gate with each
+//! other form clusters, each solved on its own; a track's state after a step
+//! depends only on its cluster. In-order reports cost one step each
+//! (`tracker`).
 //!
 //! # Late reports: localised exact replay
 //!
 //! A report for a scan already applied (or a removal, or a correction that
 //! hides a report) changes the result only where it can reach. The picture
 //! keeps, for every track, its state after each step that changed it (its
-//! history, back to [`FusionConfig::replay_horizon`]), plus two spatial
-//! indexes over the past (`index`): track reach discs per ten seconds and
-//! reports per scan.
+//! history, back to [`FusionConfig::replay_horizon`]; `history`), plus two
+//! spatial indexes over the past (`index`): track reach discs per ten seconds
+//! and reports per scan.
 //! On the next read it walks the steps from the earliest change and, at each
-//! step, recomputes only the *affected* part:
+//! step, recomputes only the *affected* part: the changed reports, the tracks
+//! the change has moved so far, and whatever gates with them in the recorded
+//! run or the new one. `replay` says how the walk goes and what it costs, and
+//! why not a reordering window instead; `replay::affected` why solving the
+//! affected part alone is exact.
 //!
-//! - a track is *dirty* when its state in the new run differs from the one
-//!   recorded (or it exists in only one run); changed reports and dirty tracks
-//!   are the seeds of a step;
-//! - the affected part is the connected component of the seeds in the union
-//!   of the old run's and the new run's gating graphs of the step (old states
-//!   and old report set, new states and new report set; a clean track has one
-//!   state in both). It contains every new-run cluster that differs from an
-//!   old-run cluster, and consists of whole new-run clusters, so solving it
-//!   alone gives exactly what a full run gives for those tracks. Outside it,
-//!   every cluster is the old cluster with the old inputs, so the recorded
-//!   states stand;
-//! - the recomputed tracks are compared with their recorded states bit for
-//!   bit: equal ones become clean again (a late report that went to a new
-//!   track leaves its neighbours alone), different ones stay dirty and are
-//!   carried to the next step;
-//! - deletion is a pure function of a track's state and the scan start
-//!   (`scan::is_dead`), so deciding it per track needs no global pass.
-//!
-//! The walk ends at the newest applied scan; then the histories are edited
-//! where the runs differ and the live tracks are patched. The result is bit
-//! for bit the batch result ([`fuse`]) whatever the arrival order; the tests
-//! check this with random arrival orders (slightly late to wholly shuffled),
-//! reads in between, removals, re-insertions and corrections, on scenarios
-//! dense enough for vessels to share clusters. A change older than the
-//! horizon (measured back from the 1024th newest report, so that one tip
-//! stamped hours ahead does not drag it along) re-fuses everything held.
-//!
-//! What it costs: the work of the dirty tracks' clusters from the late report
-//! on, not of every scan since. At sea that is the late report's own track and
-//! its few later reports. In a crowded harbour a dirty track sits in a large
-//! cluster at most steps and the whole cluster is re-gated and re-solved each
-//! time, which dominates the arrival-order scale bench. Recording each step's
-//! clusters (members and edge costs) would let such a step re-solve from the
-//! recorded costs, gating only the dirty track again; that is the next step
-//! if late reports into harbours matter.
-//!
-//! Why not a bounded reordering window with out-of-sequence filtering beyond
-//! it: it costs less time and memory, but the result would depend on arrival
-//! order. Making it order-independent means defining the processing order
-//! from each report's receipt time, which the server would have to record and
-//! pass in, and batch fusion (and every differential test) would need those
-//! times too; beyond the window the estimate would be an out-of-sequence
-//! approximation, not the batch one. Exact replay keeps "a view equals batch
-//! fusion of its permitted subset" as it is, with no new input.
+//! The result is bit for bit the batch result ([`fuse`]) whatever the arrival
+//! order; the tests check this with random arrival orders (slightly late to
+//! wholly shuffled), reads in between, removals, re-insertions and
+//! corrections, on scenarios dense enough for vessels to share clusters. A
+//! change older than the horizon re-fuses everything held.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
-use caveat_core::{PartnerId, Report, ReportId, SourceKind};
+use caveat_core::{PartnerId, Report, ReportId};
 use time::OffsetDateTime;
 
-use crate::gating;
-use crate::index::{Entry, ReportIndex, TrackIndex};
 use crate::measurement::Observation;
-use crate::scan::{self, Scratch};
-use crate::track::{MAX_PARTNERS, Track, TrackCore};
+use crate::scan;
+use crate::track::Track;
 use crate::{Error, FusionConfig};
 
+mod history;
 mod memo;
-pub use memo::TrackMemo;
+mod replay;
+mod reports;
+mod tracker;
 
-/// Length of a bucket of the track index: a track is listed once per bucket
-/// (and again when it moves cell), so longer buckets mean fewer entries but
-/// wider reach discs, hence more candidates per look-up.
-const BUCKET_NS: i64 = 10_000_000_000;
+pub use memo::TrackMemo;
+use reports::{Reports, Step};
+use tracker::Tracker;
 
 /// Cells of the indexes over the past, as a fraction of the gating grid's:
 /// their discs span seconds, not minutes, so they are small.
@@ -99,802 +65,6 @@ pub enum Insertion {
     Duplicate,
 }
 
-/// The canonical position of one step: scan, then sensor (originator by id, source kind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Step {
-    scan: i64,
-    rank: u32,
-    source: SourceKind,
-}
-
-impl Step {
-    /// Before every step of `scan`.
-    fn first(scan: i64) -> Step {
-        Step { scan, rank: 0, source: SourceKind::Ais }
-    }
-}
-
-/// The reports held, and what is derived from them alone.
-#[derive(Debug)]
-struct Reports {
-    scan_ns: i64,
-    partners: Vec<PartnerId>,
-    partner_index: HashMap<PartnerId, u16>,
-    /// Rank of each interned originator among all of them by id: the step order.
-    ranks: Vec<u32>,
-    log: BTreeMap<(i64, ReportId), Observation>,
-    times: HashMap<ReportId, i64>,
-    /// Corrections held: superseded id -> (correcting id, its originator).
-    corrections: HashMap<ReportId, Vec<(ReportId, u16)>>,
-    index: ReportIndex,
-    sqrt_gate: f64,
-}
-
-impl Reports {
-    fn scan_of(&self, t: i64) -> i64 {
-        t.div_euclid(self.scan_ns)
-    }
-
-    fn step(&self, o: &Observation) -> Step {
-        Step { scan: self.scan_of(o.t), rank: self.rank(o.originator), source: o.source }
-    }
-
-    fn rank(&self, originator: u16) -> u32 {
-        self.ranks.get(usize::from(originator)).copied().unwrap_or(u32::MAX)
-    }
-
-    fn get(&self, id: &ReportId) -> Option<&Observation> {
-        self.times.get(id).and_then(|&t| self.log.get(&(t, *id)))
-    }
-
-    fn shadowed(&self, o: &Observation) -> bool {
-        self.corrections.get(&o.id).is_some_and(|v| v.iter().any(|(_, orig)| *orig == o.originator))
-    }
-
-    /// The report if it is held and not hidden by a correction.
-    fn effective(&self, id: &ReportId) -> Option<&Observation> {
-        self.get(id).filter(|o| !self.shadowed(o))
-    }
-
-    /// The last scan, up to `last`, holding a report fusion uses.
-    fn last_effective_scan(&self, last: i64) -> Option<i64> {
-        let until = last.saturating_add(1).saturating_mul(self.scan_ns);
-        self.log
-            .range(..(until, ReportId::from_bytes([0; 16])))
-            .rev()
-            .find(|(_, o)| !self.shadowed(o))
-            .map(|((t, _), _)| self.scan_of(*t))
-    }
-
-    /// The scans after `after` (all if `None`) up to `last`, each with its
-    /// reports fusion uses in step order, then (time, id).
-    fn scans(&self, after: Option<i64>, last: i64) -> Vec<(i64, Vec<&Observation>)> {
-        let from = after.map_or(i64::MIN, |a| a.saturating_add(1).saturating_mul(self.scan_ns));
-        let until = last.saturating_add(1).saturating_mul(self.scan_ns);
-        let lo = ReportId::from_bytes([0; 16]);
-        let mut out: Vec<(i64, Vec<&Observation>)> = Vec::new();
-        for ((t, _), o) in self.log.range((from, lo)..(until, lo)) {
-            if self.shadowed(o) {
-                continue;
-            }
-            let s = self.scan_of(*t);
-            match out.last_mut() {
-                Some((c, v)) if *c == s => v.push(o),
-                _ => out.push((s, vec![o])),
-            }
-        }
-        for (_, v) in &mut out {
-            v.sort_by_key(|o| (self.step(o), o.t, o.id));
-        }
-        out
-    }
-}
-
-/// One track's history: its state after each step that changed it, in step
-/// order (the first is the step that started it, or the oldest kept).
-#[derive(Debug)]
-struct Slot {
-    id: ReportId,
-    /// In the free list (its id no longer maps to it).
-    freed: bool,
-    /// Steps that changed it, ascending, and its state after each (apart, so
-    /// that the binary searches touch only the steps).
-    steps: Vec<Step>,
-    states: Vec<TrackCore>,
-    /// Index in the live tracks.
-    live: Option<usize>,
-}
-
-impl Slot {
-    /// The state before step `x`.
-    fn before(&self, x: Step) -> Option<&TrackCore> {
-        let i = self.steps.partition_point(|s| *s < x);
-        i.checked_sub(1).and_then(|i| self.states.get(i))
-    }
-
-    /// The state recorded at step `x`, if the step changed it.
-    fn at(&self, x: Step) -> Option<&TrackCore> {
-        self.steps.binary_search(&x).ok().and_then(|i| self.states.get(i))
-    }
-
-    fn push(&mut self, x: Step, t: TrackCore) {
-        self.steps.push(x);
-        self.states.push(t);
-    }
-
-    /// Sets (`Some`) or drops (`None`) the state recorded at step `x`.
-    fn set(&mut self, x: Step, v: Option<TrackCore>) {
-        match (self.steps.binary_search(&x), v) {
-            (Ok(i), Some(t)) => {
-                if let Some(e) = self.states.get_mut(i) {
-                    *e = t;
-                }
-            }
-            (Ok(i), None) => {
-                self.steps.remove(i);
-                self.states.remove(i);
-            }
-            (Err(i), Some(t)) => {
-                self.steps.insert(i, x);
-                self.states.insert(i, t);
-            }
-            (Err(_), None) => {}
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    fn clear(&mut self) {
-        self.steps.clear();
-        self.states.clear();
-    }
-}
-
-/// Everything derived from the reports: tracks, histories, the track index.
-#[derive(Debug)]
-struct Tracker {
-    /// Live tracks as of `applied`, in no particular order, and their slots.
-    live: Vec<TrackCore>,
-    live_slots: Vec<u32>,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    slot_of: HashMap<ReportId, u32>,
-    index: TrackIndex,
-    /// Last scan reflected in `live`.
-    applied: Option<i64>,
-    /// Last scan with reports: the one whose start decided which tracks are live.
-    last_scan: Option<i64>,
-    /// Histories and indexes describe every step from this scan on.
-    base_scan: Option<i64>,
-    pruned: Option<i64>,
-    scratch: Scratch,
-    /// The replay's own buffers: its grid holds a handful of tracks, and
-    /// clearing one that held the whole picture costs more than the step.
-    replay_scratch: Scratch,
-    touched: Vec<usize>,
-}
-
-/// A replay in progress.
-struct Walk<'p> {
-    pending: &'p HashMap<ReportId, Option<Observation>>,
-    changes: &'p BTreeMap<Step, Vec<ReportId>>,
-    /// New-run state of the tracks whose state differs from their history (`None`: not in the new run).
-    dirty: HashMap<u32, Option<TrackCore>>,
-    /// Version edits: at step, set (`Some`) or drop (`None`) the slot's recorded state.
-    edits: Vec<(u32, Step, Option<TrackCore>)>,
-    /// Slots to seed at later steps of the current scan.
-    todo: BTreeMap<Step, Vec<u32>>,
-    bucket: Option<i64>,
-    report_buf: Vec<Entry>,
-    track_buf: Vec<u32>,
-}
-
-impl<'p> Walk<'p> {
-    fn obs<'r>(&self, rep: &'r Reports, key: (i64, ReportId)) -> Option<&'r Observation>
-    where
-        'p: 'r,
-    {
-        let pending: &'p HashMap<ReportId, Option<Observation>> = self.pending;
-        rep.log.get(&key).or_else(|| pending.get(&key.1).and_then(Option::as_ref))
-    }
-
-    fn in_new(rep: &Reports, id: &ReportId) -> bool {
-        rep.effective(id).is_some()
-    }
-
-    fn in_old(&self, rep: &Reports, id: &ReportId) -> bool {
-        match self.pending.get(id) {
-            Some(o) => o.is_some(),
-            None => Self::in_new(rep, id),
-        }
-    }
-}
-
-/// Lists a track estimate in the track index from `from` to the end of `bucket`.
-fn place(
-    index: &mut TrackIndex,
-    slots: &mut [Slot],
-    bucket: i64,
-    slot: u32,
-    t: &TrackCore,
-    from: i64,
-    cfg: &FusionConfig,
-) {
-    let (_, end) = index.bounds(bucket);
-    if slots.get(slot as usize).is_some_and(|s| !s.freed) {
-        index.insert(bucket, slot, &scan::reach(t, from, end, cfg));
-    }
-}
-
-fn alive<'t>(t: Option<&'t TrackCore>, start: i64, cfg: &FusionConfig) -> Option<&'t TrackCore> {
-    t.filter(|t| !scan::is_dead(t, start, cfg))
-}
-
-impl Tracker {
-    fn new(cfg: &FusionConfig) -> Self {
-        Tracker {
-            live: Vec::new(),
-            live_slots: Vec::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            slot_of: HashMap::new(),
-            index: TrackIndex::new(cfg.grid_cell_m * INDEX_CELL_FRACTION, BUCKET_NS),
-            applied: None,
-            last_scan: None,
-            base_scan: None,
-            pruned: None,
-            scratch: Scratch::new(cfg),
-            replay_scratch: Scratch::new(cfg),
-            touched: Vec::new(),
-        }
-    }
-
-    fn alloc(&mut self, id: ReportId) -> u32 {
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => u32::try_from(self.slots.len()).unwrap_or(u32::MAX),
-        };
-        let fresh = Slot { id, freed: false, steps: Vec::new(), states: Vec::new(), live: None };
-        match self.slots.get_mut(slot as usize) {
-            Some(s) => *s = fresh,
-            None => self.slots.push(fresh),
-        }
-        self.slot_of.insert(id, slot);
-        slot
-    }
-
-    fn release(&mut self, slot: u32) {
-        if let Some(s) = self.slots.get_mut(slot as usize)
-            && !s.freed
-        {
-            s.freed = true;
-            s.clear();
-            if self.slot_of.get(&s.id) == Some(&slot) {
-                self.slot_of.remove(&s.id);
-            }
-            self.free.push(slot);
-        }
-    }
-
-    fn slot(&self, slot: u32) -> Option<&Slot> {
-        self.slots.get(slot as usize)
-    }
-
-    fn place(&mut self, bucket: i64, slot: u32, t: &TrackCore, from: i64, cfg: &FusionConfig) {
-        place(&mut self.index, &mut self.slots, bucket, slot, t, from, cfg);
-    }
-
-    /// Applies one scan's reports (in step order) to the live tracks, recording versions.
-    fn apply_scan(&mut self, rep: &Reports, cfg: &FusionConfig, s: i64, obs: &[&Observation]) {
-        let start = s.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
-        let bucket = self.index.bucket_of(start);
-        if !self.index.filled(bucket) {
-            // Every track live before this scan's deletions, so the bucket covers
-            // any step a later replay may add before this scan.
-            let (bstart, _) = self.index.bounds(bucket);
-            for (t, &slot) in self.live.iter().zip(&self.live_slots) {
-                place(&mut self.index, &mut self.slots, bucket, slot, t, bstart, cfg);
-            }
-            self.index.set_filled(bucket);
-        }
-        let mut keep = 0;
-        for i in 0..self.live.len() {
-            let dead = self.live.get(i).is_none_or(|t| scan::is_dead(t, start, cfg));
-            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
-            if dead {
-                if let Some(s) = self.slots.get_mut(slot as usize) {
-                    s.live = None;
-                }
-                continue;
-            }
-            if keep != i {
-                self.live.swap(keep, i);
-                self.live_slots.swap(keep, i);
-            }
-            if let Some(s) = self.slots.get_mut(slot as usize) {
-                s.live = Some(keep);
-            }
-            keep += 1;
-        }
-        self.live.truncate(keep);
-        self.live_slots.truncate(keep);
-        self.last_scan = Some(s);
-
-        scan::place_all(&self.live, start, end, cfg, &mut self.scratch);
-        let mut rest = obs;
-        while let Some(first) = rest.first() {
-            let step = rep.step(first);
-            let n = rest.iter().take_while(|o| rep.step(o) == step).count();
-            let (group, tail) = rest.split_at(n);
-            rest = tail;
-            let mut touched = std::mem::take(&mut self.touched);
-            touched.clear();
-            scan::apply_group(&mut self.live, start, group, cfg, &mut self.scratch, true, &mut touched);
-            for &i in &touched {
-                while self.live_slots.len() <= i {
-                    let k = self.live_slots.len();
-                    let Some(id) = self.live.get(k).map(|t| t.id) else { break };
-                    let slot = self.alloc(id);
-                    if let Some(s) = self.slots.get_mut(slot as usize) {
-                        s.live = Some(k);
-                    }
-                    self.live_slots.push(slot);
-                }
-                let (Some(&slot), Some(t)) = (self.live_slots.get(i), self.live.get(i)) else { continue };
-                place(&mut self.index, &mut self.slots, bucket, slot, t, start, cfg);
-                if let Some(sl) = self.slots.get_mut(slot as usize) {
-                    sl.push(step, t.clone());
-                }
-            }
-            self.touched = touched;
-        }
-    }
-
-    /// Applies every scan after `applied` up to `last` inclusive.
-    fn apply_through(&mut self, rep: &Reports, cfg: &FusionConfig, last: i64) {
-        if self.applied.is_some_and(|a| a >= last) {
-            return;
-        }
-        for (s, obs) in rep.scans(self.applied, last) {
-            self.apply_scan(rep, cfg, s, &obs);
-        }
-        self.applied = Some(last);
-    }
-
-    /// Drops history before the horizon; returns the first scan still fully described.
-    fn prune(&mut self, cfg: &FusionConfig, scan_ns: i64, cut: i64) -> Option<i64> {
-        let bucket = self.index.bucket_of(cut);
-        if self.pruned.is_some_and(|p| p >= bucket) {
-            return None;
-        }
-        self.pruned = Some(bucket);
-        let (bstart, _) = self.index.bounds(bucket);
-        let first_scan = bstart.div_euclid(scan_ns);
-        let first = Step::first(first_scan);
-        let mut gone = Vec::new();
-        for (i, s) in self.slots.iter_mut().enumerate() {
-            let k = s.steps.partition_point(|st| *st < first);
-            if k > 1 {
-                s.steps.drain(..k - 1);
-                s.states.drain(..k - 1);
-            }
-            if !s.freed
-                && s.live.is_none()
-                && s.steps.iter().all(|st| *st < first)
-                && s.states.iter().all(|t| scan::is_dead(t, bstart, cfg))
-            {
-                gone.push(u32::try_from(i).unwrap_or(u32::MAX));
-            }
-        }
-        for slot in gone {
-            self.release(slot);
-        }
-        self.index.prune_before(bucket);
-        self.base_scan = Some(first_scan);
-        Some(first_scan)
-    }
-
-    /// Replays the steps from the earliest change to `applied`, recomputing
-    /// only what the changes can reach (see the module documentation).
-    fn replay(
-        &mut self,
-        rep: &Reports,
-        cfg: &FusionConfig,
-        changes: &BTreeMap<Step, Vec<ReportId>>,
-        pending: &HashMap<ReportId, Option<Observation>>,
-    ) {
-        let Some(applied) = self.applied else { return };
-        let mut walk = Walk {
-            pending,
-            changes,
-            dirty: HashMap::new(),
-            edits: Vec::new(),
-            todo: BTreeMap::new(),
-            bucket: None,
-            report_buf: Vec::new(),
-            track_buf: Vec::new(),
-        };
-        let lo = ReportId::from_bytes([0; 16]);
-        let mut next = changes.keys().next().map(|x| x.scan);
-        while let Some(s) = next.filter(|&s| s <= applied) {
-            self.replay_scan(rep, cfg, &mut walk, s);
-            let after = s.saturating_add(1);
-            let next_change = changes.range(Step::first(after)..).next().map(|(x, _)| x.scan);
-            next = if walk.dirty.is_empty() {
-                next_change
-            } else {
-                let next_report =
-                    rep.log.range((after.saturating_mul(rep.scan_ns), lo)..).next().map(|((t, _), _)| rep.scan_of(*t));
-                match (next_change, next_report) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
-            };
-        }
-        // Buckets after the last step visited list tracks too (they may be read by a later replay).
-        let end = self.index.bucket_of(applied.saturating_add(1).saturating_mul(rep.scan_ns)).saturating_add(1);
-        self.place_dirty_between(cfg, &mut walk, end);
-        self.commit(rep, cfg, walk.edits, applied);
-    }
-
-    /// Lists the dirty tracks' new states in every filled bucket after the
-    /// walk's current one and before `before`: the walk visits only buckets
-    /// with steps, and a filled bucket must list every track live in it.
-    fn place_dirty_between(&mut self, cfg: &FusionConfig, walk: &mut Walk<'_>, before: i64) {
-        let Some(current) = walk.bucket else { return };
-        for b in self.index.filled_between(Some(current), before) {
-            let (bstart, _) = self.index.bounds(b);
-            let states: Vec<(u32, TrackCore)> =
-                walk.dirty.iter().filter_map(|(&k, v)| v.as_ref().map(|t| (k, t.clone()))).collect();
-            for (slot, t) in states {
-                self.place(b, slot, &t, bstart, cfg);
-            }
-        }
-    }
-
-    fn replay_scan(&mut self, rep: &Reports, cfg: &FusionConfig, walk: &mut Walk<'_>, s: i64) {
-        let start = s.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
-        let first = Step::first(s);
-        let bucket = self.index.bucket_of(start);
-        if walk.bucket != Some(bucket) {
-            self.place_dirty_between(cfg, walk, bucket);
-            let (bstart, _) = self.index.bounds(bucket);
-            if !self.index.filled(bucket) {
-                // No step of the recorded run fell in this bucket, so nothing
-                // changed since the last filled one: its members, as they were.
-                let members = self
-                    .index
-                    .members_before(bucket)
-                    .unwrap_or_else(|| (0..u32::try_from(self.slots.len()).unwrap_or(u32::MAX)).collect());
-                for slot in members {
-                    if let Some(t) = self.slot(slot).and_then(|sl| sl.before(first)).cloned() {
-                        self.place(bucket, slot, &t, bstart, cfg);
-                    }
-                }
-                self.index.set_filled(bucket);
-            }
-            // New-run states enter the bucket as the in-order path would have put them.
-            let states: Vec<(u32, TrackCore)> =
-                walk.dirty.iter().filter_map(|(&k, v)| v.as_ref().map(|t| (k, t.clone()))).collect();
-            for (slot, t) in states {
-                self.place(bucket, slot, &t, bstart, cfg);
-            }
-            walk.bucket = Some(bucket);
-        }
-        // Tracks dead in both runs can meet nothing any more.
-        walk.dirty.retain(|&slot, new| {
-            let old = self.slots.get(slot as usize).and_then(|sl| alive(sl.before(first), start, cfg));
-            old.is_some() || alive(new.as_ref(), start, cfg).is_some()
-        });
-        walk.todo.clear();
-        let dirty: Vec<u32> = walk.dirty.keys().copied().collect();
-        for slot in dirty {
-            self.seed_later(rep, cfg, walk, slot, first, true);
-        }
-        for x in walk.changes.range(first..Step::first(s.saturating_add(1))).map(|(x, _)| *x) {
-            walk.todo.entry(x).or_default();
-        }
-        // Seeding only ever adds later steps of this scan, so the map drains in step order.
-        while let Some((x, seeds)) = walk.todo.pop_first() {
-            self.replay_step(rep, cfg, walk, x, start, end, &seeds);
-        }
-    }
-
-    /// Adds `slot` as a seed of the later steps of the scan whose reports its
-    /// old or new state could gate with (from step `from`, inclusive if `inclusive`).
-    fn seed_later(
-        &self,
-        rep: &Reports,
-        cfg: &FusionConfig,
-        walk: &mut Walk<'_>,
-        slot: u32,
-        from: Step,
-        inclusive: bool,
-    ) {
-        let start = from.scan.saturating_mul(rep.scan_ns);
-        let end = start.saturating_add(rep.scan_ns);
-        let after = |x: Step| if inclusive { x >= from } else { x > from };
-        let old =
-            self.slot(slot).and_then(|sl| if inclusive { sl.before(from) } else { sl.at(from).or(sl.before(from)) });
-        let new = match walk.dirty.get(&slot) {
-            Some(n) => n.as_ref(),
-            None => old,
-        };
-        let mut steps: Vec<Step> = Vec::new();
-        for st in [alive(old, start, cfg), alive(new, start, cfg)].into_iter().flatten() {
-            let mut buf = std::mem::take(&mut walk.report_buf);
-            rep.index.candidates(from.scan, &scan::reach(st, start, end, cfg), &mut buf);
-            for e in &buf {
-                let x = Step { scan: from.scan, rank: rep.rank(e.originator), source: e.source };
-                if after(x) {
-                    steps.push(x);
-                }
-            }
-            walk.report_buf = buf;
-        }
-        steps.sort_unstable();
-        steps.dedup();
-        for x in steps {
-            walk.todo.entry(x).or_default().push(slot);
-        }
-    }
-
-    #[expect(clippy::too_many_arguments, reason = "one step of the walk needs its scan bounds and the walk")]
-    #[expect(clippy::too_many_lines, reason = "closure, recompute and comparison read best in one place")]
-    fn replay_step(
-        &mut self,
-        rep: &Reports,
-        cfg: &FusionConfig,
-        walk: &mut Walk<'_>,
-        x: Step,
-        start: i64,
-        end: i64,
-        seeds: &[u32],
-    ) {
-        let bucket = self.index.bucket_of(start);
-        let sqrt_gate = rep.sqrt_gate;
-        // The affected part: closure of the seeds in the union of the old and new gating graphs.
-        let mut in_t: HashSet<u32> = HashSet::new();
-        let mut in_r: HashSet<ReportId> = HashSet::new();
-        let mut reports: Vec<(i64, ReportId)> = Vec::new();
-        let mut tracks: Vec<u32> = Vec::new();
-        let mut queue: Vec<Result<u32, (i64, ReportId)>> = Vec::new();
-        for &slot in seeds {
-            if in_t.insert(slot) {
-                queue.push(Ok(slot));
-            }
-        }
-        for id in walk.changes.get(&x).into_iter().flatten() {
-            let key = walk.pending.get(id).and_then(Option::as_ref).or_else(|| rep.get(id)).map(|o| (o.t, o.id));
-            if let Some(key) = key
-                && in_r.insert(*id)
-            {
-                queue.push(Err(key));
-            }
-        }
-        while let Some(e) = queue.pop() {
-            match e {
-                Ok(slot) => {
-                    tracks.push(slot);
-                    let old = self.slot(slot).and_then(|sl| alive(sl.before(x), start, cfg));
-                    let clean = !walk.dirty.contains_key(&slot);
-                    let new =
-                        if clean { old } else { alive(walk.dirty.get(&slot).and_then(Option::as_ref), start, cfg) };
-                    // (state, takes old-run reports, takes new-run reports)
-                    let states = if clean {
-                        [old.map(|t| (t, true, true)), None]
-                    } else {
-                        [old.map(|t| (t, true, false)), new.map(|t| (t, false, true))]
-                    };
-                    for (st, takes_old, takes_new) in states.into_iter().flatten() {
-                        let mut buf = std::mem::take(&mut walk.report_buf);
-                        rep.index.candidates(x.scan, &scan::reach(st, start, end, cfg), &mut buf);
-                        for e in &buf {
-                            let key = e.key;
-                            if e.source != x.source || rep.rank(e.originator) != x.rank || in_r.contains(&key.1) {
-                                continue;
-                            }
-                            let Some(o) = walk.obs(rep, key) else { continue };
-                            let member =
-                                (takes_old && walk.in_old(rep, &key.1)) || (takes_new && Walk::in_new(rep, &key.1));
-                            if member && scan::gate(st, o, cfg).is_some() {
-                                in_r.insert(key.1);
-                                queue.push(Err(key));
-                            }
-                        }
-                        walk.report_buf = buf;
-                    }
-                }
-                Err(key) => {
-                    reports.push(key);
-                    let Some(o) = walk.obs(rep, key) else { continue };
-                    let (r_old, r_new) = (walk.in_old(rep, &key.1), Walk::in_new(rep, &key.1));
-                    let mut buf = std::mem::take(&mut walk.track_buf);
-                    self.index.candidates(bucket, o, gating::report_radius(o, sqrt_gate), &mut buf);
-                    for &slot in &buf {
-                        if in_t.contains(&slot) {
-                            continue;
-                        }
-                        let old = self.slot(slot).and_then(|sl| alive(sl.before(x), start, cfg));
-                        let edge = match walk.dirty.get(&slot) {
-                            None => (r_old || r_new) && old.is_some_and(|t| scan::gate(t, o, cfg).is_some()),
-                            Some(new) => {
-                                (r_old && old.is_some_and(|t| scan::gate(t, o, cfg).is_some()))
-                                    || (r_new
-                                        && alive(new.as_ref(), start, cfg)
-                                            .is_some_and(|t| scan::gate(t, o, cfg).is_some()))
-                            }
-                        };
-                        if edge {
-                            in_t.insert(slot);
-                            queue.push(Ok(slot));
-                        }
-                    }
-                    walk.track_buf = buf;
-                }
-            }
-        }
-        // The new run on the affected part.
-        tracks.sort_unstable();
-        reports.sort_unstable();
-        let mut work: Vec<TrackCore> = Vec::new();
-        let mut work_slots: Vec<u32> = Vec::new();
-        for &slot in &tracks {
-            let new = match walk.dirty.get(&slot) {
-                Some(n) => n.as_ref(),
-                None => self.slot(slot).and_then(|sl| sl.before(x)),
-            };
-            if let Some(t) = alive(new, start, cfg) {
-                work.push(t.clone());
-                work_slots.push(slot);
-            }
-        }
-        let group: Vec<&Observation> =
-            reports.iter().filter(|k| Walk::in_new(rep, &k.1)).filter_map(|&k| rep.log.get(&k)).collect();
-        let mut touched = std::mem::take(&mut self.touched);
-        touched.clear();
-        // The affected part is a union of clusters, often many small ones: the grid keeps it linear.
-        scan::place_all(&work, start, end, cfg, &mut self.replay_scratch);
-        scan::apply_group(&mut work, start, &group, cfg, &mut self.replay_scratch, true, &mut touched);
-        let mut changed = vec![false; work.len()];
-        for &i in &touched {
-            if let Some(c) = changed.get_mut(i) {
-                *c = true;
-            }
-        }
-        self.touched = touched;
-
-        // Compare with the recorded run, track by track.
-        let mut results: Vec<(u32, Option<TrackCore>, bool)> = Vec::new();
-        let mut seen: HashSet<u32> = HashSet::new();
-        for (i, t) in work.into_iter().enumerate() {
-            let slot = match work_slots.get(i) {
-                Some(&s) => s,
-                None => match self.slot_of.get(&t.id) {
-                    Some(&s) => s,
-                    None => self.alloc(t.id),
-                },
-            };
-            seen.insert(slot);
-            results.push((slot, Some(t), changed.get(i).copied().unwrap_or(false)));
-        }
-        for &slot in &tracks {
-            if seen.insert(slot) {
-                let new = match walk.dirty.get(&slot) {
-                    Some(n) => n.clone(),
-                    None => self.slot(slot).and_then(|sl| sl.before(x)).cloned(),
-                };
-                results.push((slot, new, false));
-            }
-        }
-        // Tracks the old run started here that the new run did not.
-        for (_, id) in &reports {
-            if let Some(&slot) = self.slot_of.get(id)
-                && self.slot(slot).and_then(|sl| sl.steps.first()).is_some_and(|st| *st == x)
-                && seen.insert(slot)
-            {
-                results.push((slot, None, false));
-            }
-        }
-        for (slot, new, changed) in results {
-            let (old_at, old_after) = match self.slot(slot) {
-                Some(sl) => (sl.at(x).is_some(), sl.at(x).or_else(|| sl.before(x))),
-                None => (false, None),
-            };
-            let clean = match (old_after, new.as_ref()) {
-                (None, None) => true,
-                (Some(a), Some(b)) => a.same(b),
-                _ => false,
-            };
-            if changed {
-                if let Some(t) = &new {
-                    self.place(bucket, slot, t, start, cfg);
-                    if !(clean && old_at) {
-                        walk.edits.push((slot, x, Some(t.clone())));
-                    }
-                }
-            } else if old_at {
-                walk.edits.push((slot, x, None));
-            }
-            let moved = changed || old_at;
-            if clean {
-                walk.dirty.remove(&slot);
-            } else {
-                walk.dirty.insert(slot, new);
-                if moved {
-                    self.seed_later(rep, cfg, walk, slot, x, false);
-                }
-            }
-        }
-    }
-
-    /// Writes the replay's edits into the histories and patches the live tracks.
-    fn commit(
-        &mut self,
-        rep: &Reports,
-        cfg: &FusionConfig,
-        mut edits: Vec<(u32, Step, Option<TrackCore>)>,
-        applied: i64,
-    ) {
-        edits.sort_by_key(|(slot, x, _)| (*slot, *x));
-        let mut edited: Vec<u32> = Vec::new();
-        for (slot, x, v) in edits {
-            if edited.last() != Some(&slot) {
-                edited.push(slot);
-            }
-            if let Some(sl) = self.slots.get_mut(slot as usize) {
-                sl.set(x, v);
-            }
-        }
-        let last_scan = rep.last_effective_scan(applied);
-        if last_scan != self.last_scan {
-            // The scan that decides deletions moved: re-derive every live track.
-            self.last_scan = last_scan;
-            self.live.clear();
-            self.live_slots.clear();
-            edited = (0..u32::try_from(self.slots.len()).unwrap_or(u32::MAX)).collect();
-            for s in &mut self.slots {
-                s.live = None;
-            }
-        }
-        let start = last_scan.map(|s| s.saturating_mul(rep.scan_ns));
-        for slot in edited {
-            let Some(sl) = self.slots.get_mut(slot as usize) else { continue };
-            let now = sl.states.last().filter(|t| start.is_some_and(|s| !scan::is_dead(t, s, cfg)));
-            match (sl.live, now) {
-                (Some(i), Some(t)) => {
-                    if let Some(e) = self.live.get_mut(i) {
-                        *e = t.clone();
-                    }
-                }
-                (Some(i), None) => {
-                    sl.live = None;
-                    self.live.swap_remove(i);
-                    self.live_slots.swap_remove(i);
-                    if let Some(&moved) = self.live_slots.get(i)
-                        && let Some(m) = self.slots.get_mut(moved as usize)
-                    {
-                        m.live = Some(i);
-                    }
-                }
-                (None, Some(t)) => {
-                    sl.live = Some(self.live.len());
-                    self.live.push(t.clone());
-                    self.live_slots.push(slot);
-                }
-                (None, None) => {}
-            }
-            if self.slot(slot).is_some_and(|sl| sl.is_empty() && sl.live.is_none()) {
-                self.release(slot);
-            }
-        }
-    }
-}
-
 /// The tracks fused from the reports inserted into it.
 ///
 /// Reads ([`Picture::tracks`]) are a pure function of the set of reports held
@@ -907,8 +77,6 @@ pub struct Picture {
     config: FusionConfig,
     reports: Reports,
     tracker: Tracker,
-    /// Derived state to be rebuilt from scratch on the next read.
-    stale: bool,
     /// Reports whose use may have changed since the last replay, with whether
     /// (and as what) the recorded run used them.
     pending: HashMap<ReportId, Option<Observation>>,
@@ -916,35 +84,16 @@ pub struct Picture {
     anchor: Option<(usize, i64)>,
 }
 
-/// Rank, newest first, of the report whose time anchors the replay horizon.
-const ANCHOR_RANK: usize = 1024;
-
 impl Picture {
     /// An empty picture.
     pub fn new(config: FusionConfig) -> Self {
         Picture {
-            reports: Reports {
-                scan_ns: config.scan_ns(),
-                partners: Vec::new(),
-                partner_index: HashMap::new(),
-                ranks: Vec::new(),
-                log: BTreeMap::new(),
-                times: HashMap::new(),
-                corrections: HashMap::new(),
-                index: ReportIndex::new(config.grid_cell_m * INDEX_CELL_FRACTION),
-                sqrt_gate: scan::sqrt_gate(&config),
-            },
+            reports: Reports::new(&config),
             tracker: Tracker::new(&config),
             config,
-            stale: false,
             pending: HashMap::new(),
             anchor: None,
         }
-    }
-
-    /// The config it was built with.
-    pub fn config(&self) -> &FusionConfig {
-        &self.config
     }
 
     /// How many reports it holds.
@@ -957,59 +106,9 @@ impl Picture {
         self.reports.log.is_empty()
     }
 
-    /// Whether it holds the report.
-    pub fn contains(&self, id: &ReportId) -> bool {
-        self.reports.times.contains_key(id)
-    }
-
     /// The reports held, in (observed time, id) order.
     pub fn report_ids(&self) -> impl Iterator<Item = ReportId> + '_ {
         self.reports.log.keys().map(|(_, id)| *id)
-    }
-
-    fn intern(&mut self, p: &PartnerId, id: ReportId) -> Result<u16, Error> {
-        if let Some(&i) = self.reports.partner_index.get(p) {
-            return Ok(i);
-        }
-        let rep = &mut self.reports;
-        let i = u16::try_from(rep.partners.len())
-            .ok()
-            .filter(|&i| usize::from(i) < MAX_PARTNERS)
-            .ok_or(Error::TooManyOriginators { id, max: MAX_PARTNERS })?;
-        // Ranks are spaced out so that a newcomer usually fits between its
-        // neighbours by id without moving anyone's rank (recorded steps are
-        // ordered by rank); when no gap is left, everything is ranked afresh.
-        let below = rep.partners.iter().zip(&rep.ranks).filter(|(q, _)| *q < p).map(|(_, &r)| r).max();
-        let above = rep.partners.iter().zip(&rep.ranks).filter(|(q, _)| *q > p).map(|(_, &r)| r).min();
-        let (lo, hi) = (below.unwrap_or(0), above.unwrap_or(u32::MAX));
-        rep.partners.push(p.clone());
-        rep.partner_index.insert(p.clone(), i);
-        if hi.saturating_sub(lo) >= 2 {
-            rep.ranks.push(lo + (hi - lo) / 2);
-        } else {
-            let mut order: Vec<usize> = (0..rep.partners.len()).collect();
-            order.sort_by(|&a, &b| rep.partners.get(a).cmp(&rep.partners.get(b)));
-            let gap = u32::MAX / (u32::try_from(order.len()).unwrap_or(u32::MAX).saturating_add(1));
-            rep.ranks = vec![0; order.len()];
-            for (n, &k) in order.iter().enumerate() {
-                if let Some(r) = rep.ranks.get_mut(k) {
-                    *r = gap.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1));
-                }
-            }
-            if self.tracker.applied.is_some() {
-                self.reset();
-            }
-        }
-        Ok(i)
-    }
-
-    /// Notes, before it changes, whether the recorded run used report `id`.
-    fn touch(&mut self, id: ReportId, scan: i64) {
-        if self.stale || self.tracker.applied.is_none_or(|a| scan > a) || self.pending.contains_key(&id) {
-            return;
-        }
-        let used = self.reports.effective(&id).cloned();
-        self.pending.insert(id, used);
     }
 
     /// Adds a report. The caller has already decided the picture's view may see it.
@@ -1029,24 +128,25 @@ impl Picture {
             None => {
                 // Validate before interning so a refused report leaves no trace.
                 Observation::from_report(report, 0)?;
-                self.intern(&report.originator, report.id)?
+                let (i, reranked) = self.reports.intern(&report.originator, report.id)?;
+                if reranked && self.tracker.applied.is_some() {
+                    // The histories are keyed by the old ranks, so no recorded step can be found again.
+                    self.reset();
+                }
+                i
             }
         };
         let obs = Observation::from_report(report, originator)?;
         let scan = self.reports.scan_of(obs.t);
         let late = self.tracker.applied.is_some_and(|a| scan <= a);
         self.touch(obs.id, scan);
-        if let Some(old) = obs.supersedes {
-            if let Some(&t_old) = self.reports.times.get(&old) {
-                self.touch(old, self.reports.scan_of(t_old));
-            }
-            self.reports.corrections.entry(old).or_default().push((obs.id, originator));
+        if let Some(old) = obs.supersedes
+            && let Some(&t_old) = self.reports.times.get(&old)
+        {
+            self.touch(old, self.reports.scan_of(t_old));
         }
-        let own = gating::report_radius(&obs, self.reports.sqrt_gate);
-        self.reports.index.insert(scan, &obs, own);
-        self.reports.times.insert(obs.id, obs.t);
-        self.reports.log.insert((obs.t, obs.id), obs);
-        if !late && self.pending.is_empty() && !self.stale {
+        self.reports.add(obs, scan);
+        if !late && self.pending.is_empty() {
             // Scans before this one are complete as far as in-order arrival goes: apply them now.
             self.tracker.apply_through(&self.reports, &self.config, scan - 1);
             self.prune();
@@ -1064,16 +164,7 @@ impl Picture {
         {
             self.touch(old, self.reports.scan_of(t_old));
         }
-        self.reports.times.remove(id);
-        self.reports.log.remove(&(t, *id));
-        if let Some(old) = supersedes
-            && let Some(v) = self.reports.corrections.get_mut(&old)
-        {
-            v.retain(|(c, _)| c != id);
-            if v.is_empty() {
-                self.reports.corrections.remove(&old);
-            }
-        }
+        self.reports.remove(id);
         true
     }
 
@@ -1093,68 +184,14 @@ impl Picture {
         doomed.len()
     }
 
-    /// Forgets every track and re-fuses all held reports on the next read.
-    pub fn invalidate(&mut self) {
-        self.stale = true;
-    }
-
     fn reset(&mut self) {
         self.tracker = Tracker::new(&self.config);
         self.pending.clear();
-        self.stale = false;
-    }
-
-    /// Drops history older than the horizon behind "now": the time of the
-    /// [`ANCHOR_RANK`]-th newest report, so that a few reports stamped far
-    /// ahead (a tip whose time is a guess) do not push the horizon forward.
-    fn prune(&mut self) {
-        let Some(applied) = self.tracker.applied else { return };
-        let horizon = i64::try_from(self.config.replay_horizon.whole_nanoseconds()).unwrap_or(i64::MAX);
-        let newest = applied.saturating_add(1).saturating_mul(self.reports.scan_ns);
-        let cut = newest.saturating_sub(horizon);
-        if self.tracker.pruned.is_some_and(|p| p >= self.tracker.index.bucket_of(cut)) {
-            return;
-        }
-        let len = self.reports.log.len();
-        let anchor = match self.anchor {
-            Some((at, t)) if len < at.saturating_add(ANCHOR_RANK) => t,
-            _ => {
-                let keys = &self.reports.log;
-                let t = keys.keys().nth_back(ANCHOR_RANK - 1).or_else(|| keys.keys().next()).map_or(i64::MIN, |k| k.0);
-                self.anchor = Some((len, t));
-                t
-            }
-        };
-        let cut = newest.min(anchor).saturating_sub(horizon);
-        if let Some(first) = self.tracker.prune(&self.config, self.reports.scan_ns, cut) {
-            self.reports.index.prune_before(first);
-        }
     }
 
     /// Brings the tracker state up to every report held.
     pub fn refresh(&mut self) {
-        if self.stale {
-            self.reset();
-        }
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            let mut changes: BTreeMap<Step, Vec<ReportId>> = BTreeMap::new();
-            for (id, old) in &pending {
-                let new = self.reports.effective(id);
-                if old.is_some() != new.is_some()
-                    && let Some(o) = old.as_ref().or(new)
-                {
-                    changes.entry(self.reports.step(o)).or_default().push(*id);
-                }
-            }
-            if let Some(first) = changes.keys().next() {
-                if self.tracker.base_scan.is_some_and(|b| first.scan < b) {
-                    self.reset();
-                } else {
-                    self.tracker.replay(&self.reports, &self.config, &changes, &pending);
-                }
-            }
-        }
+        self.replay_pending();
         if let Some(&(t, _)) = self.reports.log.keys().next_back() {
             let last = self.reports.scan_of(t);
             self.tracker.apply_through(&self.reports, &self.config, last);

@@ -106,11 +106,6 @@ impl Views {
         self.pictures.remove(key).is_some()
     }
 
-    /// Drops every view.
-    pub fn invalidate_all(&mut self) {
-        self.pictures.clear();
-    }
-
     /// Evicts views unused since `now - idle_after`; returns their keys, sorted.
     pub fn evict_idle(&mut self, now: OffsetDateTime) -> Vec<ViewKey> {
         let cutoff = now - self.idle_after;
@@ -128,11 +123,6 @@ impl Views {
         let mut k: Vec<ViewKey> = self.pictures.keys().cloned().collect();
         k.sort();
         k
-    }
-
-    /// How many views are open.
-    pub fn len(&self) -> usize {
-        self.pictures.len()
     }
 
     /// Whether no view is open.

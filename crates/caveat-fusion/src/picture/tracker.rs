@@ -1,0 +1,162 @@
+//! The tracker: the live tracks, their histories and the track index over
+//! the past, advanced scan by scan. Each scan first drops the tracks dead at
+//! its start, then applies its steps in order; every track a step changed
+//! gets that state appended to its history and is listed in the index.
+
+use std::collections::HashMap;
+
+use caveat_core::ReportId;
+
+use super::history::Slot;
+use super::{INDEX_CELL_FRACTION, Reports};
+use crate::FusionConfig;
+use crate::index::TrackIndex;
+use crate::measurement::Observation;
+use crate::scan::{self, Scratch};
+use crate::track::TrackCore;
+
+/// Length of a bucket of the track index: a track is listed once per bucket
+/// (and again when it moves cell), so longer buckets mean fewer entries but
+/// wider reach discs, hence more candidates per look-up.
+const BUCKET_NS: i64 = 10_000_000_000;
+
+/// Everything derived from the reports: tracks, histories, the track index.
+#[derive(Debug)]
+pub(super) struct Tracker {
+    /// Live tracks as of `applied`, in no particular order, and their slots.
+    pub(super) live: Vec<TrackCore>,
+    pub(super) live_slots: Vec<u32>,
+    pub(super) slots: Vec<Slot>,
+    pub(super) free: Vec<u32>,
+    pub(super) slot_of: HashMap<ReportId, u32>,
+    pub(super) index: TrackIndex,
+    /// Last scan reflected in `live`.
+    pub(super) applied: Option<i64>,
+    /// Last scan with reports: the one whose start decided which tracks are live.
+    pub(super) last_scan: Option<i64>,
+    /// Histories and indexes describe every step from this scan on.
+    pub(super) base_scan: Option<i64>,
+    pub(super) pruned: Option<i64>,
+    scratch: Scratch,
+    /// The replay's own buffers: its grid holds a handful of tracks, and
+    /// clearing one that held the whole picture costs more than the step.
+    pub(super) replay_scratch: Scratch,
+    pub(super) touched: Vec<usize>,
+}
+
+/// Lists a track estimate in the track index from `from` to the end of `bucket`.
+fn place(
+    index: &mut TrackIndex,
+    slots: &mut [Slot],
+    bucket: i64,
+    slot: u32,
+    t: &TrackCore,
+    from: i64,
+    cfg: &FusionConfig,
+) {
+    let (_, end) = index.bounds(bucket);
+    if slots.get(slot as usize).is_some_and(|s| !s.freed) {
+        index.insert(bucket, slot, &scan::reach(t, from, end, cfg));
+    }
+}
+
+impl Tracker {
+    pub(super) fn new(cfg: &FusionConfig) -> Self {
+        Tracker {
+            live: Vec::new(),
+            live_slots: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            slot_of: HashMap::new(),
+            index: TrackIndex::new(cfg.grid_cell_m * INDEX_CELL_FRACTION, BUCKET_NS),
+            applied: None,
+            last_scan: None,
+            base_scan: None,
+            pruned: None,
+            scratch: Scratch::new(cfg),
+            replay_scratch: Scratch::new(cfg),
+            touched: Vec::new(),
+        }
+    }
+
+    pub(super) fn place(&mut self, bucket: i64, slot: u32, t: &TrackCore, from: i64, cfg: &FusionConfig) {
+        place(&mut self.index, &mut self.slots, bucket, slot, t, from, cfg);
+    }
+
+    /// Applies one scan's reports (in step order) to the live tracks, recording versions.
+    fn apply_scan(&mut self, rep: &Reports, cfg: &FusionConfig, s: i64, obs: &[&Observation]) {
+        let (start, end) = rep.bounds(s);
+        let bucket = self.index.bucket_of(start);
+        if !self.index.filled(bucket) {
+            // Every track live before this scan's deletions, so the bucket covers
+            // any step a later replay may add before this scan.
+            let (bstart, _) = self.index.bounds(bucket);
+            for (t, &slot) in self.live.iter().zip(&self.live_slots) {
+                place(&mut self.index, &mut self.slots, bucket, slot, t, bstart, cfg);
+            }
+            self.index.set_filled(bucket);
+        }
+        let mut keep = 0;
+        for i in 0..self.live.len() {
+            let dead = self.live.get(i).is_none_or(|t| scan::is_dead(t, start, cfg));
+            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
+            if dead {
+                if let Some(s) = self.slots.get_mut(slot as usize) {
+                    s.live = None;
+                }
+                continue;
+            }
+            if keep != i {
+                self.live.swap(keep, i);
+                self.live_slots.swap(keep, i);
+            }
+            if let Some(s) = self.slots.get_mut(slot as usize) {
+                s.live = Some(keep);
+            }
+            keep += 1;
+        }
+        self.live.truncate(keep);
+        self.live_slots.truncate(keep);
+        self.last_scan = Some(s);
+
+        scan::place_all(&self.live, start, end, cfg, &mut self.scratch);
+        let mut rest = obs;
+        while let Some(first) = rest.first() {
+            let step = rep.step(first);
+            let n = rest.iter().take_while(|o| rep.step(o) == step).count();
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            let mut touched = std::mem::take(&mut self.touched);
+            touched.clear();
+            scan::apply_group(&mut self.live, start, group, cfg, &mut self.scratch, true, &mut touched);
+            for &i in &touched {
+                while self.live_slots.len() <= i {
+                    let k = self.live_slots.len();
+                    let Some(id) = self.live.get(k).map(|t| t.id) else { break };
+                    let slot = self.alloc(id);
+                    if let Some(s) = self.slots.get_mut(slot as usize) {
+                        s.live = Some(k);
+                    }
+                    self.live_slots.push(slot);
+                }
+                let (Some(&slot), Some(t)) = (self.live_slots.get(i), self.live.get(i)) else { continue };
+                place(&mut self.index, &mut self.slots, bucket, slot, t, start, cfg);
+                if let Some(sl) = self.slots.get_mut(slot as usize) {
+                    sl.push(step, t.clone());
+                }
+            }
+            self.touched = touched;
+        }
+    }
+
+    /// Applies every scan after `applied` up to `last` inclusive.
+    pub(super) fn apply_through(&mut self, rep: &Reports, cfg: &FusionConfig, last: i64) {
+        if self.applied.is_some_and(|a| a >= last) {
+            return;
+        }
+        for (s, obs) in rep.scans(self.applied, last) {
+            self.apply_scan(rep, cfg, s, &obs);
+        }
+        self.applied = Some(last);
+    }
+}
