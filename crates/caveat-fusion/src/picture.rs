@@ -55,7 +55,6 @@ const INDEX_CELL_FRACTION: f64 = 0.25;
 
 /// What [`Picture::insert`] did with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Insertion {
     /// Added after everything already applied: one scan step.
     InOrder,
