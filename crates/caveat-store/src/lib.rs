@@ -32,10 +32,12 @@
 #![warn(missing_docs)]
 
 mod account;
+mod batch;
 mod error;
 mod postgres;
 mod query;
 mod row;
+mod rules;
 mod sqlite;
 mod store;
 

@@ -35,6 +35,13 @@ pub struct ReportQuery {
 /// The most reports one query returns.
 pub const MAX_PAGE: usize = 100_000;
 
+impl ReportQuery {
+    /// How many reports a page of this query holds at most.
+    pub(crate) fn page_limit(&self) -> u64 {
+        u64::try_from(self.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)).unwrap_or(u64::MAX)
+    }
+}
+
 /// A report as stored, with the store's bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReport {
