@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod audit;
 mod batch;
 mod error;
 mod postgres;

@@ -170,7 +170,7 @@ pub(crate) fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) ->
     move |e| classify(context, &e)
 }
 
-pub(crate) use crate::row::{millis, signed, unsigned};
+pub(crate) use crate::row::millis;
 
 #[async_trait]
 impl Store for PostgresStore {
