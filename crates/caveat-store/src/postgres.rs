@@ -170,8 +170,6 @@ pub(crate) fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) ->
     move |e| classify(context, &e)
 }
 
-pub(crate) use crate::row::millis;
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn put_partner(&self, partner: &Partner) -> Result<()> {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use caveat_core::VesselDescriptors;
-use caveat_core::{Marking, Partner, Position, Report, ReportId, Role, User};
+use caveat_core::{Case, CaseId, CaseStatus, CaseStep, Marking, Partner, Position, Report, ReportId, Role, User};
 use time::OffsetDateTime;
 
 use crate::{Error, PolicyEvent, Result, StoredReport};
@@ -192,6 +192,47 @@ pub(crate) fn corrected_by(stored: &StoredReport, bytes: Option<&[u8]>) -> Resul
             })
         })
         .transpose()
+}
+
+/// JSON for a case's columns; steps are rows of their own.
+pub(crate) fn encode_case<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
+    encode("encoding a case", v)
+}
+
+/// What the `cases` row keeps of a case: everything but its steps.
+pub(crate) fn case_head(case: &Case) -> Case {
+    Case { steps: Vec::new(), ..case.clone() }
+}
+
+/// The `status` column, which SQL can read without the JSON body.
+pub(crate) fn case_status(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Open => "open",
+        CaseStatus::Closed => "closed",
+    }
+}
+
+fn corrupt_case(message: String) -> Error {
+    Error::Corrupt { what: "case", row: 0, message }
+}
+
+/// A case row's JSON body, without its steps.
+pub(crate) fn case(body: &str) -> Result<Case> {
+    serde_json::from_str(body).map_err(|e| corrupt_case(e.to_string()))
+}
+
+/// A `case_steps` row's JSON body.
+pub(crate) fn case_step(body: &str) -> Result<CaseStep> {
+    serde_json::from_str(body).map_err(|e| corrupt_case(e.to_string()))
+}
+
+/// A case id stored as its 16 bytes.
+pub(crate) fn case_id(bytes: &[u8]) -> Result<CaseId> {
+    <[u8; 16]>::try_from(bytes).map(CaseId::from_bytes).map_err(|_| Error::Corrupt {
+        what: "case id",
+        row: 0,
+        message: "not 16 bytes".into(),
+    })
 }
 
 /// The part of a report not held in its own columns. Keeping the row small
