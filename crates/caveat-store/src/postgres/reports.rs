@@ -10,9 +10,10 @@ use tokio_postgres::types::ToSql;
 
 use super::db;
 use crate::batch::{self, MarkingClasses, Stored};
+use crate::query::Arg;
 use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
 use crate::row::{signed, unsigned};
-use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport, Superseded};
+use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
 
 pub(crate) async fn put_partner(client: &Object, partner: &Partner) -> Result<()> {
     let body = encode("encoding a partner", partner)?;
@@ -177,43 +178,22 @@ impl Plan {
     }
 }
 
-/// Builds the query. A box is answered from the GiST index on the position
-/// and re-checked exactly; a window from the time index.
+/// Builds the query. A box is answered from the GiST index on the position,
+/// a window from the time index.
 pub(crate) fn plan(q: &ReportQuery, select: &str) -> Plan {
-    let mut p = Plan { sql: format!("SELECT {select} FROM reports r"), args: Vec::new() };
-    let mut conds: Vec<String> = Vec::new();
-    if let Some(b) = q.bbox {
-        let (lat0, lat1, lon0, lon1) = (p.arg(b.min_lat), p.arg(b.max_lat), p.arg(b.min_lon), p.arg(b.max_lon));
-        conds.push(format!("point(r.lon, r.lat) <@ box(point({lon0}, {lat0}), point({lon1}, {lat1}))"));
-        conds.push(format!("r.lat BETWEEN {lat0} AND {lat1} AND r.lon BETWEEN {lon0} AND {lon1}"));
-    }
-    if let Some(from) = q.window.from {
-        let a = p.arg(nanos(from));
-        conds.push(format!("r.observed_at >= {a}"));
-    }
-    if let Some(to) = q.window.to {
-        let a = p.arg(nanos(to));
-        conds.push(format!("r.observed_at < {a}"));
-    }
-    if let Some(o) = &q.originator {
-        let a = p.arg(o.as_str().to_owned());
-        conds.push(format!("r.originator = {a}"));
-    }
-    if let Some(s) = q.source {
-        let a = p.arg(s.as_str().to_owned());
-        conds.push(format!("r.source = {a}"));
-    }
-    if q.superseded == Superseded::Hide {
-        conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
-    }
-    if let Some(after) = q.after_seq {
-        let a = p.arg(signed(after));
-        conds.push(format!("r.seq > {a}"));
-    }
-    if !conds.is_empty() {
-        p.sql.push_str(" WHERE ");
-        p.sql.push_str(&conds.join(" AND "));
-    }
+    let mut p = Plan { sql: String::new(), args: Vec::new() };
+    let sql = q.sql(
+        select,
+        &mut |a| match a {
+            Arg::Int(v) => p.arg(v),
+            Arg::Real(v) => p.arg(v),
+            Arg::Text(v) => p.arg(v),
+        },
+        |_, [lat0, lat1, lon0, lon1], _| {
+            format!("point(r.lon, r.lat) <@ box(point({lon0}, {lat0}), point({lon1}, {lat1}))")
+        },
+    );
+    p.sql = sql;
     p
 }
 

@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::batch::{self, MarkingClasses, Stored};
+use crate::query::Arg;
 use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
 use crate::row::{signed, unsigned};
-use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport, Superseded};
+use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
 
 pub(crate) fn put_partner(conn: &Connection, partner: &Partner) -> Result<()> {
     let body = encode("encoding a partner", partner)?;
@@ -176,50 +177,25 @@ fn cell_ranges(b: &BoundingBox) -> Vec<(i64, i64)> {
     (r0..=r1).map(|r| (r * CELL_COLUMNS + c0, r * CELL_COLUMNS + c1)).collect()
 }
 
-/// Builds the WHERE clause for a query. A bbox is answered from the cell
-/// index (one range per row of cells), a time window from the time index;
-/// exact columns are re-checked because cells are coarser than the box.
+/// The query's SQL and arguments. A bbox is answered from the cell index
+/// (one range per row of cells), a time window from the time index.
 fn plan(q: &ReportQuery, select: &str) -> (String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
-    let mut conds: Vec<String> = Vec::new();
-    let mut sql = format!("SELECT {select} FROM reports r");
-    if let Some(b) = q.bbox {
-        let ranges = cell_ranges(&b);
-        let ors = vec!["r.cell BETWEEN ? AND ?"; ranges.len()].join(" OR ");
-        conds.push(format!("({ors})"));
-        for (lo, hi) in ranges {
-            args.extend([Value::Integer(lo), Value::Integer(hi)]);
-        }
-        conds.push("r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?".into());
-        args.extend([b.min_lat, b.max_lat, b.min_lon, b.max_lon].map(Value::Real));
-    }
-    if let Some(from) = q.window.from {
-        conds.push("r.observed_at >= ?".into());
-        args.push(Value::Integer(nanos(from)));
-    }
-    if let Some(to) = q.window.to {
-        conds.push("r.observed_at < ?".into());
-        args.push(Value::Integer(nanos(to)));
-    }
-    if let Some(o) = &q.originator {
-        conds.push("r.originator = ?".into());
-        args.push(Value::Text(o.as_str().to_owned()));
-    }
-    if let Some(s) = q.source {
-        conds.push("r.source = ?".into());
-        args.push(Value::Text(s.as_str().to_owned()));
-    }
-    if q.superseded == Superseded::Hide {
-        conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
-    }
-    if let Some(after) = q.after_seq {
-        conds.push("r.seq > ?".into());
-        args.push(Value::Integer(signed(after)));
-    }
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
+    let mut bind = |a: Arg| {
+        args.push(match a {
+            Arg::Int(v) => Value::Integer(v),
+            Arg::Real(v) => Value::Real(v),
+            Arg::Text(v) => Value::Text(v),
+        });
+        format!("?{}", args.len())
+    };
+    let sql = q.sql(select, &mut bind, |b, _, bind| {
+        let ranges: Vec<String> = cell_ranges(b)
+            .into_iter()
+            .map(|(lo, hi)| format!("r.cell BETWEEN {} AND {}", bind(Arg::Int(lo)), bind(Arg::Int(hi))))
+            .collect();
+        format!("({})", ranges.join(" OR "))
+    });
     (sql, args)
 }
 
@@ -270,9 +246,9 @@ impl<'c> RowReader<'c> {
 }
 
 pub(crate) fn query(conn: &Connection, q: &ReportQuery) -> Result<Vec<StoredReport>> {
-    let (mut sql, mut args) = plan(q, REPORT_COLUMNS);
-    sql.push_str(" ORDER BY r.seq LIMIT ?");
+    let (sql, mut args) = plan(q, REPORT_COLUMNS);
     args.push(Value::Integer(signed(q.page_limit())));
+    let sql = format!("{sql} ORDER BY r.seq LIMIT ?{}", args.len());
     let mut stmt = conn.prepare_cached(&sql).map_err(Error::db("querying reports"))?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(Error::db("querying reports"))?;
     let mut reader = RowReader::new(conn);
