@@ -32,10 +32,13 @@
 #![warn(missing_docs)]
 
 mod account;
+mod audit;
+mod batch;
 mod error;
 mod postgres;
 mod query;
 mod row;
+mod rules;
 mod sqlite;
 mod store;
 

@@ -170,27 +170,6 @@ pub(crate) fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) ->
     move |e| classify(context, &e)
 }
 
-/// Unix milliseconds, as SQLite stores `received_at` and other bookkeeping times.
-pub(crate) use crate::row::millis;
-
-pub(crate) fn from_millis(ms: i64, what: &'static str, row: i64) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| Error::Corrupt {
-        what,
-        row,
-        message: e.to_string(),
-    })
-}
-
-/// A stored count or number, which the schema keeps non-negative.
-pub(crate) fn unsigned(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-/// A number for a BIGINT column (saturating: no count here nears 2^63).
-pub(crate) fn signed(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn put_partner(&self, partner: &Partner) -> Result<()> {
@@ -211,9 +190,7 @@ impl Store for PostgresStore {
         received_at: OffsetDateTime,
         reports: Vec<Report>,
     ) -> Result<BatchReceipt> {
-        if reports.is_empty() {
-            return Err(Error::EmptyBatch);
-        }
+        crate::batch::check_not_empty(&reports)?;
         reports::insert_batch(&mut self.client().await?, submitter, received_at, &reports).await
     }
 

@@ -1,7 +1,10 @@
-//! What callers ask the store for and what it gives back.
+//! What callers ask the store for and what it gives back, and the SQL a
+//! report query becomes in either backend.
 
 use caveat_core::{BoundingBox, PartnerId, Report, SourceKind, TimeWindow};
 use time::OffsetDateTime;
+
+use crate::row::{nanos, signed};
 
 /// Whether corrected reports are returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,6 +37,69 @@ pub struct ReportQuery {
 
 /// The most reports one query returns.
 pub const MAX_PAGE: usize = 100_000;
+
+/// A value a query binds.
+pub(crate) enum Arg {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// Binds a value to a statement and returns its placeholder in the SQL.
+pub(crate) type Bind<'a> = dyn FnMut(Arg) -> String + 'a;
+
+impl ReportQuery {
+    /// How many reports a page of this query holds at most.
+    pub(crate) fn page_limit(&self) -> u64 {
+        u64::try_from(self.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)).unwrap_or(u64::MAX)
+    }
+
+    /// `SELECT {columns} FROM reports r` and the conditions of this query,
+    /// in the SQL both backends speak. Only a box is the backend's own:
+    /// `area` gives the condition its spatial index answers, from the box
+    /// and the placeholders of its bounds (lat0, lat1, lon0, lon1).
+    pub(crate) fn sql(
+        &self,
+        columns: &str,
+        bind: &mut Bind<'_>,
+        area: impl FnOnce(&BoundingBox, &[String; 4], &mut Bind<'_>) -> String,
+    ) -> String {
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(b) = self.bbox {
+            let bounds = [b.min_lat, b.max_lat, b.min_lon, b.max_lon].map(|v| bind(Arg::Real(v)));
+            conds.push(area(&b, &bounds, bind));
+            // An index answers a superset (grid cells), or compares with a
+            // tolerance (geometric operators): a box edge must mean the same
+            // in every store.
+            let [lat0, lat1, lon0, lon1] = &bounds;
+            conds.push(format!("r.lat BETWEEN {lat0} AND {lat1} AND r.lon BETWEEN {lon0} AND {lon1}"));
+        }
+        if let Some(from) = self.window.from {
+            conds.push(format!("r.observed_at >= {}", bind(Arg::Int(nanos(from)))));
+        }
+        if let Some(to) = self.window.to {
+            conds.push(format!("r.observed_at < {}", bind(Arg::Int(nanos(to)))));
+        }
+        if let Some(o) = &self.originator {
+            conds.push(format!("r.originator = {}", bind(Arg::Text(o.as_str().to_owned()))));
+        }
+        if let Some(s) = self.source {
+            conds.push(format!("r.source = {}", bind(Arg::Text(s.as_str().to_owned()))));
+        }
+        if self.superseded == Superseded::Hide {
+            conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
+        }
+        if let Some(after) = self.after_seq {
+            conds.push(format!("r.seq > {}", bind(Arg::Int(signed(after)))));
+        }
+        let mut sql = format!("SELECT {columns} FROM reports r");
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql
+    }
+}
 
 /// A report as stored, with the store's bookkeeping.
 #[derive(Debug, Clone, PartialEq)]

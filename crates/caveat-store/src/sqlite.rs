@@ -30,6 +30,8 @@ use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, 
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 
+use crate::batch;
+use crate::row::{signed, unsigned};
 use crate::{AuditStorage, BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
 
 /// How long a connection waits for another writer before giving up.
@@ -279,6 +281,7 @@ impl Store for SqliteStore {
         received_at: OffsetDateTime,
         reports: Vec<Report>,
     ) -> Result<BatchReceipt> {
+        batch::check_not_empty(&reports)?;
         let submitter = submitter.clone();
         self.write(move |c| reports::insert_batch(c, &submitter, received_at, &reports)).await
     }
@@ -363,17 +366,13 @@ impl Store for SqliteStore {
                 .map_err(Error::db("reading the audit index"))?;
             let rows = stmt
                 .query_map(
-                    rusqlite::params![
-                        originator.as_str(),
-                        i64::try_from(size).unwrap_or(i64::MAX),
-                        i64::try_from(limit).unwrap_or(i64::MAX)
-                    ],
+                    rusqlite::params![originator.as_str(), signed(size), i64::try_from(limit).unwrap_or(i64::MAX)],
                     |r| r.get::<_, i64>(0),
                 )
                 .map_err(Error::db("reading the audit index"))?;
             let mut out = Vec::new();
             for r in rows {
-                out.push(u64::try_from(r.map_err(Error::db("reading the audit index"))?).unwrap_or(0));
+                out.push(unsigned(r.map_err(Error::db("reading the audit index"))?));
             }
             Ok(out)
         })
@@ -384,7 +383,7 @@ impl Store for SqliteStore {
         self.audit(move |c| {
             c.execute(
                 "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
-                rusqlite::params![i64::try_from(size).unwrap_or(i64::MAX), note],
+                rusqlite::params![signed(size), note],
             )
             .map_err(Error::db("saving a checkpoint"))?;
             Ok(())
@@ -401,7 +400,7 @@ impl Store for SqliteStore {
                 })
                 .optional()
                 .map_err(Error::db("reading a checkpoint"))?;
-            Ok(row.map(|(s, n)| (u64::try_from(s).unwrap_or(0), n)))
+            Ok(row.map(|(s, n)| (unsigned(s), n)))
         })
         .await
     }

@@ -1,26 +1,24 @@
 //! Users, tokens and policy events on PostgreSQL.
 
-use std::collections::BTreeSet;
-
-use caveat_core::{PartnerId, Role, User, UserId};
+use caveat_core::{PartnerId, User, UserId};
 use deadpool_postgres::{GenericClient, Object};
 use time::OffsetDateTime;
 
-use super::{db, from_millis, millis, signed, unsigned};
-use crate::{Error, PolicyEvent, Result, TokenHash};
+use super::db;
+use crate::row::{self, millis, signed, unsigned};
+use crate::{Error, PolicyEvent, Result, TokenHash, rules};
 
 async fn partner_known(client: &impl GenericClient, p: &PartnerId) -> Result<()> {
     let known = client
         .query_opt("SELECT 1 FROM partners WHERE id = $1", &[&p.as_str()])
         .await
         .map_err(db("checking a partner"))?;
-    known.map(|_| ()).ok_or_else(|| Error::UnknownPartner { index: 0, partner: p.clone() })
+    rules::check_registered(p, known.is_some())
 }
 
 pub(crate) async fn put_user(client: &Object, user: &User) -> Result<()> {
     partner_known(client, &user.partner).await?;
-    let roles = serde_json::to_string(&user.roles)
-        .map_err(|e| Error::Database { context: "encoding roles", message: e.to_string() })?;
+    let roles = row::roles(user)?;
     // A user never moves to another partner: the upsert only touches a row of
     // the same partner, in one statement, so two hubs cannot race past it.
     let stored = client
@@ -43,16 +41,6 @@ pub(crate) async fn put_user(client: &Object, user: &User) -> Result<()> {
     Err(Error::UserOfOtherPartner { user: user.id.clone(), partner })
 }
 
-fn user_from(id: &str, partner: &str, roles: &str) -> Result<User> {
-    let corrupt = |m: String| Error::Corrupt { what: "user", row: 0, message: m };
-    let roles: BTreeSet<Role> = serde_json::from_str(roles).map_err(|e| corrupt(e.to_string()))?;
-    Ok(User {
-        id: id.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-        partner: partner.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-        roles,
-    })
-}
-
 pub(crate) async fn users(client: &Object, partner: Option<&PartnerId>) -> Result<Vec<User>> {
     let stmt = client
         .prepare_cached("SELECT id, partner, roles FROM users WHERE $1::text IS NULL OR partner = $1 ORDER BY id")
@@ -62,7 +50,7 @@ pub(crate) async fn users(client: &Object, partner: Option<&PartnerId>) -> Resul
     rows.iter()
         .map(|r| {
             let get = || db("reading users");
-            user_from(r.try_get(0).map_err(get())?, r.try_get(1).map_err(get())?, r.try_get(2).map_err(get())?)
+            row::user(r.try_get(0).map_err(get())?, r.try_get(1).map_err(get())?, r.try_get(2).map_err(get())?)
         })
         .collect()
 }
@@ -96,7 +84,7 @@ pub(crate) async fn user_by_token(client: &Object, hash: &TokenHash) -> Result<O
     let row = client.query_opt(&stmt, &[&&hash[..]]).await.map_err(db("checking a token"))?;
     row.map(|r| {
         let get = || db("checking a token");
-        user_from(r.try_get(0).map_err(get())?, r.try_get(1).map_err(get())?, r.try_get(2).map_err(get())?)
+        row::user(r.try_get(0).map_err(get())?, r.try_get(1).map_err(get())?, r.try_get(2).map_err(get())?)
     })
     .transpose()
 }
@@ -151,15 +139,13 @@ pub(crate) async fn policy_events(client: &Object, after: u64) -> Result<Vec<Pol
     rows.into_iter()
         .map(|r| {
             let get = || db("reading policy events");
-            let version: i64 = r.try_get(0).map_err(get())?;
-            let originator: &str = r.try_get(1).map_err(get())?;
-            let corrupt = |m: String| Error::Corrupt { what: "policy event", row: version, message: m };
-            Ok(PolicyEvent {
-                version: unsigned(version),
-                originator: originator.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-                at: from_millis(r.try_get(2).map_err(get())?, "policy event", version)?,
-                body: r.try_get(3).map_err(get())?,
-            })
+            let version = r.try_get(0).map_err(get())?;
+            row::policy_event(
+                version,
+                r.try_get(1).map_err(get())?,
+                r.try_get(2).map_err(get())?,
+                r.try_get(3).map_err(get())?,
+            )
         })
         .collect()
 }

@@ -10,13 +10,14 @@
 use std::io;
 use std::sync::mpsc;
 
-use caveat_audit::{AppendBatch, AuditEntry, Hash, LogStorage, NodeId};
+use caveat_audit::{AppendBatch, Hash, LogStorage, NodeId};
 use caveat_core::PartnerId;
 use deadpool_postgres::Object;
 use tokio_postgres::{Client, NoTls};
 
-use super::{classify, db, signed, unsigned};
-use crate::{Error, Result};
+use super::{classify, db};
+use crate::row::{signed, unsigned};
+use crate::{Error, Result, audit};
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
 
@@ -96,16 +97,6 @@ impl PostgresLog {
     }
 }
 
-fn position(v: u64) -> io::Result<i64> {
-    i64::try_from(v).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "index out of range"))
-}
-
-fn hash_of(at: u64, bytes: &[u8]) -> io::Result<Hash> {
-    <[u8; 32]>::try_from(bytes)
-        .map(Hash::from_bytes)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("node {at} is not 32 bytes")))
-}
-
 impl LogStorage for PostgresLog {
     fn size(&self) -> io::Result<u64> {
         self.call(|s| {
@@ -127,7 +118,7 @@ impl LogStorage for PostgresLog {
 
     fn nodes(&self, ids: &[NodeId]) -> io::Result<Vec<Hash>> {
         let wanted: Vec<u64> = ids.iter().map(|id| id.storage_position()).collect();
-        let keys = wanted.iter().map(|p| position(*p)).collect::<io::Result<Vec<i64>>>()?;
+        let keys = wanted.iter().map(|p| audit::key(*p)).collect::<io::Result<Vec<i64>>>()?;
         let rows = self.call(move |s| {
             s.run(async |c| {
                 let stmt = c
@@ -143,19 +134,11 @@ impl LogStorage for PostgresLog {
                 Ok(found)
             })
         })?;
-        wanted
-            .iter()
-            .map(|at| {
-                let bytes = rows
-                    .get(at)
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("node {at} is not stored")))?;
-                hash_of(*at, bytes)
-            })
-            .collect()
+        wanted.iter().map(|at| audit::hash(*at, rows.get(at).map(Vec::as_slice))).collect()
     }
 
     fn entry(&self, index: u64) -> io::Result<Vec<u8>> {
-        let key = position(index)?;
+        let key = audit::key(index)?;
         let found = self.call(move |s| {
             s.run(async |c| {
                 let row = c
@@ -165,24 +148,14 @@ impl LogStorage for PostgresLog {
                 row.map(|r| r.try_get::<_, Vec<u8>>(0)).transpose().map_err(db("reading an audit entry"))
             })
         })?;
-        found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("entry {index} is not stored")))
+        audit::entry(index, found)
     }
 
     fn append(&mut self, batch: &AppendBatch<'_>) -> io::Result<()> {
-        let first = position(batch.first_index())?;
+        let first = audit::key(batch.first_index())?;
         let entries: Vec<Vec<u8>> = batch.entries().iter().map(|e| e.to_vec()).collect();
-        // Index who each entry concerns, so a usage report reads only its entries.
-        let mut touched_by: Vec<String> = Vec::new();
-        let mut touched_at: Vec<i64> = Vec::new();
-        for (index, data) in (first..).zip(batch.entries()) {
-            if let Ok(decoded) = AuditEntry::from_bytes(data) {
-                for o in decoded.originators() {
-                    touched_by.push(o.as_str().to_owned());
-                    touched_at.push(index);
-                }
-            }
-        }
-        let first_node = position(batch.first_node_position())?;
+        let touched = audit::Touched::of(batch)?;
+        let first_node = audit::key(batch.first_node_position())?;
         let hashes: Vec<Vec<u8>> = batch.nodes().iter().map(|(_, h)| h.as_bytes().to_vec()).collect();
         self.call(move |s| {
             s.run(async |c| {
@@ -195,11 +168,8 @@ impl LogStorage for PostgresLog {
                     .await
                     .and_then(|r| r.try_get(0))
                     .map_err(db(ctx))?;
-                if size != first {
-                    return Err(Error::Database {
-                        context: ctx,
-                        message: format!("batch starts at {first} but the log holds {size} entries"),
-                    });
+                if let Some(message) = audit::misplaced(first, size) {
+                    return Err(Error::Database { context: ctx, message });
                 }
                 tx.execute(
                     "INSERT INTO audit_entries (idx, data) SELECT $1 + t.n - 1, t.data \
@@ -211,7 +181,7 @@ impl LogStorage for PostgresLog {
                 tx.execute(
                     "INSERT INTO audit_originators (originator, idx) SELECT * FROM unnest($1::text[], $2::int8[]) \
                      ON CONFLICT DO NOTHING",
-                    &[&touched_by, &touched_at],
+                    &[&touched.originators, &touched.indexes],
                 )
                 .await
                 .map_err(db(ctx))?;

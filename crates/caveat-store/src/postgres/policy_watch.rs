@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{classify, unsigned};
+use super::classify;
+use crate::row::unsigned;
 use crate::{Error, Result};
 
 /// The channel every Caveat schema notifies on; the payload names the schema.

@@ -1,20 +1,22 @@
 //! Partners, report batches and report queries on PostgreSQL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use caveat_core::{Marking, Partner, PartnerId, Position, Report, ReportId};
+use caveat_core::{Partner, PartnerId, Report, ReportId};
 use deadpool_postgres::Object;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{db, from_millis, millis, signed, unsigned};
-use crate::row::{Details, DetailsRef, nanos};
-use crate::{BatchReceipt, Error, MAX_PAGE, ReportQuery, Result, StoredReport, Superseded};
+use super::db;
+use crate::batch::{self, MarkingClasses, Stored};
+use crate::query::Arg;
+use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
+use crate::row::{signed, unsigned};
+use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
 
 pub(crate) async fn put_partner(client: &Object, partner: &Partner) -> Result<()> {
-    let body = serde_json::to_string(partner)
-        .map_err(|e| Error::Database { context: "encoding a partner", message: e.to_string() })?;
+    let body = encode("encoding a partner", partner)?;
     let stmt = client
         .prepare_cached(
             "INSERT INTO partners (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
@@ -33,49 +35,8 @@ pub(crate) async fn partners(client: &Object, only: Option<&PartnerId>) -> Resul
     let rows = client.query(&stmt, &[&only.map(PartnerId::as_str)]).await.map_err(db("reading partners"))?;
     rows.iter()
         .enumerate()
-        .map(|(n, row)| {
-            let body: String = row.try_get(1).map_err(db("reading partners"))?;
-            serde_json::from_str(&body).map_err(|e| Error::Corrupt {
-                what: "partner",
-                row: i64::try_from(n).unwrap_or(i64::MAX),
-                message: e.to_string(),
-            })
-        })
+        .map(|(n, r)| row::partner(i64::try_from(n).unwrap_or(i64::MAX), r.try_get(1).map_err(db("reading partners"))?))
         .collect()
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Database { context: "encoding a report", message: e.to_string() })
-}
-
-/// What the store holds about a report a batch names (as its id or as the
-/// report it corrects): its originator and whether it is already corrected.
-struct Known {
-    originator: String,
-    superseded: bool,
-}
-
-/// Checks a batch against what is stored and against itself, in batch order,
-/// as the SQLite store meets the same errors one insert at a time: a
-/// correction's target first, then the report's own id.
-fn check(submitter: &PartnerId, reports: &[Report], mut known: HashMap<ReportId, Known>) -> Result<()> {
-    for (index, r) in reports.iter().enumerate() {
-        if let Some(t) = r.supersedes {
-            match known.get_mut(&t) {
-                Some(k) if k.originator != submitter.as_str() => {
-                    return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() });
-                }
-                None => return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() }),
-                Some(k) if k.superseded => return Err(Error::AlreadySuperseded { index, target: t }),
-                Some(k) => k.superseded = true,
-            }
-        }
-        if known.contains_key(&r.id) {
-            return Err(Error::DuplicateId { index, id: r.id });
-        }
-        known.insert(r.id, Known { originator: submitter.as_str().to_owned(), superseded: false });
-    }
-    Ok(())
 }
 
 pub(crate) async fn insert_batch(
@@ -92,20 +53,10 @@ pub(crate) async fn insert_batch(
         .query_opt("SELECT 1 FROM partners WHERE id = $1", &[&submitter.as_str()])
         .await
         .map_err(db("checking the partner"))?;
-    if known_partner.is_none() {
-        return Err(Error::UnknownPartner { index: 0, partner: submitter.clone() });
-    }
-    if let Some((index, r)) = reports.iter().enumerate().find(|(_, r)| &r.originator != submitter) {
-        return Err(Error::NotSubmitter { index, originator: r.originator.clone(), submitter: submitter.clone() });
-    }
+    batch::check_submitter(submitter, known_partner.is_some(), reports)?;
 
-    let named: Vec<&[u8]> = reports
-        .iter()
-        .flat_map(|r| std::iter::once(&r.id).chain(r.supersedes.as_ref()))
-        .map(|id| &id.as_bytes()[..])
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let named = batch::named_ids(reports);
+    let named: Vec<&[u8]> = named.iter().map(|id| &id.as_bytes()[..]).collect();
     let stmt = tx
         .prepare_cached(
             "SELECT r.id, r.originator, EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id) \
@@ -113,18 +64,20 @@ pub(crate) async fn insert_batch(
         )
         .await
         .map_err(db("checking report ids"))?;
-    let mut known = HashMap::new();
-    for row in tx.query(&stmt, &[&named]).await.map_err(db("checking report ids"))? {
-        let id: Vec<u8> = row.try_get(0).map_err(db("checking report ids"))?;
-        let id =
-            blob_id(&id).ok_or_else(|| Error::Corrupt { what: "report id", row: 0, message: "not 16 bytes".into() })?;
-        let originator: String = row.try_get(1).map_err(db("checking report ids"))?;
-        let superseded: bool = row.try_get(2).map_err(db("checking report ids"))?;
-        known.insert(id, Known { originator, superseded });
+    let mut stored = HashMap::new();
+    for r in tx.query(&stmt, &[&named]).await.map_err(db("checking report ids"))? {
+        let get = || db("checking report ids");
+        let id = row::blob_id(r.try_get(0).map_err(get())?).ok_or_else(|| Error::Corrupt {
+            what: "report id",
+            row: 0,
+            message: "not 16 bytes".into(),
+        })?;
+        stored
+            .insert(id, Stored { originator: r.try_get(1).map_err(get())?, superseded: r.try_get(2).map_err(get())? });
     }
-    check(submitter, reports, known)?;
+    batch::check(submitter, reports, stored)?;
 
-    let mut marking_ids: HashMap<&Marking, i64> = HashMap::new();
+    let mut classes = MarkingClasses::of(reports);
     let find = tx
         .prepare_cached("SELECT id FROM markings WHERE md5(body) = md5($1) AND body = $1 ORDER BY id LIMIT 1")
         .await
@@ -133,18 +86,15 @@ pub(crate) async fn insert_batch(
         .prepare_cached("INSERT INTO markings (body) VALUES ($1) RETURNING id")
         .await
         .map_err(db("storing a marking"))?;
-    for r in reports {
-        if marking_ids.contains_key(&r.marking) {
-            continue;
-        }
-        let body = encode(&r.marking)?;
+    for m in classes.distinct.clone() {
+        let body = MarkingClasses::body(m)?;
         let id: i64 = match tx.query_opt(&find, &[&body]).await.map_err(db("finding a marking"))? {
             Some(row) => row.try_get(0).map_err(db("finding a marking"))?,
             None => {
                 tx.query_one(&add, &[&body]).await.and_then(|row| row.try_get(0)).map_err(db("storing a marking"))?
             }
         };
-        marking_ids.insert(&r.marking, id);
+        classes.set(m, id);
     }
 
     let next = tx
@@ -172,7 +122,7 @@ pub(crate) async fn insert_batch(
     let mut lats = Vec::with_capacity(reports.len());
     let mut lons = Vec::with_capacity(reports.len());
     let mut sources = Vec::with_capacity(reports.len());
-    let mut markings = Vec::with_capacity(reports.len());
+    let markings = classes.ids(reports);
     let mut supersedes = Vec::with_capacity(reports.len());
     let mut bodies = Vec::with_capacity(reports.len());
     for r in reports {
@@ -181,9 +131,8 @@ pub(crate) async fn insert_batch(
         lats.push(r.position.lat);
         lons.push(r.position.lon);
         sources.push(r.source.as_str());
-        markings.push(marking_ids.get(&r.marking).copied().unwrap_or_default());
         supersedes.push(r.supersedes.as_ref().map(|s| &s.as_bytes()[..]));
-        bodies.push(encode(&DetailsRef::of(r))?);
+        bodies.push(DetailsRef::encode(r)?);
     }
     let insert = tx
         .prepare_cached(
@@ -209,14 +158,7 @@ pub(crate) async fn insert_batch(
     ];
     tx.execute(&insert, &params).await.map_err(db("storing reports"))?;
     tx.commit().await.map_err(db("committing a batch"))?;
-    let last_seq = first_seq + count - 1;
-    Ok(BatchReceipt {
-        batch: unsigned(batch),
-        partner_batch: unsigned(partner_batch),
-        count: reports.len(),
-        first_seq: unsigned(first_seq),
-        last_seq: unsigned(last_seq),
-    })
+    Ok(batch::receipt(batch, partner_batch, reports.len(), first_seq, first_seq + count - 1))
 }
 
 /// A query's WHERE clause and its parameters, numbered from `$1`.
@@ -236,134 +178,70 @@ impl Plan {
     }
 }
 
-/// Builds the query. A box is answered from the GiST index on the position
-/// and re-checked exactly; a window from the time index.
+/// Builds the query. A box is answered from the GiST index on the position,
+/// a window from the time index.
 pub(crate) fn plan(q: &ReportQuery, select: &str) -> Plan {
-    let mut p = Plan { sql: format!("SELECT {select} FROM reports r"), args: Vec::new() };
-    let mut conds: Vec<String> = Vec::new();
-    if let Some(b) = q.bbox {
-        let (lat0, lat1, lon0, lon1) = (p.arg(b.min_lat), p.arg(b.max_lat), p.arg(b.min_lon), p.arg(b.max_lon));
-        conds.push(format!("point(r.lon, r.lat) <@ box(point({lon0}, {lat0}), point({lon1}, {lat1}))"));
-        conds.push(format!("r.lat BETWEEN {lat0} AND {lat1} AND r.lon BETWEEN {lon0} AND {lon1}"));
-    }
-    if let Some(from) = q.window.from {
-        let a = p.arg(nanos(from));
-        conds.push(format!("r.observed_at >= {a}"));
-    }
-    if let Some(to) = q.window.to {
-        let a = p.arg(nanos(to));
-        conds.push(format!("r.observed_at < {a}"));
-    }
-    if let Some(o) = &q.originator {
-        let a = p.arg(o.as_str().to_owned());
-        conds.push(format!("r.originator = {a}"));
-    }
-    if let Some(s) = q.source {
-        let a = p.arg(s.as_str().to_owned());
-        conds.push(format!("r.source = {a}"));
-    }
-    if q.superseded == Superseded::Hide {
-        conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
-    }
-    if let Some(after) = q.after_seq {
-        let a = p.arg(signed(after));
-        conds.push(format!("r.seq > {a}"));
-    }
-    if !conds.is_empty() {
-        p.sql.push_str(" WHERE ");
-        p.sql.push_str(&conds.join(" AND "));
-    }
+    let mut p = Plan { sql: String::new(), args: Vec::new() };
+    let sql = q.sql(
+        select,
+        &mut |a| match a {
+            Arg::Int(v) => p.arg(v),
+            Arg::Real(v) => p.arg(v),
+            Arg::Text(v) => p.arg(v),
+        },
+        |_, [lat0, lat1, lon0, lon1], _| {
+            format!("point(r.lon, r.lat) <@ box(point({lon0}, {lat0}), point({lon1}, {lat1}))")
+        },
+    );
+    p.sql = sql;
     p
 }
 
-/// Columns a report is read back from, in [`read`] order.
-const REPORT_COLUMNS: &str = "r.seq, r.batch, (SELECT received_at FROM batches b WHERE b.id = r.batch), r.id, \
-     r.originator, r.observed_at, r.lat, r.lon, r.source, r.marking, r.supersedes, r.body";
-
-fn blob_id(bytes: &[u8]) -> Option<ReportId> {
-    <[u8; 16]>::try_from(bytes).ok().map(ReportId::from_bytes)
-}
-
 /// The marking classes `rows` refer to, each decoded once.
-async fn markings_of(client: &Object, rows: &[Row]) -> Result<HashMap<i64, Marking>> {
+async fn markings_of(client: &Object, rows: &[Row]) -> Result<Markings> {
     let mut ids: Vec<i64> = Vec::new();
     for row in rows {
-        ids.push(row.try_get(9).map_err(db("reading a report"))?);
+        ids.push(row.try_get(MARKING_COLUMN).map_err(db("reading a report"))?);
     }
     ids.sort_unstable();
     ids.dedup();
+    let mut out = Markings::default();
     if ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(out);
     }
     let stmt = client
         .prepare_cached("SELECT id, body FROM markings WHERE id = ANY($1)")
         .await
         .map_err(db("reading markings"))?;
-    let mut out = HashMap::new();
     for row in client.query(&stmt, &[&ids]).await.map_err(db("reading markings"))? {
-        let id: i64 = row.try_get(0).map_err(db("reading markings"))?;
-        let body: String = row.try_get(1).map_err(db("reading markings"))?;
-        let m: Marking = serde_json::from_str(&body).map_err(|e| Error::Corrupt {
-            what: "marking",
-            row: id,
-            message: e.to_string(),
-        })?;
-        out.insert(id, m);
+        let get = || db("reading markings");
+        out.decode(row.try_get(0).map_err(get())?, row.try_get(1).map_err(get())?, None)?;
     }
     Ok(out)
 }
 
-fn read(row: &Row, markings: &HashMap<i64, Marking>) -> Result<StoredReport> {
-    let get = db("reading a report");
-    let seq: i64 = row.try_get(0).map_err(get)?;
-    let corrupt = |what: &'static str, message: String| Error::Corrupt { what, row: seq, message };
+fn read(row: &Row, markings: &Markings) -> Result<StoredReport> {
     let get = || db("reading a report");
-    let batch: i64 = row.try_get(1).map_err(get())?;
-    let received: Option<i64> = row.try_get(2).map_err(get())?;
-    let id = blob_id(row.try_get(3).map_err(get())?).ok_or_else(|| corrupt("report id", "not 16 bytes".into()))?;
-    let originator: &str = row.try_get(4).map_err(get())?;
-    let observed: i64 = row.try_get(5).map_err(get())?;
-    let lat: f64 = row.try_get(6).map_err(get())?;
-    let lon: f64 = row.try_get(7).map_err(get())?;
-    let source: &str = row.try_get(8).map_err(get())?;
-    let marking: i64 = row.try_get(9).map_err(get())?;
-    let supersedes = match row.try_get::<_, Option<&[u8]>>(10).map_err(get())? {
-        Some(b) => Some(blob_id(b).ok_or_else(|| corrupt("supersedes", "not 16 bytes".into()))?),
-        None => None,
-    };
-    let body: &str = row.try_get(11).map_err(get())?;
-    let details: Details = serde_json::from_str(body).map_err(|e| corrupt("report", e.to_string()))?;
-    let report = Report {
-        id,
-        originator: originator.parse().map_err(|e: caveat_core::Error| corrupt("originator", e.to_string()))?,
-        observed_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(observed))
-            .map_err(|e| corrupt("observed_at", e.to_string()))?,
-        time_uncertainty_s: details.time_uncertainty_s,
-        position: Position { lat, lon },
-        uncertainty_m: details.uncertainty_m,
-        course_deg: details.course_deg,
-        speed_kn: details.speed_kn,
-        source: source.parse().map_err(|e: caveat_core::Error| corrupt("source", e.to_string()))?,
-        vessel: details.vessel,
-        remarks: details.remarks,
-        marking: markings
-            .get(&marking)
-            .cloned()
-            .ok_or_else(|| corrupt("marking", format!("class {marking} is missing")))?,
-        supersedes,
-    };
-    Ok(StoredReport {
-        seq: unsigned(seq),
-        batch: unsigned(batch),
-        received_at: from_millis(received.ok_or_else(|| corrupt("batch", "missing".into()))?, "timestamp", seq)?,
-        report,
-    })
+    ReportRow {
+        seq: row.try_get(0).map_err(get())?,
+        batch: row.try_get(1).map_err(get())?,
+        received_at: row.try_get(2).map_err(get())?,
+        id: row.try_get(3).map_err(get())?,
+        originator: row.try_get(4).map_err(get())?,
+        observed_at: row.try_get(5).map_err(get())?,
+        lat: row.try_get(6).map_err(get())?,
+        lon: row.try_get(7).map_err(get())?,
+        source: row.try_get(8).map_err(get())?,
+        marking: row.try_get(MARKING_COLUMN).map_err(get())?,
+        supersedes: row.try_get(10).map_err(get())?,
+        body: row.try_get(11).map_err(get())?,
+    }
+    .decode(markings)
 }
 
 pub(crate) async fn query(client: &Object, q: &ReportQuery) -> Result<Vec<StoredReport>> {
     let mut p = plan(q, REPORT_COLUMNS);
-    let limit = i64::try_from(q.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)).unwrap_or(i64::MAX);
-    let a = p.arg(limit);
+    let a = p.arg(signed(q.page_limit()));
     p.sql.push_str(" ORDER BY r.seq LIMIT ");
     p.sql.push_str(&a);
     let stmt = client.prepare_cached(&p.sql).await.map_err(db("querying reports"))?;
@@ -389,14 +267,7 @@ pub(crate) async fn by_id(client: &Object, id: ReportId) -> Result<Option<(Store
     let Some(row) = rows.first() else { return Ok(None) };
     let markings = markings_of(client, &rows).await?;
     let stored = read(row, &markings)?;
-    let corrected_by = match row.try_get::<_, Option<&[u8]>>(12).map_err(db("reading a report"))? {
-        Some(b) => Some(blob_id(b).ok_or_else(|| Error::Corrupt {
-            what: "report id",
-            row: signed(stored.seq),
-            message: "not 16 bytes".into(),
-        })?),
-        None => None,
-    };
+    let corrected_by = row::corrected_by(&stored, row.try_get(12).map_err(db("reading a report"))?)?;
     Ok(Some((stored, corrected_by)))
 }
 

@@ -1,25 +1,23 @@
 //! Users, tokens and policy events on SQLite.
 
-use caveat_core::{PartnerId, Role, User, UserId};
+use caveat_core::{PartnerId, User, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
-use crate::row::millis;
-use crate::{Error, PolicyEvent, Result, TokenHash};
+use crate::row::{self, millis, signed, unsigned};
+use crate::{Error, PolicyEvent, Result, TokenHash, rules};
 
 fn partner_known(conn: &Connection, p: &PartnerId) -> Result<()> {
     let known: Option<i64> = conn
         .query_row("SELECT 1 FROM partners WHERE id = ?1", [p.as_str()], |r| r.get(0))
         .optional()
         .map_err(Error::db("checking a partner"))?;
-    known.map(|_| ()).ok_or_else(|| Error::UnknownPartner { index: 0, partner: p.clone() })
+    rules::check_registered(p, known.is_some())
 }
 
 pub(crate) fn put_user(conn: &Connection, user: &User) -> Result<()> {
     partner_known(conn, &user.partner)?;
-    let roles = serde_json::to_string(&user.roles)
-        .map_err(|e| Error::Database { context: "encoding roles", message: e.to_string() })?;
+    let roles = row::roles(user)?;
     // A user never moves to another partner: a new partner means a new user.
     let existing: Option<String> = conn
         .query_row("SELECT partner FROM users WHERE id = ?1", [user.id.as_str()], |r| r.get(0))
@@ -38,16 +36,6 @@ pub(crate) fn put_user(conn: &Connection, user: &User) -> Result<()> {
     Ok(())
 }
 
-fn user_from(id: &str, partner: &str, roles: &str) -> Result<User> {
-    let corrupt = |m: String| Error::Corrupt { what: "user", row: 0, message: m };
-    let roles: BTreeSet<Role> = serde_json::from_str(roles).map_err(|e| corrupt(e.to_string()))?;
-    Ok(User {
-        id: id.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-        partner: partner.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-        roles,
-    })
-}
-
 pub(crate) fn users(conn: &Connection, partner: Option<&PartnerId>) -> Result<Vec<User>> {
     let mut stmt = conn
         .prepare_cached("SELECT id, partner, roles FROM users WHERE ?1 IS NULL OR partner = ?1 ORDER BY id")
@@ -60,7 +48,7 @@ pub(crate) fn users(conn: &Connection, partner: Option<&PartnerId>) -> Result<Ve
     let mut out = Vec::new();
     for row in rows {
         let (id, p, roles) = row.map_err(Error::db("reading users"))?;
-        out.push(user_from(&id, &p, &roles)?);
+        out.push(row::user(&id, &p, &roles)?);
     }
     Ok(out)
 }
@@ -89,7 +77,7 @@ pub(crate) fn user_by_token(conn: &Connection, hash: &TokenHash) -> Result<Optio
         )
         .and_then(|mut s| s.query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
         .map_err(Error::db("checking a token"))?;
-    row.map(|(id, p, roles)| user_from(&id, &p, &roles)).transpose()
+    row.map(|(id, p, roles)| row::user(&id, &p, &roles)).transpose()
 }
 
 pub(crate) fn revoke_tokens(conn: &Connection, user: &UserId, at: OffsetDateTime) -> Result<u64> {
@@ -114,7 +102,7 @@ pub(crate) fn append_policy_event(
         params![originator.as_str(), millis(at), body],
     )
     .map_err(Error::db("recording a policy event"))?;
-    Ok(u64::try_from(conn.last_insert_rowid()).unwrap_or(0))
+    Ok(unsigned(conn.last_insert_rowid()))
 }
 
 pub(crate) fn policy_events(conn: &Connection, after: u64) -> Result<Vec<PolicyEvent>> {
@@ -122,21 +110,14 @@ pub(crate) fn policy_events(conn: &Connection, after: u64) -> Result<Vec<PolicyE
         .prepare_cached("SELECT version, originator, at, body FROM policy_events WHERE version > ?1 ORDER BY version")
         .map_err(Error::db("reading policy events"))?;
     let rows = stmt
-        .query_map([i64::try_from(after).unwrap_or(i64::MAX)], |r| {
+        .query_map([signed(after)], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
         })
         .map_err(Error::db("reading policy events"))?;
     let mut out = Vec::new();
     for row in rows {
         let (version, originator, at, body) = row.map_err(Error::db("reading policy events"))?;
-        let corrupt = |m: String| Error::Corrupt { what: "policy event", row: version, message: m };
-        out.push(PolicyEvent {
-            version: u64::try_from(version).unwrap_or(0),
-            originator: originator.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
-            at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-                .map_err(|e| corrupt(e.to_string()))?,
-            body,
-        });
+        out.push(row::policy_event(version, &originator, at, body)?);
     }
     Ok(out)
 }

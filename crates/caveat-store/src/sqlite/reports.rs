@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 
-use caveat_core::{BoundingBox, Marking, Partner, PartnerId, Position, Report, ReportId};
+use caveat_core::{BoundingBox, Partner, PartnerId, Report, ReportId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use crate::row::{Details, DetailsRef, millis, nanos};
-use crate::{BatchReceipt, Error, MAX_PAGE, ReportQuery, Result, StoredReport, Superseded};
+use crate::batch::{self, MarkingClasses, Stored};
+use crate::query::Arg;
+use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
+use crate::row::{signed, unsigned};
+use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
 
 pub(crate) fn put_partner(conn: &Connection, partner: &Partner) -> Result<()> {
-    let body = serde_json::to_string(partner)
-        .map_err(|e| Error::Database { context: "encoding a partner", message: e.to_string() })?;
+    let body = encode("encoding a partner", partner)?;
     conn.execute(
         "INSERT INTO partners (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
         params![partner.id.as_str(), body],
@@ -32,26 +34,9 @@ pub(crate) fn partners(conn: &Connection, only: Option<&PartnerId>) -> Result<Ve
     let mut out = Vec::new();
     for row in rows {
         let (rowid, body) = row.map_err(Error::db("reading partners"))?;
-        let p = serde_json::from_str(&body).map_err(|e| Error::Corrupt {
-            what: "partner",
-            row: rowid,
-            message: e.to_string(),
-        })?;
-        out.push(p);
+        out.push(row::partner(rowid, &body)?);
     }
     Ok(out)
-}
-
-fn from_millis(ms: i64, row: i64) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| Error::Corrupt {
-        what: "timestamp",
-        row,
-        message: e.to_string(),
-    })
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Database { context: "encoding a report", message: e.to_string() })
 }
 
 pub(crate) fn insert_batch(
@@ -60,22 +45,35 @@ pub(crate) fn insert_batch(
     received_at: OffsetDateTime,
     reports: &[Report],
 ) -> Result<BatchReceipt> {
-    if reports.is_empty() {
-        return Err(Error::EmptyBatch);
-    }
     // IMMEDIATE takes the write lock up front, so a busy database fails here,
     // before any work, rather than at commit.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::db("starting a batch"))?;
-    let known: Option<i64> = tx
+    let registered: Option<i64> = tx
         .query_row("SELECT 1 FROM partners WHERE id = ?1", [submitter.as_str()], |r| r.get(0))
         .optional()
         .map_err(Error::db("checking the partner"))?;
-    if known.is_none() {
-        return Err(Error::UnknownPartner { index: 0, partner: submitter.clone() });
+    batch::check_submitter(submitter, registered.is_some(), reports)?;
+    // Only the reports corrected are looked up: the unique index on `id`
+    // finds an id already stored as each report is inserted, and looking up
+    // every id as well cost a tenth more work per report ingested.
+    let mut stored = HashMap::new();
+    {
+        let mut lookup = tx
+            .prepare_cached(
+                "SELECT originator, EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id) \
+                 FROM reports r WHERE r.id = ?1",
+            )
+            .map_err(Error::db("preparing"))?;
+        for id in batch::targets(reports) {
+            let found = lookup
+                .query_row([&id.as_bytes()[..]], |row| Ok(Stored { originator: row.get(0)?, superseded: row.get(1)? }))
+                .optional()
+                .map_err(Error::db("finding a superseded report"))?;
+            stored.extend(found.map(|s| (id, s)));
+        }
     }
-    if let Some((index, r)) = reports.iter().enumerate().find(|(_, r)| &r.originator != submitter) {
-        return Err(Error::NotSubmitter { index, originator: r.originator.clone(), submitter: submitter.clone() });
-    }
+    let mut check = batch::Check::new(submitter, stored, reports.len());
+
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
     let (batch, partner_batch): (i64, i64) = tx
         .query_row(
@@ -89,67 +87,32 @@ pub(crate) fn insert_batch(
     let mut first_seq = None;
     let mut last_seq = 0;
     {
-        let mut marking_ids: HashMap<&Marking, i64> = HashMap::new();
-        let mut last_marking: Option<(&Marking, i64)> = None;
+        let mut classes = MarkingClasses::of(reports);
         let mut find_marking =
             tx.prepare_cached("SELECT id FROM markings WHERE body = ?1").map_err(Error::db("preparing"))?;
         let mut add_marking =
             tx.prepare_cached("INSERT INTO markings (body) VALUES (?1)").map_err(Error::db("preparing"))?;
-        let mut target = tx
-            .prepare_cached(
-                "SELECT originator, EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id) \
-                 FROM reports r WHERE r.id = ?1",
-            )
-            .map_err(Error::db("preparing"))?;
+        for m in classes.distinct.clone() {
+            let body = MarkingClasses::body(m)?;
+            let found: Option<i64> =
+                find_marking.query_row([&body], |row| row.get(0)).optional().map_err(Error::db("finding a marking"))?;
+            let id = match found {
+                Some(id) => id,
+                None => {
+                    add_marking.execute([&body]).map_err(Error::db("storing a marking"))?;
+                    tx.last_insert_rowid()
+                }
+            };
+            classes.set(m, id);
+        }
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO reports (id, batch, originator, observed_at, cell, lat, lon, source, marking, supersedes, body) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(Error::db("preparing"))?;
-        for (index, r) in reports.iter().enumerate() {
-            // Consecutive reports usually share a marking: compare before hashing.
-            let same_as_last = last_marking.is_some_and(|(m, _)| *m == r.marking);
-            let marking = match last_marking
-                .filter(|_| same_as_last)
-                .map(|(_, id)| id)
-                .or_else(|| marking_ids.get(&r.marking).copied())
-            {
-                Some(id) => id,
-                None => {
-                    let marking_body = encode(&r.marking)?;
-                    let found: Option<i64> = find_marking
-                        .query_row([&marking_body], |row| row.get(0))
-                        .optional()
-                        .map_err(Error::db("finding a marking"))?;
-                    let id = match found {
-                        Some(id) => id,
-                        None => {
-                            add_marking.execute([&marking_body]).map_err(Error::db("storing a marking"))?;
-                            tx.last_insert_rowid()
-                        }
-                    };
-                    marking_ids.insert(&r.marking, id);
-                    id
-                }
-            };
-            last_marking = Some((&r.marking, marking));
-            if let Some(t) = r.supersedes {
-                let found: Option<(String, bool)> = target
-                    .query_row([&t.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-                    .map_err(Error::db("finding a superseded report"))?;
-                match found {
-                    Some((orig, _)) if orig != submitter.as_str() => {
-                        return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() });
-                    }
-                    None => {
-                        return Err(Error::SupersedesUnknown { index, target: t, originator: submitter.clone() });
-                    }
-                    Some((_, true)) => return Err(Error::AlreadySuperseded { index, target: t }),
-                    Some((_, false)) => {}
-                }
-            }
+        for ((index, r), marking) in reports.iter().enumerate().zip(classes.ids(reports)) {
+            check.report(index, r)?;
             let inserted = insert.execute(params![
                 &r.id.as_bytes()[..],
                 batch,
@@ -160,8 +123,8 @@ pub(crate) fn insert_batch(
                 r.position.lon,
                 r.source.as_str(),
                 marking,
-                r.supersedes.as_ref().map(|s| s.as_bytes().to_vec()),
-                encode(&DetailsRef::of(r))?,
+                r.supersedes.as_ref().map(|s| &s.as_bytes()[..]),
+                DetailsRef::encode(r)?,
             ]);
             match inserted {
                 Ok(_) => {}
@@ -176,14 +139,7 @@ pub(crate) fn insert_batch(
         }
     }
     tx.commit().map_err(Error::db("committing a batch"))?;
-    let seq = |s: i64| u64::try_from(s).unwrap_or(0);
-    Ok(BatchReceipt {
-        batch: seq(batch),
-        partner_batch: seq(partner_batch),
-        count: reports.len(),
-        first_seq: seq(first_seq.unwrap_or(last_seq)),
-        last_seq: seq(last_seq),
-    })
+    Ok(batch::receipt(batch, partner_batch, reports.len(), first_seq.unwrap_or(last_seq), last_seq))
 }
 
 /// Grid cells per degree. 0.1 degree is about 11 km: a patrol area spans tens
@@ -221,140 +177,78 @@ fn cell_ranges(b: &BoundingBox) -> Vec<(i64, i64)> {
     (r0..=r1).map(|r| (r * CELL_COLUMNS + c0, r * CELL_COLUMNS + c1)).collect()
 }
 
-/// Builds the WHERE clause for a query. A bbox is answered from the cell
-/// index (one range per row of cells), a time window from the time index;
-/// exact columns are re-checked because cells are coarser than the box.
+/// The query's SQL and arguments. A bbox is answered from the cell index
+/// (one range per row of cells), a time window from the time index.
 fn plan(q: &ReportQuery, select: &str) -> (String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
-    let mut conds: Vec<String> = Vec::new();
-    let mut sql = format!("SELECT {select} FROM reports r");
-    if let Some(b) = q.bbox {
-        let ranges = cell_ranges(&b);
-        let ors = vec!["r.cell BETWEEN ? AND ?"; ranges.len()].join(" OR ");
-        conds.push(format!("({ors})"));
-        for (lo, hi) in ranges {
-            args.extend([Value::Integer(lo), Value::Integer(hi)]);
-        }
-        conds.push("r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?".into());
-        args.extend([b.min_lat, b.max_lat, b.min_lon, b.max_lon].map(Value::Real));
-    }
-    if let Some(from) = q.window.from {
-        conds.push("r.observed_at >= ?".into());
-        args.push(Value::Integer(nanos(from)));
-    }
-    if let Some(to) = q.window.to {
-        conds.push("r.observed_at < ?".into());
-        args.push(Value::Integer(nanos(to)));
-    }
-    if let Some(o) = &q.originator {
-        conds.push("r.originator = ?".into());
-        args.push(Value::Text(o.as_str().to_owned()));
-    }
-    if let Some(s) = q.source {
-        conds.push("r.source = ?".into());
-        args.push(Value::Text(s.as_str().to_owned()));
-    }
-    if q.superseded == Superseded::Hide {
-        conds.push("NOT EXISTS (SELECT 1 FROM reports c WHERE c.supersedes = r.id)".into());
-    }
-    if let Some(after) = q.after_seq {
-        conds.push("r.seq > ?".into());
-        args.push(Value::Integer(i64::try_from(after).unwrap_or(i64::MAX)));
-    }
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
+    let mut bind = |a: Arg| {
+        args.push(match a {
+            Arg::Int(v) => Value::Integer(v),
+            Arg::Real(v) => Value::Real(v),
+            Arg::Text(v) => Value::Text(v),
+        });
+        format!("?{}", args.len())
+    };
+    let sql = q.sql(select, &mut bind, |b, _, bind| {
+        let ranges: Vec<String> = cell_ranges(b)
+            .into_iter()
+            .map(|(lo, hi)| format!("r.cell BETWEEN {} AND {}", bind(Arg::Int(lo)), bind(Arg::Int(hi))))
+            .collect();
+        format!("({})", ranges.join(" OR "))
+    });
     (sql, args)
 }
 
-/// Columns a report is read back from, in [`RowReader::read`] order.
-const REPORT_COLUMNS: &str = "r.seq, r.batch, (SELECT received_at FROM batches b WHERE b.id = r.batch), r.id, \
-     r.originator, r.observed_at, r.lat, r.lon, r.source, r.marking, r.supersedes, r.body";
-
-/// Reads report rows, decoding each marking class once.
+/// Reads report rows, fetching each marking class once.
 struct RowReader<'c> {
     conn: &'c Connection,
-    markings: HashMap<i64, Marking>,
+    markings: Markings,
 }
 
 impl<'c> RowReader<'c> {
     fn new(conn: &'c Connection) -> Self {
-        RowReader { conn, markings: HashMap::new() }
-    }
-
-    fn marking(&mut self, id: i64, seq: i64) -> Result<Marking> {
-        if let Some(m) = self.markings.get(&id) {
-            return Ok(m.clone());
-        }
-        let body: String = self
-            .conn
-            .prepare_cached("SELECT body FROM markings WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)))
-            .map_err(Error::db("reading a marking"))?;
-        let m: Marking = serde_json::from_str(&body).map_err(|e| Error::Corrupt {
-            what: "marking",
-            row: id,
-            message: format!("{e} (report row {seq})"),
-        })?;
-        self.markings.insert(id, m.clone());
-        Ok(m)
+        RowReader { conn, markings: Markings::default() }
     }
 
     fn read(&mut self, row: &rusqlite::Row<'_>) -> Result<StoredReport> {
         let get = |e: rusqlite::Error| Error::Database { context: "reading a report", message: e.to_string() };
         let seq: i64 = row.get(0).map_err(get)?;
-        let corrupt = |what: &'static str, message: String| Error::Corrupt { what, row: seq, message };
-        let batch: i64 = row.get(1).map_err(get)?;
-        let received: i64 = row.get(2).map_err(get)?;
-        let id = blob_id(&row.get::<_, Vec<u8>>(3).map_err(get)?)
-            .ok_or_else(|| corrupt("report id", "not 16 bytes".into()))?;
+        let marking: i64 = row.get(MARKING_COLUMN).map_err(get)?;
+        if !self.markings.contains(marking) {
+            let body: String = self
+                .conn
+                .prepare_cached("SELECT body FROM markings WHERE id = ?1")
+                .and_then(|mut s| s.query_row([marking], |r| r.get(0)))
+                .map_err(Error::db("reading a marking"))?;
+            self.markings.decode(marking, &body, Some(seq))?;
+        }
+        let id: Vec<u8> = row.get(3).map_err(get)?;
         let originator: String = row.get(4).map_err(get)?;
-        let observed: i64 = row.get(5).map_err(get)?;
-        let lat: f64 = row.get(6).map_err(get)?;
-        let lon: f64 = row.get(7).map_err(get)?;
         let source: String = row.get(8).map_err(get)?;
-        let marking: i64 = row.get(9).map_err(get)?;
-        let supersedes = match row.get::<_, Option<Vec<u8>>>(10).map_err(get)? {
-            Some(b) => Some(blob_id(&b).ok_or_else(|| corrupt("supersedes", "not 16 bytes".into()))?),
-            None => None,
-        };
+        let supersedes: Option<Vec<u8>> = row.get(10).map_err(get)?;
         let body: String = row.get(11).map_err(get)?;
-        let details: Details = serde_json::from_str(&body).map_err(|e| corrupt("report", e.to_string()))?;
-        let report = Report {
-            id,
-            originator: originator.parse().map_err(|e: caveat_core::Error| corrupt("originator", e.to_string()))?,
-            observed_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(observed))
-                .map_err(|e| corrupt("observed_at", e.to_string()))?,
-            time_uncertainty_s: details.time_uncertainty_s,
-            position: Position { lat, lon },
-            uncertainty_m: details.uncertainty_m,
-            course_deg: details.course_deg,
-            speed_kn: details.speed_kn,
-            source: source.parse().map_err(|e: caveat_core::Error| corrupt("source", e.to_string()))?,
-            vessel: details.vessel,
-            remarks: details.remarks,
-            marking: self.marking(marking, seq)?,
-            supersedes,
-        };
-        Ok(StoredReport {
-            seq: u64::try_from(seq).unwrap_or(0),
-            batch: u64::try_from(batch).unwrap_or(0),
-            received_at: from_millis(received, seq)?,
-            report,
-        })
+        ReportRow {
+            seq,
+            batch: row.get(1).map_err(get)?,
+            received_at: row.get(2).map_err(get)?,
+            id: &id,
+            originator: &originator,
+            observed_at: row.get(5).map_err(get)?,
+            lat: row.get(6).map_err(get)?,
+            lon: row.get(7).map_err(get)?,
+            source: &source,
+            marking,
+            supersedes: supersedes.as_deref(),
+            body: &body,
+        }
+        .decode(&self.markings)
     }
 }
 
-fn blob_id(bytes: &[u8]) -> Option<ReportId> {
-    <[u8; 16]>::try_from(bytes).ok().map(ReportId::from_bytes)
-}
-
 pub(crate) fn query(conn: &Connection, q: &ReportQuery) -> Result<Vec<StoredReport>> {
-    let (mut sql, mut args) = plan(q, REPORT_COLUMNS);
-    sql.push_str(" ORDER BY r.seq LIMIT ?");
-    let limit = q.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
-    args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let (sql, mut args) = plan(q, REPORT_COLUMNS);
+    args.push(Value::Integer(signed(q.page_limit())));
+    let sql = format!("{sql} ORDER BY r.seq LIMIT ?{}", args.len());
     let mut stmt = conn.prepare_cached(&sql).map_err(Error::db("querying reports"))?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(Error::db("querying reports"))?;
     let mut reader = RowReader::new(conn);
@@ -371,7 +265,7 @@ pub(crate) fn count(conn: &Connection, q: &ReportQuery) -> Result<u64> {
         .prepare_cached(&sql)
         .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args), |r| r.get(0)))
         .map_err(Error::db("counting reports"))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(unsigned(n))
 }
 
 pub(crate) fn by_id(conn: &Connection, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
@@ -382,14 +276,8 @@ pub(crate) fn by_id(conn: &Connection, id: ReportId) -> Result<Option<(StoredRep
     let mut rows = stmt.query([&id.as_bytes()[..]]).map_err(Error::db("reading a report"))?;
     let Some(row) = rows.next().map_err(Error::db("reading a report"))? else { return Ok(None) };
     let stored = RowReader::new(conn).read(row)?;
-    let corrected_by = match row.get::<_, Option<Vec<u8>>>(12).map_err(Error::db("reading a report"))? {
-        Some(b) => Some(blob_id(&b).ok_or_else(|| Error::Corrupt {
-            what: "report id",
-            row: i64::try_from(stored.seq).unwrap_or(0),
-            message: "not 16 bytes".into(),
-        })?),
-        None => None,
-    };
+    let corrected_by: Option<Vec<u8>> = row.get(12).map_err(Error::db("reading a report"))?;
+    let corrected_by = row::corrected_by(&stored, corrected_by.as_deref())?;
     Ok(Some((stored, corrected_by)))
 }
 
