@@ -4,7 +4,6 @@ use caveat_core::{PartnerId, ReportId};
 
 /// Why a store operation failed. A failed write stored nothing.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// A batch holds no reports.
     #[error("the batch holds no reports")]
