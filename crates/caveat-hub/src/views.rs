@@ -648,8 +648,7 @@ impl Pictures {
         crate::federation::group_released(&mut groups, &fed, &fed_receipts, &fed_decisions);
         let held: HashSet<ReportId> = previous.as_ref().map(|b| b.picture.report_ids().collect()).unwrap_or_default();
         let removed = held.iter().any(|id| !permitted.contains(id));
-        let mut added: Vec<&Report> =
-            permitted.iter().filter(|id| !held.contains(id)).filter_map(&find).collect();
+        let mut added: Vec<&Report> = permitted.iter().filter(|id| !held.contains(id)).filter_map(&find).collect();
         // The picture must end up holding exactly `permitted`; fusion then
         // guarantees it equals batch fusion of that set. Removing reports
         // (a suspension) or adding many re-filters from the earliest change,

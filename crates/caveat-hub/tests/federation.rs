@@ -403,7 +403,9 @@ async fn a_node_releases_only_what_its_policy_permits_through_every_parameter() 
     };
     let first = node.release(request("CAN", Purpose::Monitoring), OffsetDateTime::now_utc()).await.unwrap();
     let other_cursor = Receipt::open(&first.receipt, &verifier).unwrap().id.to_string();
-    let recipients = ["CAN", "NLD", "FRA", "USA-USCG", "JIATFS", "GBR", "ZZZ"];
+    let unknown = node.release(request("ZZZ", Purpose::Interdiction), OffsetDateTime::now_utc()).await;
+    assert!(unknown.is_err(), "a recipient that is no partner of the node is refused");
+    let recipients = ["CAN", "NLD", "FRA", "USA-USCG", "JIATFS", "GBR"];
     let cases = [
         None,
         Some(case(true, "CAN", &["FRA", "NLD"])),

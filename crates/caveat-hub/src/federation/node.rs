@@ -145,6 +145,10 @@ impl Node {
         {
             return Err(Error::BadRequest("case: too many participants".into()));
         }
+        let partners = self.hub.access().partners_covering(std::iter::once(&req.recipient)).await?;
+        if !partners.contains(&req.recipient) {
+            return Err(Error::BadRequest(format!("recipient: {} is not a partner of this node", req.recipient)));
+        }
         let shape = RequestShape {
             recipient: req.recipient.clone(),
             purpose: req.purpose,
@@ -172,7 +176,8 @@ impl Node {
         let horizon = now - DEFAULT_WINDOW;
         let window = TimeWindow { from: Some(req.window.from.map_or(horizon, |f| f.max(horizon))), to: req.window.to };
         let key = ViewKey::new(req.recipient.clone(), req.purpose, req.case.as_ref().map(|c| c.id));
-        let user = User { id: release_user()?, partner: req.recipient.clone(), roles: std::collections::BTreeSet::new() };
+        let user =
+            User { id: release_user()?, partner: req.recipient.clone(), roles: std::collections::BTreeSet::new() };
         let action = req.action.policy_action();
 
         let mut released: Vec<Report> = Vec::new();
