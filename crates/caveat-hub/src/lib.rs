@@ -32,6 +32,7 @@ mod cases;
 mod change;
 mod error;
 pub mod export;
+pub mod federation;
 mod ingest;
 mod policy;
 mod reports;

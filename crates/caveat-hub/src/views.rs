@@ -64,6 +64,8 @@ struct Rules {
     policy_version: u64,
     /// The case's facts as decided on (open, lead, participants).
     case: Option<CaseFacts>,
+    /// The generation of what nodes released to the view key (0 without federation).
+    released: u64,
 }
 
 /// A view as last built: what its readers are served. Never changed once published.
@@ -108,6 +110,8 @@ struct Asking<'a> {
     rules: Rules,
     /// [`caveat_policy::Policies::next_change_after`] `now`.
     policy_change: Option<OffsetDateTime>,
+    /// What nodes released to the view key, under lease (empty without federation).
+    released: Arc<crate::federation::Released>,
 }
 
 impl Asking<'_> {
@@ -216,6 +220,10 @@ pub(crate) struct Pictures {
     /// rendering finished after its entry was dropped is still counted until
     /// the next clear).
     response_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// The nodes asked for every view, when the hub is federated.
+    federation: std::sync::OnceLock<Arc<crate::federation::Federation>>,
+    /// Ids of released reports described in `sources`: removed once no lease holds them.
+    released_sources: Mutex<HashSet<ReportId>>,
 }
 
 /// Most distinct queries whose responses are kept.
@@ -245,7 +253,51 @@ impl Pictures {
             max_views: std::sync::atomic::AtomicUsize::new(256),
             swept: Mutex::new(None),
             response_bytes: Arc::default(),
+            federation: std::sync::OnceLock::new(),
+            released_sources: Mutex::default(),
         }
+    }
+
+    /// Makes every view ask `federation`'s nodes (once; a second call is ignored).
+    pub(crate) fn set_federation(&self, federation: Arc<crate::federation::Federation>) {
+        let _first = self.federation.set(federation).is_ok();
+    }
+
+    /// The federation, if configured.
+    pub(crate) fn federation(&self) -> Option<&Arc<crate::federation::Federation>> {
+        self.federation.get()
+    }
+
+    /// Describes the released reports a view uses in `sources` (lineage,
+    /// trail originators, track markings), and forgets those no lease holds
+    /// any more. A report id already described as another partner's is not
+    /// taken (a node cannot relabel a posted report); its id is returned.
+    fn describe_released(&self, reports: &[Report]) -> HashSet<ReportId> {
+        let mut refused = HashSet::new();
+        let Some(fed) = self.federation.get() else { return refused };
+        let held = fed.held_ids();
+        let mut mine = self.released_sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sources = self.sources.write().unwrap_or_else(PoisonError::into_inner);
+        mine.retain(|id| {
+            let keep = held.contains(id);
+            if !keep {
+                sources.remove(id);
+            }
+            keep
+        });
+        for r in reports {
+            match sources.get(&r.id) {
+                Some(s) if s.originator != r.originator => {
+                    refused.insert(r.id);
+                }
+                Some(_) => {}
+                None => {
+                    sources.insert(r.id, Source::of(r));
+                    mine.insert(r.id);
+                }
+            }
+        }
+        refused
     }
 
     /// Sets how long an unused view is kept, and how many views at most.
@@ -439,7 +491,12 @@ impl Pictures {
         now: OffsetDateTime,
     ) -> Result<ViewSnapshot, Error> {
         let policies = access.policies().await?;
-        let rules = Rules { policy_version: policies.version().get(), case: case.clone() };
+        let released = match self.federation.get() {
+            Some(f) => f.released(key, case.as_ref(), now).await,
+            None => Arc::default(),
+        };
+        let rules =
+            Rules { policy_version: policies.version().get(), case: case.clone(), released: released.generation };
         let policy_change = policies.next_change_after(now);
         drop(policies);
         self.sweep(key);
@@ -449,7 +506,16 @@ impl Pictures {
         };
         *slot.used.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
         let valid = |b: &Built| b.rules == rules && b.expires.is_none_or(|e| now < e);
-        let ask = |case| Asking { access, user, key, case, now, rules: rules.clone(), policy_change };
+        let ask = |case| Asking {
+            access,
+            user,
+            key,
+            case,
+            now,
+            rules: rules.clone(),
+            policy_change,
+            released: released.clone(),
+        };
         if let Some(built) = slot.current().filter(|b| valid(b)) {
             if !slot.due() {
                 return Ok(self.snapshot(&built));
@@ -559,15 +625,30 @@ impl Pictures {
                 permitted.insert(r.id);
             }
         }
+        // Released reports (federation): decided again by the hub's own policy
+        // (anyone's forbid wins), for this view key only.
+        let (fed, fed_receipts) = crate::federation::usable(&ask.released, |id| recent.by_id.contains_key(id));
+        let refused = self.describe_released(&fed);
+        let (fed, fed_receipts): (Vec<Report>, Vec<_>) =
+            fed.into_iter().zip(fed_receipts).filter(|(r, _)| !refused.contains(&r.id)).unzip();
+        let fed_decisions = if fed.is_empty() { caveat_policy::Decisions::default() } else { ask.decide(&fed).await? };
+        for (r, d) in fed.iter().zip(fed_decisions.iter()) {
+            if d.is_permit() {
+                expires = ask.expiring(expires, &r.marking);
+                permitted.insert(r.id);
+            }
+        }
+        expires = earliest(expires, ask.released.expires);
+        let fed_by_id: HashMap<ReportId, &Report> = fed.iter().map(|r| (r.id, r)).collect();
+        let find = |id: &ReportId| {
+            recent.by_id.get(id).and_then(|i| recent.reports.get(*i)).or_else(|| fed_by_id.get(id).copied())
+        };
         let mut groups = DecisionGroups::new();
         group_decisions(&mut groups, &recent.reports, &decisions);
+        crate::federation::group_released(&mut groups, &fed, &fed_receipts, &fed_decisions);
         let held: HashSet<ReportId> = previous.as_ref().map(|b| b.picture.report_ids().collect()).unwrap_or_default();
         let removed = held.iter().any(|id| !permitted.contains(id));
-        let mut added: Vec<&Report> = permitted
-            .iter()
-            .filter(|id| !held.contains(id))
-            .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
-            .collect();
+        let mut added: Vec<&Report> = permitted.iter().filter(|id| !held.contains(id)).filter_map(&find).collect();
         // The picture must end up holding exactly `permitted`; fusion then
         // guarantees it equals batch fusion of that set. Removing reports
         // (a suspension) or adding many re-filters from the earliest change,
@@ -576,10 +657,7 @@ impl Pictures {
         let (mut picture, mut memo) = match previous {
             Some(b) if !rebuild => (b.picture, b.memo),
             _ => {
-                added = permitted
-                    .iter()
-                    .filter_map(|id| recent.by_id.get(id).and_then(|i| recent.reports.get(*i)))
-                    .collect();
+                added = permitted.iter().filter_map(&find).collect();
                 (Picture::new(self.config.clone()), TrackMemo::default())
             }
         };

@@ -31,6 +31,7 @@ mod auth;
 mod cases;
 mod error;
 mod extract;
+mod federation;
 mod limits;
 mod live;
 mod ops;
@@ -51,6 +52,7 @@ use axum::routing::{get, post};
 
 pub use auth::{Caller, View, hash_token, new_token};
 pub use error::ApiError;
+pub use federation::node_app;
 pub use state::{AppState, DemoUser, Limits};
 
 /// The hub's router over `state`.

@@ -12,6 +12,8 @@ mod db;
 mod demo;
 mod ingest;
 mod init;
+mod node;
+mod pin;
 mod policy;
 mod report;
 mod reports;

@@ -95,6 +95,10 @@ struct Config {
     /// TLS files (`[tls] cert, key, client_ca`).
     #[serde(default)]
     tls: crate::tls::TlsFiles,
+    /// `[node]`: serve the hub's release requests as this partner's node (issue 17).
+    node: Option<crate::node::NodeConfig>,
+    /// `[federation]`: ask these partner nodes for every view (issue 17).
+    federation: Option<crate::node::FederationConfig>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -194,6 +198,12 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         client_ca: args.client_ca.or(config.tls.client_ca),
     };
     let tls = crate::tls::server_config(&tls_files)?;
+    if let Some(f) = &config.federation {
+        state.hub().federate(crate::node::federation(f)?);
+    }
+    if let Some(n) = &config.node {
+        crate::node::start_node(state.hub().clone(), db, n, args.demo).await?;
+    }
     if let Some(reports) = demo_reports {
         crate::demo::start(state.hub().clone(), reports).await?;
     }

@@ -9,6 +9,7 @@
 
 mod architecture;
 mod crash;
+mod federation;
 mod ingest;
 mod multi_hub;
 mod same_audit;

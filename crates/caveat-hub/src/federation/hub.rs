@@ -1,0 +1,516 @@
+//! The hub's side of federation: ask nodes per view key, verify their
+//! receipts, and hold what they release only under a live lease.
+//!
+//! The lease store is in memory, on purpose: released reports are the
+//! originator's, lent for minutes; writing them to the hub's disk would
+//! outlive the lease (backups, the SQLite WAL, a crash before deletion) and
+//! hand the hub operator a copy the originator cannot recall. A hub that
+//! restarts simply asks again. Held data is bounded per (node, view key) and
+//! in the number of view keys.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use caveat_audit::VerifierKey;
+use caveat_core::{IngestContext, Marking, Partner, PartnerId, Report, ReportDraft, ReportId, ReportIdMint, ViewKey};
+use caveat_policy::CaseFacts;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use super::receipt::{Receipt, ReceiptId, Scope};
+use super::{MAX_RELEASE_REPORTS, NodeClient, NodeError, ReleaseAction, ReleaseAnswer, ReleaseRequest, all_from};
+
+/// How long the hub waits for one node's answer (all its pages) before its
+/// data counts as unavailable for this ask. Nodes are asked in parallel, so a
+/// slow node delays a view's refresh by at most this, never by more per node.
+pub const DEFAULT_NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Most often one view key asks the nodes again (what views fold new reports at).
+const ASK_INTERVAL: std::time::Duration = crate::views::ADD_INTERVAL;
+
+/// After a failed ask a node is left alone this long, for every view key: a
+/// node that is down costs at most one timeout per backoff, not one per request.
+const BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Most release answers (pages) read from one node in one ask.
+const MAX_PAGES: usize = 10;
+
+/// Most reports held for one (node, view key); past it the node's data for the
+/// key is dropped and reported unavailable (a node cannot grow the hub without bound).
+const MAX_HELD_REPORTS: usize = 200_000;
+
+/// Most view keys with held data; past it the least recently asked is dropped.
+const MAX_KEYS: usize = 256;
+
+/// How far a receipt's issue time may be from the hub's clock.
+const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Longest lease the hub accepts (a node granting more is misconfigured).
+const MAX_LEASE: Duration = Duration::hours(24);
+
+/// One configured node: its partner, its pinned receipt key, how to reach it.
+#[derive(Debug, Clone)]
+pub struct NodeLink {
+    /// The partner the node is of: every report it releases must be this partner's.
+    pub partner: PartnerId,
+    /// The node's audit key (`caveat audit key` on the node): receipts must verify with it.
+    pub key: VerifierKey,
+    /// The transport.
+    pub client: Arc<dyn NodeClient>,
+}
+
+/// What the hub knows of a node's availability (for operators and, later, the API and COP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    /// The node's partner.
+    pub partner: PartnerId,
+    /// Whether its last ask succeeded.
+    pub available: bool,
+    /// When an ask last succeeded.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_ok: Option<OffsetDateTime>,
+    /// Why the last failed ask failed.
+    pub last_error: Option<String>,
+}
+
+/// What one view key may use from the nodes now: the reports, each with the
+/// receipt it is held under. Never changed once published.
+#[derive(Debug, Default)]
+pub struct Released {
+    /// Changes whenever the reports or their receipts do (a view rebuilds then).
+    pub generation: u64,
+    /// The reports, by id.
+    pub reports: Vec<Report>,
+    /// The receipt each report is held under (same order).
+    pub receipts: Vec<ReceiptId>,
+    /// The earliest lease expiry among them.
+    pub expires: Option<OffsetDateTime>,
+}
+
+#[derive(Debug)]
+struct HeldReceipt {
+    id: ReceiptId,
+    issued: OffsetDateTime,
+    lease_expires: OffsetDateTime,
+}
+
+/// What one node released for one view key, still under lease.
+#[derive(Debug, Default)]
+struct Held {
+    /// The case facts the releases were asked under.
+    facts: Option<CaseFacts>,
+    /// The last receipt: the next ask continues from it.
+    cursor: Option<ReceiptId>,
+    reports: BTreeMap<ReportId, (Report, Arc<HeldReceipt>)>,
+}
+
+impl Held {
+    /// Whether the next ask must be a full release: nothing continues, the case
+    /// facts changed, or a lease is past half its life (renewed before it runs out).
+    fn needs_full(&self, facts: Option<&CaseFacts>, now: OffsetDateTime) -> bool {
+        self.cursor.is_none()
+            || self.facts.as_ref() != facts
+            || self.reports.values().any(|(_, r)| now >= r.issued + (r.lease_expires - r.issued) / 2)
+    }
+}
+
+/// One view key's state.
+struct KeyState {
+    /// Held while asking the nodes.
+    asking: tokio::sync::Mutex<()>,
+    asked: Mutex<Option<Instant>>,
+    used: Mutex<Instant>,
+    /// Per configured node (same order as [`Federation::nodes`]).
+    held: Mutex<Vec<Held>>,
+    current: RwLock<Arc<Released>>,
+}
+
+struct NodeState {
+    status: NodeStatus,
+    backoff_until: Option<Instant>,
+}
+
+/// The hub's federation: configured nodes and the reports they lent.
+pub struct Federation {
+    nodes: Vec<Arc<NodeLink>>,
+    timeout: std::time::Duration,
+    states: Mutex<Vec<NodeState>>,
+    keys: Mutex<HashMap<ViewKey, Arc<KeyState>>>,
+    generations: AtomicU64,
+    swept: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Federation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let partners: Vec<&PartnerId> = self.nodes.iter().map(|n| &n.partner).collect();
+        f.debug_struct("Federation").field("nodes", &partners).finish_non_exhaustive()
+    }
+}
+
+impl Federation {
+    /// A federation over `nodes`, asking each with `timeout` (at least 10 ms).
+    pub fn new(nodes: Vec<NodeLink>, timeout: std::time::Duration) -> Self {
+        let states = nodes
+            .iter()
+            .map(|n| NodeState {
+                status: NodeStatus { partner: n.partner.clone(), available: false, last_ok: None, last_error: None },
+                backoff_until: None,
+            })
+            .collect();
+        Federation {
+            nodes: nodes.into_iter().map(Arc::new).collect(),
+            timeout: timeout.max(std::time::Duration::from_millis(10)),
+            states: Mutex::new(states),
+            keys: Mutex::default(),
+            generations: AtomicU64::new(1),
+            swept: Mutex::default(),
+        }
+    }
+
+    /// Each node's availability.
+    pub fn status(&self) -> Vec<NodeStatus> {
+        self.states.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|s| s.status.clone()).collect()
+    }
+
+    /// Every report id held for any view key (what the hub may still describe).
+    pub(crate) fn held_ids(&self) -> HashSet<ReportId> {
+        let keys: Vec<Arc<KeyState>> =
+            self.keys.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let mut out = HashSet::new();
+        for k in keys {
+            for h in k.held.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                out.extend(h.reports.keys().copied());
+            }
+        }
+        out
+    }
+
+    fn key_state(&self, key: &ViewKey) -> Arc<KeyState> {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(k) = keys.get(key) {
+            *k.used.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+            return k.clone();
+        }
+        if keys.len() >= MAX_KEYS {
+            let oldest = keys
+                .iter()
+                .min_by_key(|(_, k)| *k.used.lock().unwrap_or_else(PoisonError::into_inner))
+                .map(|(key, _)| key.clone());
+            if let Some(o) = oldest {
+                keys.remove(&o);
+            }
+        }
+        let state = Arc::new(KeyState {
+            asking: tokio::sync::Mutex::new(()),
+            asked: Mutex::new(None),
+            used: Mutex::new(Instant::now()),
+            held: Mutex::new(self.nodes.iter().map(|_| Held::default()).collect()),
+            current: RwLock::default(),
+        });
+        keys.insert(key.clone(), state.clone());
+        state
+    }
+
+    /// What `key` may use from the nodes now, asking them first when due.
+    ///
+    /// The first request for a key waits for the nodes' answers (each bounded
+    /// by the timeout, all in parallel), so a new view starts with the
+    /// released data; later the one request that finds the key due asks while
+    /// the others use what is held. Expired leases are dropped before
+    /// anything is returned, and a change of the case's facts drops
+    /// everything released under the old ones at once.
+    pub(crate) async fn released(
+        &self,
+        key: &ViewKey,
+        facts: Option<&CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Arc<Released> {
+        self.sweep(now);
+        let ks = self.key_state(key);
+        {
+            let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
+            for h in held.iter_mut().filter(|h| h.facts.as_ref() != facts && !h.reports.is_empty()) {
+                *h = Held::default();
+            }
+        }
+        let never = ks.asked.lock().unwrap_or_else(PoisonError::into_inner).is_none();
+        let guard = if never { Some(ks.asking.lock().await) } else { ks.asking.try_lock().ok() };
+        if let Some(_asking) = guard {
+            let due =
+                ks.asked.lock().unwrap_or_else(PoisonError::into_inner).is_none_or(|t| t.elapsed() >= ASK_INTERVAL);
+            if due {
+                *ks.asked.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                self.ask_all(&ks, key, facts, now).await;
+            }
+        }
+        self.publish(&ks, now);
+        ks.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Drops expired leases of every key, at most once a second: data must go
+    /// when its lease ends even for keys nobody asks about.
+    fn sweep(&self, now: OffsetDateTime) {
+        {
+            let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+            if swept.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return;
+            }
+            *swept = Some(Instant::now());
+        }
+        let keys: Vec<Arc<KeyState>> =
+            self.keys.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for k in keys {
+            self.publish(&k, now);
+        }
+    }
+
+    async fn ask_all(&self, ks: &KeyState, key: &ViewKey, facts: Option<&CaseFacts>, now: OffsetDateTime) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, link) in self.nodes.iter().enumerate() {
+            {
+                let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+                if states.get(i).and_then(|s| s.backoff_until).is_some_and(|t| Instant::now() < t) {
+                    continue;
+                }
+            }
+            let cursor = {
+                let held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
+                held.get(i).filter(|h| !h.needs_full(facts, now)).and_then(|h| h.cursor.clone())
+            };
+            let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
+            tasks.spawn(async move {
+                let asked = tokio::time::timeout(timeout, ask_node(&link, &key, facts.as_ref(), cursor, now)).await;
+                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((i, result)) = joined else { continue };
+            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(state) = states.get_mut(i) else { continue };
+            match result {
+                Ok(releases) => {
+                    let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
+                    let Some(h) = held.get_mut(i) else { continue };
+                    apply(h, facts, releases);
+                    if h.reports.len() > MAX_HELD_REPORTS {
+                        *h = Held::default();
+                        state.status.available = false;
+                        state.status.last_error = Some("node released more reports than the hub holds per view".into());
+                        continue;
+                    }
+                    state.status.available = true;
+                    state.status.last_ok = Some(now);
+                    state.backoff_until = None;
+                }
+                Err(e) => {
+                    eprintln!("caveat-hub: node {} for {key}: {e}", state.status.partner);
+                    state.status.available = false;
+                    state.status.last_error = Some(e.to_string());
+                    state.backoff_until = Some(Instant::now() + BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Drops expired leases and publishes a new [`Released`] if anything changed.
+    fn publish(&self, ks: &KeyState, now: OffsetDateTime) {
+        let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
+        for h in held.iter_mut() {
+            h.reports.retain(|_, (_, r)| r.lease_expires > now);
+        }
+        let mut pairs: Vec<(&Report, &Arc<HeldReceipt>)> =
+            held.iter().flat_map(|h| h.reports.values().map(|(r, rc)| (r, rc))).collect();
+        pairs.sort_by_key(|(r, _)| r.id);
+        let current = ks.current.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let same = current.reports.len() == pairs.len()
+            && current
+                .reports
+                .iter()
+                .zip(&current.receipts)
+                .zip(&pairs)
+                .all(|((r, c), (pr, pc))| r.id == pr.id && *c == pc.id);
+        if same {
+            return;
+        }
+        let released = Released {
+            generation: self.generations.fetch_add(1, Ordering::Relaxed),
+            reports: pairs.iter().map(|(r, _)| (*r).clone()).collect(),
+            receipts: pairs.iter().map(|(_, c)| c.id.clone()).collect(),
+            expires: pairs.iter().map(|(_, c)| c.lease_expires).min(),
+        };
+        drop(held);
+        *ks.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(released);
+    }
+}
+
+/// Applies verified releases (in order) to what is held from their node.
+fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Report>)>) {
+    for (receipt, reports) in releases {
+        if receipt.scope == Scope::Full {
+            h.reports.clear();
+        }
+        let held = Arc::new(HeldReceipt {
+            id: receipt.id.clone(),
+            issued: receipt.issued,
+            lease_expires: receipt.lease_expires,
+        });
+        for r in reports {
+            h.reports.insert(r.id, (r, held.clone()));
+        }
+        h.cursor = Some(receipt.id);
+        h.facts = facts.cloned();
+    }
+}
+
+/// One ask of one node: up to [`MAX_PAGES`] releases, each verified.
+async fn ask_node(
+    link: &NodeLink,
+    key: &ViewKey,
+    facts: Option<&CaseFacts>,
+    mut cursor: Option<ReceiptId>,
+    now: OffsetDateTime,
+) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let req = ReleaseRequest {
+            recipient: key.partner.clone(),
+            purpose: key.purpose,
+            case: facts.cloned(),
+            action: ReleaseAction::Fuse,
+            bbox: None,
+            window: caveat_core::TimeWindow::default(),
+            cursor: cursor.as_ref().map(ToString::to_string),
+            limit: Some(MAX_RELEASE_REPORTS),
+        };
+        let answer = link.client.release(&req).await?;
+        let more = answer.more;
+        let receipt = verify(link, &req, &answer, now).map_err(NodeError::Bad)?;
+        cursor = Some(receipt.id.clone());
+        out.push((receipt, answer.reports));
+        if !more {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a release against the request and the node's pinned key: the
+/// receipt verifies, names this node, recipient, purpose, case facts and
+/// action, covers exactly the reports sent, and grants a sane lease; every
+/// report is the node partner's and valid as a posted report would be.
+pub(crate) fn verify(
+    link: &NodeLink,
+    req: &ReleaseRequest,
+    answer: &ReleaseAnswer,
+    now: OffsetDateTime,
+) -> Result<Receipt, String> {
+    let r = Receipt::open(&answer.receipt, &link.key).map_err(|e| e.to_string())?;
+    let matches = r.node == link.partner
+        && r.recipient == req.recipient
+        && r.purpose == req.purpose
+        && r.case == req.case
+        && r.action == req.action;
+    if !matches {
+        return Err("receipt is for another node, recipient, purpose, case or action".into());
+    }
+    let scope_ok = match (&r.scope, &req.cursor) {
+        (Scope::Full, _) => true,
+        (Scope::Since(since), Some(c)) => since.as_str() == c,
+        (Scope::Since(_), None) => false,
+    };
+    if !scope_ok {
+        return Err("receipt continues a release the hub did not name".into());
+    }
+    if (r.issued - now).abs() > MAX_CLOCK_SKEW {
+        return Err("receipt issued more than 5 minutes from the hub's clock".into());
+    }
+    if r.lease_expires < r.issued || r.lease_expires - r.issued > MAX_LEASE {
+        return Err("receipt lease is negative or longer than 24 hours".into());
+    }
+    if answer.reports.len() > req.limit.unwrap_or(MAX_RELEASE_REPORTS) {
+        return Err("more reports than asked for".into());
+    }
+    if !all_from(&answer.reports, &link.partner) {
+        return Err("a released report is not the node partner's".into());
+    }
+    if !r.covers(&answer.reports) {
+        return Err("reports do not match the receipt's count or digests".into());
+    }
+    let partner = Partner {
+        id: link.partner.clone(),
+        name: "node".into(),
+        default_marking: Marking::originator_only(),
+        ais_marking: None,
+    };
+    for report in &answer.reports {
+        valid_report(report, &partner, now).map_err(|e| format!("released report {}: {e}", report.id))?;
+    }
+    Ok(r)
+}
+
+/// Whether `report` passes the checks a report posted to the hub passes
+/// (positions, uncertainties, speeds, descriptors, remarks, marking limits).
+fn valid_report(report: &Report, partner: &Partner, now: OffsetDateTime) -> Result<(), String> {
+    let json = serde_json::to_value(report).map_err(|e| e.to_string())?;
+    let mut draft: ReportDraft = serde_json::from_value(json).map_err(|e| e.to_string())?;
+    // Without an id, validation mints one instead of scoping it: the node's
+    // id is kept and compared apart.
+    draft.id = None;
+    let mut ctx = IngestContext {
+        submitter: partner,
+        now,
+        max_future_skew: caveat_core::DEFAULT_FUTURE_SKEW,
+        mint: ReportIdMint::new(0, [0; 10]),
+    };
+    let checked = draft.validate(&mut ctx).map_err(|e| e.to_string())?;
+    if (Report { id: report.id, ..checked }) != *report {
+        return Err("does not survive validation unchanged".into());
+    }
+    Ok(())
+}
+
+impl crate::Hub {
+    /// Makes this hub (and every clone of it) ask `federation`'s nodes for
+    /// every view it builds. Once: a second federation is ignored.
+    pub fn federate(&self, federation: Federation) {
+        self.views.set_federation(Arc::new(federation));
+    }
+
+    /// The configured nodes' availability (empty without federation).
+    pub fn federation_status(&self) -> Vec<NodeStatus> {
+        self.views.federation().map(|f| f.status()).unwrap_or_default()
+    }
+}
+
+/// The released reports a view decides: those not also posted to the hub
+/// (a posted copy is decided as posted), with the receipt each is held under.
+pub(crate) fn usable(released: &Released, posted: impl Fn(&ReportId) -> bool) -> (Vec<Report>, Vec<ReceiptId>) {
+    released
+        .reports
+        .iter()
+        .zip(&released.receipts)
+        .filter(|(r, _)| !posted(&r.id))
+        .map(|(r, c)| (r.clone(), c.clone()))
+        .unzip()
+}
+
+/// Adds the hub's decisions on released reports to a view's audit groups: a
+/// permitted report's use cites the receipt it is held under among its
+/// determining policies (`release/<receipt id>`), so the entry says which
+/// release the use relied on (no change to the entry format).
+pub(crate) fn group_released(
+    groups: &mut crate::access::DecisionGroups,
+    reports: &[Report],
+    receipts: &[ReceiptId],
+    decisions: &caveat_policy::Decisions,
+) {
+    for ((r, receipt), d) in reports.iter().zip(receipts).zip(decisions.iter()) {
+        let mut determining: Vec<String> = d.determining.iter().map(|p| p.as_str().to_owned()).collect();
+        if d.is_permit() {
+            determining.push(format!("release/{receipt}"));
+        }
+        groups.entry((r.originator.clone(), d.effect, determining)).or_default().push(r.id);
+    }
+}

@@ -1,0 +1,534 @@
+//! Federation in process (issue 17): a hub asking two partner nodes (GBR,
+//! NLD) through an in-memory `NodeClient` shows every view key exactly the
+//! tracks a hub holding all the same reports directly shows; what a node
+//! releases is only what its policy permits; uses cite receipts the node
+//! issued; a node down, slow or lying leaves the others' data in place.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::default_trait_access,
+    clippy::items_after_statements,
+    clippy::same_functions_in_if_condition,
+    reason = "tests fail loudly; small fixture numbers"
+)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use caveat_audit::{AuditEntry, Decision, SigningKey};
+use caveat_core::{
+    BoundingBox, CaseId, Marking, Partner, PartnerId, Position, Purpose, Report, ReportId, SourceKind, User, ViewKey,
+};
+use caveat_hub::federation::{
+    Federation, Node, NodeClient, NodeError, NodeFuture, NodeLink, Receipt, ReleaseAction, ReleaseAnswer,
+    ReleaseRequest, Scope,
+};
+use caveat_hub::{Actor, Batch, Hub, TrackQuery};
+use caveat_policy::CaseFacts;
+use caveat_store::Store as _;
+use time::{Duration, OffsetDateTime};
+
+const PARTNERS: [&str; 6] = ["GBR", "CAN", "NLD", "FRA", "USA-USCG", "JIATFS"];
+const NODES: [&str; 2] = ["GBR", "NLD"];
+
+fn p(s: &str) -> PartnerId {
+    s.parse().unwrap()
+}
+
+/// A small deterministic generator (the test needs no statistical quality).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}
+
+fn marking(rng: &mut Rng, originator: &str, now: OffsetDateTime) -> Marking {
+    let mut m = Marking::originator_only();
+    for q in PARTNERS.iter().filter(|q| **q != originator) {
+        if rng.chance(65) {
+            m.releasable_to.insert(p(q));
+        }
+    }
+    for purpose in Purpose::ALL {
+        if rng.chance(60) {
+            m.purposes.insert(purpose);
+        }
+    }
+    m.requires_case = rng.chance(10);
+    m.no_export = rng.chance(30);
+    if rng.chance(10) {
+        m.not_after = Some(now - Duration::minutes(5));
+    } else if rng.chance(10) {
+        m.not_after = Some(now + Duration::hours(3));
+    }
+    m
+}
+
+/// A UUIDv7 from a millisecond time and 10 random bytes.
+fn uuid_v7(ms: u64, random: [u8; 10]) -> ReportId {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&random);
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    ReportId::from_bytes(b)
+}
+
+/// Six vessels crossing the eastern Caribbean, each seen every three minutes
+/// by one partner or another, with markings drawn per partner and stretch.
+fn world(seed: u64, now: OffsetDateTime) -> Vec<Report> {
+    let mut rng = Rng(seed | 1);
+    let mut markings = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    for v in 0..6u64 {
+        let (lat0, lon0) = (15.5 + v as f64 * 0.4, -65.0 + v as f64 * 0.3);
+        let (dlat, dlon) = (0.002 * (v as f64 - 2.5), 0.003);
+        for k in 0..24u64 {
+            let originator = PARTNERS[((v * 7 + k * 3 + rng.below(2)) % 6) as usize];
+            let m = markings.entry((originator, k / 8)).or_insert_with(|| marking(&mut rng, originator, now)).clone();
+            n += 1;
+            let mut random = [0u8; 10];
+            random[2..].copy_from_slice(&n.to_be_bytes());
+            let t = now.replace_nanosecond(0).unwrap() - Duration::minutes(75) + Duration::minutes(3 * k as i64);
+            let ms = u64::try_from(t.unix_timestamp()).unwrap() * 1000;
+            out.push(Report {
+                id: uuid_v7(ms, random),
+                originator: p(originator),
+                observed_at: t,
+                time_uncertainty_s: None,
+                position: Position { lat: lat0 + dlat * k as f64, lon: lon0 + dlon * k as f64 },
+                uncertainty_m: 150.0,
+                course_deg: Some(80.0),
+                speed_kn: Some(12.0),
+                source: SourceKind::CoastalRadar,
+                vessel: Default::default(),
+                remarks: None,
+                marking: m,
+                supersedes: None,
+            });
+        }
+    }
+    out
+}
+
+async fn hub(seed: u8) -> Hub {
+    let store = caveat_store::SqliteStore::open_in_memory().unwrap();
+    for id in PARTNERS {
+        store
+            .put_partner(&Partner {
+                id: p(id),
+                name: format!("{id} test partner"),
+                default_marking: Marking::originator_only(),
+                ais_marking: None,
+            })
+            .await
+            .unwrap();
+    }
+    let key = SigningKey::from_seed("caveat.test/audit", [seed; 32]).unwrap();
+    Hub::open(Arc::new(store), key).await.unwrap()
+}
+
+fn actor(partner: &str) -> Actor {
+    Actor { partner: p(partner), user: format!("admin@{}", partner.to_lowercase()).parse().unwrap() }
+}
+
+fn user(partner: &str) -> User {
+    User {
+        id: format!("analyst@{}", partner.to_lowercase()).parse().unwrap(),
+        partner: p(partner),
+        roles: Default::default(),
+    }
+}
+
+async fn ingest(hub: &Hub, reports: &[Report], originator: &str) {
+    let mine: Vec<Report> = reports.iter().filter(|r| r.originator.as_str() == originator).cloned().collect();
+    if !mine.is_empty() {
+        hub.ingest(&actor(originator), OffsetDateTime::now_utc(), Batch::numbered(mine)).await.unwrap();
+    }
+}
+
+/// The same standing rules at a node and at the direct hub.
+async fn policies(hub: &Hub, originator: &str) {
+    let now = OffsetDateTime::now_utc();
+    match originator {
+        "GBR" => {
+            caveat_hub::suspend(hub, &actor("GBR"), Some([p("FRA")].into()), None, "inquiry", now).await.unwrap();
+        }
+        "NLD" => {
+            let text = "forbid (principal in Caveat::Partner::\"CAN\", action, resource) when { resource.position.lat.greaterThan(decimal(\"16.5\")) };";
+            caveat_hub::upload_standing(hub, &actor("NLD"), text, now).await.unwrap();
+        }
+        _ => {}
+    }
+}
+
+/// An in-process node; or one refusing, slow, or tampering with its answer.
+#[derive(Debug)]
+enum Local {
+    Node(Arc<Node>),
+    Down,
+    Slow(Arc<Node>),
+    Tamper(Arc<Node>),
+}
+
+async fn answer(node: &Node, request: &ReleaseRequest) -> Result<ReleaseAnswer, NodeError> {
+    node.release(request.clone(), OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| NodeError::Refused { status: 400, message: e.to_string() })
+}
+
+impl NodeClient for Local {
+    fn release<'a>(&'a self, request: &'a ReleaseRequest) -> NodeFuture<'a> {
+        Box::pin(async move {
+            match self {
+                Local::Node(n) => answer(n, request).await,
+                Local::Down => Err(NodeError::Unreachable("connection refused".into())),
+                Local::Slow(n) => {
+                    tokio::time::sleep(StdDuration::from_secs(5)).await;
+                    answer(n, request).await
+                }
+                Local::Tamper(n) => {
+                    let mut a = answer(n, request).await?;
+                    if let Some(r) = a.reports.first_mut() {
+                        r.position.lat += 0.01; // no longer what the receipt digests
+                    }
+                    Ok(a)
+                }
+            }
+        })
+    }
+}
+
+struct World {
+    reports: Vec<Report>,
+    direct: Hub,
+    fed: Hub,
+    nodes: Vec<Arc<Node>>,
+}
+
+fn node_key(i: usize) -> SigningKey {
+    SigningKey::from_seed("caveat.node/audit", [10 + i as u8; 32]).unwrap()
+}
+
+/// A direct hub holding everything; a federated hub holding the posted
+/// partners' reports and asking GBR's and NLD's nodes (wrapped by `wrap`).
+async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
+    let now = OffsetDateTime::now_utc();
+    let reports = world(seed, now);
+    let direct = hub(1).await;
+    for o in PARTNERS {
+        ingest(&direct, &reports, o).await;
+        policies(&direct, o).await;
+    }
+    let fed = hub(2).await;
+    for o in PARTNERS.iter().filter(|o| !NODES.contains(o)) {
+        ingest(&fed, &reports, o).await;
+    }
+    let mut nodes = Vec::new();
+    let mut links = Vec::new();
+    for (i, o) in NODES.iter().enumerate() {
+        let node_hub = hub(10 + i as u8).await;
+        ingest(&node_hub, &reports, o).await;
+        policies(&node_hub, o).await;
+        let node = Arc::new(Node::new(node_hub, p(o), node_key(i), Duration::minutes(10)));
+        nodes.push(node.clone());
+        links.push(NodeLink { partner: p(o), key: node_key(i).verifier_key(), client: Arc::new(wrap(o, node)) });
+    }
+    fed.federate(Federation::new(links, StdDuration::from_millis(500)));
+    World { reports, direct, fed, nodes }
+}
+
+async fn tracks(hub: &Hub, key: &ViewKey) -> serde_json::Value {
+    let q = TrackQuery { limit: Some(5_000), trail: Some(200), ..TrackQuery::default() };
+    let page = hub.track_page(&user(key.partner.as_str()), key, q).await.unwrap();
+    serde_json::from_slice(&page.body).unwrap()
+}
+
+/// The first view key (of a partner running no node) whose direct view uses all of `partners`' data.
+async fn key_using(direct: &Hub, partners: &[&str]) -> ViewKey {
+    for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for purpose in Purpose::ALL {
+            let key = ViewKey::new(p(partner), purpose, None);
+            let o = originators(&tracks(direct, &key).await);
+            if partners.iter().all(|q| o.contains(*q)) {
+                return key;
+            }
+        }
+    }
+    panic!("no view uses {partners:?}: change the seed");
+}
+
+fn originators(v: &serde_json::Value) -> BTreeSet<String> {
+    v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["originators"].as_array().unwrap().iter().map(|o| o.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// (a) For every partner and purpose, the federated view equals the direct one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_views_equal_direct_views_for_every_partner_and_purpose() {
+    for seed in [7] {
+        let w = build(seed, |_, n| Local::Node(n)).await;
+        let mut with_node_data = 0;
+        for partner in PARTNERS {
+            for purpose in Purpose::ALL {
+                let key = ViewKey::new(p(partner), purpose, None);
+                let (d, f) = (tracks(&w.direct, &key).await, tracks(&w.fed, &key).await);
+                assert_eq!(f, d, "seed {seed}, view {key}");
+                let o = originators(&d);
+                with_node_data += usize::from(o.contains("GBR") || o.contains("NLD"));
+            }
+        }
+        assert!(with_node_data >= 10, "seed {seed}: only {with_node_data} views used node data");
+        for s in w.fed.federation_status() {
+            assert!(s.available, "{s:?}");
+        }
+        assert!(!w.reports.is_empty());
+    }
+}
+
+/// Each use of a node's reports at the hub cites a receipt that node issued
+/// for the same recipient and purpose, and the node's log records the release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_uses_cite_receipts_the_node_logged() {
+    let w = build(99, |_, n| Local::Node(n)).await;
+    for partner in ["CAN", "USA-USCG", "JIATFS"] {
+        tracks(&w.fed, &ViewKey::new(p(partner), Purpose::Interdiction, None)).await;
+    }
+    type Use = (PartnerId, Purpose, u64, Vec<String>);
+    let permits = |entries: &[caveat_audit::BundleEntry]| -> Vec<Use> {
+        let mut out = Vec::new();
+        for e in entries {
+            if let AuditEntry::PolicyDecision(d) = AuditEntry::from_bytes(&e.data).unwrap() {
+                for u in d.originators.iter().filter(|u| u.decision == Decision::Permit) {
+                    let cited: Vec<String> = u
+                        .determining_policies
+                        .iter()
+                        .filter_map(|p| p.as_str().strip_prefix("release/").map(str::to_owned))
+                        .collect();
+                    out.push((d.partner.clone(), d.purpose, u.reports.count(), cited));
+                }
+            }
+        }
+        out
+    };
+    for (node, o) in w.nodes.iter().zip(NODES) {
+        let hub_report = w.fed.usage_report(p(o), None).await.unwrap();
+        let node_report = node.hub().usage_report(p(o), None).await.unwrap();
+        let issued: HashSet<(PartnerId, Purpose, String)> = permits(&node_report.bundle.entries)
+            .into_iter()
+            .flat_map(|(partner, purpose, _, cited)| cited.into_iter().map(move |c| (partner.clone(), purpose, c)))
+            .collect();
+        assert!(!issued.is_empty(), "{o}: the node logged no release");
+        let mut uses = 0;
+        for (partner, purpose, count, cited) in permits(&hub_report.bundle.entries) {
+            if count == 0 {
+                continue;
+            }
+            assert_eq!(cited.len(), 1, "{o}: a use of {count} reports cites {cited:?}");
+            assert!(
+                issued.contains(&(partner.clone(), purpose, cited[0].clone())),
+                "{o}: receipt {} was not issued for {partner}/{purpose}",
+                cited[0]
+            );
+            uses += 1;
+        }
+        assert!(uses > 0, "{o}: no hub use of its data");
+    }
+}
+
+/// The reference model of a node's decision: the marking (with the case facts
+/// the hub asserts), the originator's own rights, and the test's standing rules.
+fn model_permits(r: &Report, req: &ReleaseRequest, now: OffsetDateTime) -> bool {
+    if r.originator == req.recipient {
+        return true;
+    }
+    let m = &r.marking;
+    let in_case = req.case.as_ref().is_some_and(|c| c.open && c.takes_part(&req.recipient));
+    let export_ok = req.action == ReleaseAction::Fuse || !m.no_export;
+    let standing = match r.originator.as_str() {
+        "GBR" => req.recipient.as_str() != "FRA",
+        "NLD" => !(req.recipient.as_str() == "CAN" && r.position.lat > 16.5),
+        _ => true,
+    };
+    m.grants(&req.recipient, req.purpose, now) && (!m.requires_case || in_case) && export_ok && standing
+}
+
+fn request(recipient: &str, purpose: Purpose) -> ReleaseRequest {
+    ReleaseRequest {
+        recipient: p(recipient),
+        purpose,
+        case: None,
+        action: ReleaseAction::Fuse,
+        bbox: None,
+        window: Default::default(),
+        cursor: None,
+        limit: None,
+    }
+}
+
+/// (e) A node never releases a report its policy denies, whatever the request
+/// says: every recipient (an unknown one too), purpose, case facts the hub
+/// asserts, action, box, cursor (garbage, another request's) and limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_releases_only_what_its_policy_permits_through_every_parameter() {
+    let w = build(4242, |_, n| Local::Node(n)).await;
+    let node = &w.nodes[0];
+    let verifier = node_key(0).verifier_key();
+    let gbr: Vec<&Report> = w.reports.iter().filter(|r| r.originator.as_str() == "GBR").collect();
+    let case = |open, lead: &str, with: &[&str]| CaseFacts {
+        id: CaseId::generate(1, [3; 10]),
+        open,
+        lead: p(lead),
+        participants: with.iter().map(|x| p(x)).collect(),
+    };
+    let first = node.release(request("CAN", Purpose::Monitoring), OffsetDateTime::now_utc()).await.unwrap();
+    let other_cursor = Receipt::open(&first.receipt, &verifier).unwrap().id.to_string();
+    let unknown = node.release(request("ZZZ", Purpose::Interdiction), OffsetDateTime::now_utc()).await;
+    assert!(unknown.is_err(), "a recipient that is no partner of the node is refused");
+    let recipients = ["CAN", "NLD", "FRA", "USA-USCG", "JIATFS", "GBR"];
+    let cases = [
+        None,
+        Some(case(true, "CAN", &["FRA", "NLD"])),
+        Some(case(false, "CAN", &["FRA"])),
+        Some(case(true, "JIATFS", &[])),
+    ];
+    let boxes = [
+        None,
+        Some(BoundingBox::new(-90.0, -180.0, 90.0, 180.0).unwrap()),
+        Some(BoundingBox::new(15.0, -66.0, 17.0, -63.0).unwrap()),
+    ];
+    let cursors =
+        [None, Some("r-00000000000000000000000000000000".to_owned()), Some("garbage".to_owned()), Some(other_cursor)];
+    let mut checked = 0;
+    let mut released = 0;
+    for recipient in recipients {
+        for purpose in Purpose::ALL {
+            for (ci, case) in cases.iter().enumerate() {
+                {
+                    // Not every combination of action, box, cursor and limit: they rotate.
+                    let n = checked;
+                    let action = [ReleaseAction::Fuse, ReleaseAction::Export][(n / 2) % 2];
+                    let req = ReleaseRequest {
+                        case: case.clone(),
+                        action,
+                        bbox: boxes[(n + ci) % boxes.len()],
+                        cursor: cursors[n % cursors.len()].clone(),
+                        limit: Some([1, 3, 10_000][n % 3]),
+                        ..request(recipient, purpose)
+                    };
+                    let now = OffsetDateTime::now_utc();
+                    let answer = node.release(req.clone(), now).await.unwrap();
+                    let in_box = |r: &Report| req.bbox.is_none_or(|b| b.contains(r.position));
+                    for r in &answer.reports {
+                        assert!(model_permits(r, &req, now), "released {} against policy for {req:?}", r.id);
+                        assert!(r.originator.as_str() == "GBR" && in_box(r));
+                    }
+                    let expected = gbr.iter().filter(|r| model_permits(r, &req, now) && in_box(r)).count();
+                    let limit = req.limit.unwrap();
+                    let receipt = Receipt::open(&answer.receipt, &verifier).unwrap();
+                    // Every cursor here is unknown or another request's: full releases only.
+                    assert_eq!(receipt.scope, Scope::Full, "{req:?}");
+                    assert_eq!(answer.reports.len(), expected.min(limit), "{req:?}");
+                    assert_eq!(answer.more, expected > limit, "{req:?}");
+                    assert!(receipt.covers(&answer.reports));
+                    assert_eq!(
+                        (receipt.recipient.as_str(), receipt.purpose, &receipt.case),
+                        (recipient, purpose, case)
+                    );
+                    released += answer.reports.len();
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(released > 0 && checked == recipients.len() * 5 * cases.len());
+    // Limits out of range and malformed boxes are refused, not clamped into a release.
+    for limit in [0, 10_001] {
+        let req = ReleaseRequest { limit: Some(limit), ..request("CAN", Purpose::Interdiction) };
+        assert!(node.release(req, OffsetDateTime::now_utc()).await.is_err());
+    }
+    let bad_box = BoundingBox { min_lat: 20.0, min_lon: -60.0, max_lat: 10.0, max_lon: -70.0 };
+    let req = ReleaseRequest { bbox: Some(bad_box), ..request("CAN", Purpose::Interdiction) };
+    assert!(node.release(req, OffsetDateTime::now_utc()).await.is_err());
+    // A cursor continues its own request only, and releases what is new.
+    let req = request("CAN", Purpose::Interdiction);
+    let full = node.release(req.clone(), OffsetDateTime::now_utc()).await.unwrap();
+    let id = Receipt::open(&full.receipt, &verifier).unwrap().id;
+    let next =
+        node.release(ReleaseRequest { cursor: Some(id.to_string()), ..req }, OffsetDateTime::now_utc()).await.unwrap();
+    let next_receipt = Receipt::open(&next.receipt, &verifier).unwrap();
+    assert_eq!(next_receipt.scope, Scope::Since(id));
+    assert!(next.reports.is_empty() && !next.more);
+}
+
+/// A suspension at the node makes its next release full, and the hub's next
+/// answer (within a second) loses the suspended data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_at_the_node_reaches_the_hubs_next_answer() {
+    let w = build(31, |_, n| Local::Node(n)).await;
+    let key = key_using(&w.direct, &["GBR"]).await;
+    let before = tracks(&w.fed, &key).await;
+    assert!(originators(&before).contains("GBR"));
+    let node_hub = w.nodes[0].hub();
+    let now = OffsetDateTime::now_utc();
+    let towards = Some([key.partner.clone()].into());
+    caveat_hub::suspend(node_hub, &actor("GBR"), towards.clone(), None, "inquiry", now).await.unwrap();
+    // The hub asks a key's nodes again at most once a second.
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    let after = tracks(&w.fed, &key).await;
+    assert!(!originators(&after).contains("GBR"), "GBR-derived tracks survived the suspension at GBR's node");
+    caveat_hub::suspend(&w.direct, &actor("GBR"), towards, None, "inquiry", now).await.unwrap();
+    assert_eq!(after, tracks(&w.direct, &key).await);
+}
+
+/// A node down, slow or tampering: the hub answers within its timeout, with
+/// exactly what a hub holding everyone's reports but that node's shows, and
+/// records which node is unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_down_slow_or_lying_leaves_the_others_data() {
+    for bad in ["down", "slow", "tamper"] {
+        let w = build(7, |o, n| match (o, bad) {
+            ("NLD", "down") => Local::Down,
+            ("NLD", "slow") => Local::Slow(n),
+            ("NLD", "tamper") => Local::Tamper(n),
+            _ => Local::Node(n),
+        })
+        .await;
+        let without_nld = hub(3).await;
+        for o in PARTNERS.iter().filter(|o| **o != "NLD") {
+            ingest(&without_nld, &w.reports, o).await;
+            policies(&without_nld, o).await;
+        }
+        let key = key_using(&w.direct, &["GBR", "NLD"]).await;
+        let started = std::time::Instant::now();
+        let v = tracks(&w.fed, &key).await;
+        assert!(started.elapsed() < StdDuration::from_secs(3), "{bad}: the hub waited {:?}", started.elapsed());
+        assert_eq!(v, tracks(&without_nld, &key).await, "{bad}: {key}");
+        let o = originators(&v);
+        assert!(!o.contains("NLD"), "{bad}: NLD's data is shown: {o:?}");
+        let status = w.fed.federation_status();
+        let nld = status.iter().find(|s| s.partner.as_str() == "NLD").unwrap();
+        assert!(!nld.available && nld.last_error.is_some(), "{bad}: {nld:?}");
+        assert!(status.iter().find(|s| s.partner.as_str() == "GBR").unwrap().available);
+    }
+}
