@@ -57,6 +57,8 @@ async fn audit_log_is_durable_and_provable(store: &dyn Store) {
             originator: pid(who),
             user: "ana@gbr".parse().unwrap(),
             suspension: format!("s-{n}").parse().unwrap(),
+            event: None,
+            recovered: false,
         })
     };
     let mut log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();

@@ -11,6 +11,8 @@ fn entry(n: u64) -> AuditEntry {
         originator: "GBR".parse().unwrap(),
         user: "ana@gbr".parse().unwrap(),
         suspension: format!("s-{n}").parse().unwrap(),
+        event: None,
+        recovered: false,
     })
 }
 
