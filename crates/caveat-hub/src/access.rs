@@ -153,7 +153,8 @@ impl Access {
         };
         let body = serde_json::to_string(&change).map_err(|e| Error::internal("encoding a policy change", &e))?;
         let digest = caveat_audit::policy_event_digest(&body);
-        let version = self.store.append_policy_event_by(originator, Some(user), OffsetDateTime::now_utc(), body).await?;
+        let version =
+            self.store.append_policy_event_by(originator, Some(user), OffsetDateTime::now_utc(), body).await?;
         if version != change.version().get() {
             // Another process changed policy meanwhile; the caller retries on fresh state.
             return Err(Error::Conflict("policy changed concurrently; retry".into()));

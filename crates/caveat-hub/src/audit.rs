@@ -148,7 +148,9 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
             // `is_ok` is false only when the requester went away and no longer needs the answer.
             let _delivered = match c {
                 Command::Append(..) => true,
-                Command::Accounted(items, r) => r.send(log.storage().accounted(&items).map_err(|e| e.to_string())).is_ok(),
+                Command::Accounted(items, r) => {
+                    r.send(log.storage().accounted(&items).map_err(|e| e.to_string())).is_ok()
+                }
                 Command::Checkpoint(r) => r.send(log.sign_checkpoint(key).map_err(text)).is_ok(),
                 Command::Inclusion(i, s, r) => r.send(log.inclusion_proof(i, s).map_err(text)).is_ok(),
                 Command::Consistency(a, b, r) => r.send(log.consistency_proof(a, b).map_err(text)).is_ok(),

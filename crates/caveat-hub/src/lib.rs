@@ -55,8 +55,8 @@ pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
 pub use ingest::{Batch, Ingested};
 pub use recover::{RECOVERY_USER, Recovered};
-pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use tracks::{TrackPage, TrackQuery};
+pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use views::ADD_INTERVAL;
 
 /// Who acts: a partner and the user acting for it (`operator` from the CLI).

@@ -29,7 +29,7 @@
 
 use caveat_audit::{PolicyEventRef, ReportSet, StoreItem, TreeBuilder, policy_event_digest};
 use caveat_core::{ReportId, UserId};
-use caveat_policy::{PolicyChange, Policies};
+use caveat_policy::{Policies, PolicyChange};
 use caveat_store::{MAX_PAGE, Reconciled, ReportQuery, Store, StoredBatch, StoredReport, Superseded};
 
 use crate::{Actor, AuditLog, Error};
@@ -166,12 +166,7 @@ fn recovery_user() -> Result<UserId, Error> {
 }
 
 /// Returns the policy version reconciled up to.
-async fn reconcile_events(
-    store: &dyn Store,
-    audit: &AuditLog,
-    after: u64,
-    done: &mut Recovered,
-) -> Result<u64, Error> {
+async fn reconcile_events(store: &dyn Store, audit: &AuditLog, after: u64, done: &mut Recovered) -> Result<u64, Error> {
     let events = store.policy_events(after).await?;
     let Some(last) = events.last().map(|e| e.version) else { return Ok(after) };
     let found = audit.accounted(events.iter().map(|e| StoreItem::PolicyEvent { version: e.version }).collect()).await?;

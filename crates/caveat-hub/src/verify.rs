@@ -242,7 +242,11 @@ impl fmt::Display for StoreMismatch {
             }
             StoreMismatch::BatchNotStored { batch, reports, entry } => {
                 if batch.number == 0 {
-                    write!(f, "ingest entry {entry} records a batch of {reports} reports of {} that is not stored", batch.partner)
+                    write!(
+                        f,
+                        "ingest entry {entry} records a batch of {reports} reports of {} that is not stored",
+                        batch.partner
+                    )
                 } else {
                     write!(f, "ingest entry {entry} records {batch} ({reports} reports), which is not stored")
                 }
@@ -458,7 +462,8 @@ impl Check<'_> {
                     self.mismatch((2, index), m);
                     return;
                 }
-                let recorded = Recorded { entry: index, reports: e.reports, content: e.content, recovered: e.recovered };
+                let recorded =
+                    Recorded { entry: index, reports: e.reports, content: e.content, recovered: e.recovered };
                 self.log.batches.insert(name, recorded);
             }
             AuditEntry::PolicyUpload(e) => {
@@ -817,7 +822,9 @@ impl Check<'_> {
             for (version, (originator, digest)) in std::mem::take(&mut self.pending_events) {
                 match tail.events.remove(&version) {
                     Some(r) if r.digest == digest => self.out.recovered_policy_events += u64::from(r.recovered),
-                    Some(r) => self.mismatch((3, version), StoreMismatch::PolicyEventChanged { version, entry: r.first }),
+                    Some(r) => {
+                        self.mismatch((3, version), StoreMismatch::PolicyEventChanged { version, entry: r.first })
+                    }
                     None => {
                         self.pending_events.insert(version, (originator, digest));
                     }
@@ -847,7 +854,11 @@ impl Check<'_> {
             }
         }
         for (version, r) in log.events {
-            let m = StoreMismatch::PolicyEventNotStored { version: Some(version), originator: r.originator, entry: r.first };
+            let m = StoreMismatch::PolicyEventNotStored {
+                version: Some(version),
+                originator: r.originator,
+                entry: r.first,
+            };
             self.found.push(((4, r.first), m));
         }
         for (id, (originator, entry)) in log.legacy_events.suspensions {

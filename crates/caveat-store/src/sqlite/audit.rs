@@ -111,8 +111,9 @@ impl LogStorage for SqliteLog {
             // What each entry accounts for in the store. A plain INSERT: a
             // batch or event already accounted for fails the primary key, and
             // the whole append with it (see `AUDIT_ITEMS` in schema.rs).
-            let mut batch_item =
-                tx.prepare_cached("INSERT INTO audit_batches (partner, batch, idx) VALUES (?1, ?2, ?3)").map_err(io_err)?;
+            let mut batch_item = tx
+                .prepare_cached("INSERT INTO audit_batches (partner, batch, idx) VALUES (?1, ?2, ?3)")
+                .map_err(io_err)?;
             let mut event_item =
                 tx.prepare_cached("INSERT INTO audit_policy_events (version, idx) VALUES (?1, ?2)").map_err(io_err)?;
             for (item, index) in &items {

@@ -474,10 +474,7 @@ pub(crate) fn set_reconciled(conn: &Connection, mark: Reconciled) -> Result<()> 
     conn.execute(
         "INSERT INTO reconciled (id, batches, policy_events) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE \
          SET batches = max(batches, excluded.batches), policy_events = max(policy_events, excluded.policy_events)",
-        params![
-            i64::try_from(mark.batches).unwrap_or(i64::MAX),
-            i64::try_from(mark.policy_events).unwrap_or(i64::MAX)
-        ],
+        params![i64::try_from(mark.batches).unwrap_or(i64::MAX), i64::try_from(mark.policy_events).unwrap_or(i64::MAX)],
     )
     .map_err(Error::db("raising the reconciled mark"))?;
     Ok(())

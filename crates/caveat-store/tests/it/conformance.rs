@@ -72,13 +72,17 @@ async fn batches_and_events_are_accounted_once(store: &dyn Store) {
     assert_eq!(listed.iter().map(|b| (b.batch, b.user.clone())).collect::<Vec<_>>(), [(plain.batch, None)]);
     assert_eq!(store.batch_report_locators(plain.batch).await.unwrap(), None);
 
-    let v = store.append_policy_event_by(&pid("GBR"), Some(&"ana@gbr".parse().unwrap()), NOW, "{}".into()).await.unwrap();
+    let v =
+        store.append_policy_event_by(&pid("GBR"), Some(&"ana@gbr".parse().unwrap()), NOW, "{}".into()).await.unwrap();
     let event = store.policy_events(v - 1).await.unwrap();
     assert_eq!(event[0].user.as_ref().map(|u| u.as_str()), Some("ana@gbr"));
 
     let mark = store.reconciled().await.unwrap();
     store.set_reconciled(Reconciled { batches: mark.batches + 5, policy_events: mark.policy_events }).await.unwrap();
-    store.set_reconciled(Reconciled { batches: mark.batches + 2, policy_events: mark.policy_events + 1 }).await.unwrap();
+    store
+        .set_reconciled(Reconciled { batches: mark.batches + 2, policy_events: mark.policy_events + 1 })
+        .await
+        .unwrap();
     assert_eq!(
         store.reconciled().await.unwrap(),
         Reconciled { batches: mark.batches + 5, policy_events: mark.policy_events + 1 },
