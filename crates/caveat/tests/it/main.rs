@@ -14,6 +14,7 @@ mod multi_hub;
 mod same_audit;
 mod slow_clients;
 mod tls;
+mod verify_store;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
