@@ -7,8 +7,10 @@
     reason = "integration tests fail loudly; clippy.toml exempts only #[test] bodies"
 )]
 
+mod accounting;
 mod architecture;
 mod crash;
+mod crash_serve;
 mod ingest;
 mod multi_hub;
 mod same_audit;
