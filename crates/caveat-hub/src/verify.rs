@@ -218,9 +218,8 @@ impl fmt::Display for StoreMismatch {
             ),
             StoreMismatch::ReportMissing { report, batch, position, seq, entry } => {
                 write!(f, "report ")?;
-                match report {
-                    Some(id) => write!(f, "{id} ")?,
-                    None => {}
+                if let Some(id) = report {
+                    write!(f, "{id} ")?;
                 }
                 write!(f, "{} of {batch}", position + 1)?;
                 if let Some(s) = seq {
@@ -554,10 +553,10 @@ impl Check<'_> {
             let Some(last) = page.last() else { break };
             cursor = Some(last.seq);
             for s in page {
-                if group.as_ref().is_some_and(|g| g.batch != s.batch) {
-                    if let Some(g) = group.take() {
-                        last_closed = self.close(&mut rows, g, last_closed).await?;
-                    }
+                if group.as_ref().is_some_and(|g| g.batch != s.batch)
+                    && let Some(g) = group.take()
+                {
+                    last_closed = self.close(&mut rows, g, last_closed).await?;
                 }
                 let g = group.get_or_insert_with(|| Group { batch: s.batch, reports: Vec::new() });
                 let leaf = caveat_audit::report_leaf(&s.report).map_err(|e| Error::internal("hashing a report", &e))?;
@@ -823,7 +822,7 @@ impl Check<'_> {
                 match tail.events.remove(&version) {
                     Some(r) if r.digest == digest => self.out.recovered_policy_events += u64::from(r.recovered),
                     Some(r) => {
-                        self.mismatch((3, version), StoreMismatch::PolicyEventChanged { version, entry: r.first })
+                        self.mismatch((3, version), StoreMismatch::PolicyEventChanged { version, entry: r.first });
                     }
                     None => {
                         self.pending_events.insert(version, (originator, digest));

@@ -20,14 +20,14 @@ use crate::account::{IndexedLog, note_item};
 use crate::{Error, Result};
 
 /// A refused index row: the item already has an entry, or the database failed.
-fn already_accounted(e: tokio_postgres::Error) -> Error {
+fn already_accounted(e: &tokio_postgres::Error) -> Error {
     if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
         return Error::Database {
             context: "appending to the audit log",
             message: "a batch or policy event in this append already has an entry in the audit log".into(),
         };
     }
-    classify("appending to the audit log", &e)
+    classify("appending to the audit log", e)
 }
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
@@ -261,7 +261,7 @@ impl LogStorage for PostgresLog {
                         &[&batch_partners, &batch_numbers, &batch_at],
                     )
                     .await
-                    .map_err(already_accounted)?;
+                    .map_err(|e| already_accounted(&e))?;
                 }
                 if !event_versions.is_empty() {
                     tx.execute(
@@ -269,7 +269,7 @@ impl LogStorage for PostgresLog {
                         &[&event_versions, &event_at],
                     )
                     .await
-                    .map_err(already_accounted)?;
+                    .map_err(|e| already_accounted(&e))?;
                 }
                 tx.commit().await.map_err(db(ctx))
             })

@@ -62,7 +62,14 @@ async fn batches_and_events_are_accounted_once(store: &dyn Store) {
     let listed = store.batches(receipt.batch - 1, 10).await.unwrap();
     let b = listed.first().unwrap();
     assert_eq!(
-        (b.batch, b.partner.as_str(), b.partner_batch, b.received_at, b.count, b.user.as_ref().map(|u| u.as_str())),
+        (
+            b.batch,
+            b.partner.as_str(),
+            b.partner_batch,
+            b.received_at,
+            b.count,
+            b.user.as_ref().map(caveat_core::UserId::as_str)
+        ),
         (receipt.batch, "GBR", receipt.partner_batch, at, 3, Some("ana@gbr"))
     );
     assert_eq!(b.seqs, Some((receipt.first_seq, receipt.last_seq)));
@@ -75,7 +82,7 @@ async fn batches_and_events_are_accounted_once(store: &dyn Store) {
     let v =
         store.append_policy_event_by(&pid("GBR"), Some(&"ana@gbr".parse().unwrap()), NOW, "{}".into()).await.unwrap();
     let event = store.policy_events(v - 1).await.unwrap();
-    assert_eq!(event[0].user.as_ref().map(|u| u.as_str()), Some("ana@gbr"));
+    assert_eq!(event[0].user.as_ref().map(caveat_core::UserId::as_str), Some("ana@gbr"));
 
     let mark = store.reconciled().await.unwrap();
     store.set_reconciled(Reconciled { batches: mark.batches + 5, policy_events: mark.policy_events }).await.unwrap();
