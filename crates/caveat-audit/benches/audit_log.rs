@@ -1,5 +1,6 @@
 //! Audit log benchmark: durable appends per batch of 1,000 (file-backed), and
-//! inclusion / consistency proof generation and verification at 1M and 10M entries.
+//! inclusion / consistency proof generation and verification at 1M and 10M
+//! entries, and the cost of a batch's content commitment at ingest.
 //!
 //! Run: `cargo bench -p caveat-audit --bench audit_log`
 //! (`CAVEAT_AUDIT_BENCH_MAX=1000000` stops after the 1M point.)
@@ -141,10 +142,43 @@ fn proofs_at(log: &MerkleLog<FileStorage>, seq: &mut Seq) -> Result<(), Box<dyn 
     Ok(())
 }
 
+/// What committing to a batch's content costs at ingest (issue 16): each
+/// report's canonical JSON hashed into the batch's Merkle root.
+fn batch_content() -> Result<(), Box<dyn Error>> {
+    let reports: Vec<caveat_core::Report> = (0..100_000u32)
+        .map(|i| {
+            caveat_core::Report::builder()
+                .position(15.0 + f64::from(i % 500) / 100.0, -64.9 + f64::from(i % 97) / 1_000.0)
+                .velocity(Some(f64::from(i % 360)), Some(12.5))
+                .build()
+        })
+        .collect();
+    let best = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let content = caveat_audit::BatchContent::of(&reports).map(|c| c.root);
+            (t.elapsed(), content)
+        })
+        .min_by_key(|(d, _)| *d);
+    if let Some((d, content)) = best {
+        content?;
+        let per = d.as_secs_f64() / reports.len() as f64;
+        println!(
+            "batch content of {} reports: {:.1} ms (best of 5), {:.2} µs a report, {:.0} reports/s on one core",
+            reports.len(),
+            d.as_secs_f64() * 1e3,
+            per * 1e6,
+            1.0 / per
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let max: u64 = std::env::var("CAVEAT_AUDIT_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
     let tmp = tempfile::tempdir()?;
     println!("caveat-audit benchmark ({} cores available)", std::thread::available_parallelism()?.get());
+    batch_content()?;
     durable_appends(&tmp.path().join("digests"), 20, "decisions, id digests only")?;
     durable_appends(&tmp.path().join("inline"), 4, "decisions, ids written out")?;
 

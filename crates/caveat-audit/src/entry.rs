@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::content::{PolicyEventRef, StoreItem};
 use crate::hash::{Hash, shorten};
 
 /// The first line of every entry's bytes: names the format and its version, and
@@ -195,6 +196,20 @@ pub struct IngestBatch {
     pub user: UserId,
     /// The reports stored.
     pub reports: ReportSet,
+    /// The batch's number among its partner's batches (the store's
+    /// `partner_batch`, what the partner's receipt says; the hub-wide number
+    /// would tell an originator how many batches others sent). Absent in
+    /// entries written before issue 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    /// [`BatchContent::root`](crate::BatchContent) of the reports as stored,
+    /// in batch order. Absent in entries written before issue 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Hash>,
+    /// Written on a later start, from the stored batch, because the process
+    /// that stored it stopped before its own entry was durable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// A request's policy decision, permit or deny, per originator.
@@ -232,6 +247,12 @@ pub struct PolicyUpload {
     pub policy_digest: Hash,
     /// The ids of the policies it holds.
     pub policies: Vec<PolicyId>,
+    /// The stored policy event this records. Absent in entries written before issue 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<PolicyEventRef>,
+    /// Written on a later start, from the stored event (see [`IngestBatch::recovered`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// An originator suspended sharing (a standing forbid that takes effect at once).
@@ -252,6 +273,12 @@ pub struct Suspension {
     /// Only for this purpose, or every purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<Purpose>,
+    /// The stored policy event this records. Absent in entries written before issue 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<PolicyEventRef>,
+    /// Written on a later start, from the stored event (see [`IngestBatch::recovered`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// An originator lifted a suspension.
@@ -266,6 +293,12 @@ pub struct Resume {
     pub user: UserId,
     /// The suspension lifted.
     pub suspension: PolicyId,
+    /// The stored policy event this records. Absent in entries written before issue 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<PolicyEventRef>,
+    /// Written on a later start, from the stored event (see [`IngestBatch::recovered`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// A step of a case, with the reports it relied on.
@@ -356,6 +389,19 @@ impl AuditEntry {
         out
     }
 
+    /// What in the store this entry accounts for: the batch an ingest entry
+    /// names, the policy event a policy entry records. `None` for decisions,
+    /// case steps and entries written before issue 16.
+    pub fn store_item(&self) -> Option<StoreItem> {
+        match self {
+            AuditEntry::IngestBatch(e) => e.batch.map(|number| StoreItem::Batch { partner: e.partner.clone(), number }),
+            AuditEntry::PolicyUpload(PolicyUpload { event, .. })
+            | AuditEntry::Suspension(Suspension { event, .. })
+            | AuditEntry::Resume(Resume { event, .. }) => event.map(|e| StoreItem::PolicyEvent { version: e.version }),
+            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) => None,
+        }
+    }
+
     /// Whether it touches `originator`'s data or policy.
     pub fn touches(&self, originator: &PartnerId) -> bool {
         self.originators().contains(&originator)
@@ -394,6 +440,8 @@ mod tests {
             originator: "GBR".parse().unwrap(),
             user: "ana@gbr".parse().unwrap(),
             suspension: "susp-1".parse().unwrap(),
+            event: None,
+            recovered: false,
         });
         let b = e.to_bytes().unwrap();
         assert_eq!(
@@ -404,5 +452,32 @@ mod tests {
         let spaced = String::from_utf8(b).unwrap().replace(",\"user\"", ", \"user\"");
         assert!(AuditEntry::from_bytes(spaced.as_bytes()).is_err());
         assert!(AuditEntry::from_bytes(b"{}").is_err());
+    }
+
+    /// Entries written before issue 16 lack the store fields; they still read
+    /// back, byte for byte, and name nothing in the store.
+    #[test]
+    fn old_entries_still_decode_and_new_ones_name_their_batch() {
+        let old = "caveat-audit-entry/v1\n{\"kind\":\"ingest-batch\",\"at\":\"2026-11-23T12:00:00Z\",\"partner\":\"GBR\",\"user\":\"operator\",\"reports\":{\"count\":0,\"digest\":\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"}}";
+        let e = AuditEntry::from_bytes(old.as_bytes()).unwrap();
+        assert_eq!(e.store_item(), None);
+        assert_eq!(e.to_bytes().unwrap(), old.as_bytes());
+        let AuditEntry::IngestBatch(mut i) = e else { panic!("an ingest entry") };
+        i.batch = Some(3);
+        i.content = Some(Hash::sha256(b"x"));
+        i.recovered = true;
+        let new = AuditEntry::IngestBatch(i);
+        let text = String::from_utf8(new.to_bytes().unwrap()).unwrap();
+        assert!(
+            text.ends_with(
+                ",\"batch\":3,\"content\":\"LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=\",\"recovered\":true}"
+            ),
+            "{text}"
+        );
+        assert_eq!(AuditEntry::from_bytes(text.as_bytes()).unwrap(), new);
+        assert_eq!(new.store_item(), Some(StoreItem::Batch { partner: "GBR".parse().unwrap(), number: 3 }));
+        // `recovered: false` is written by leaving it out; spelt out, it is not canonical.
+        let spelt = text.replace("\"recovered\":true", "\"recovered\":false");
+        assert!(AuditEntry::from_bytes(spelt.as_bytes()).is_err());
     }
 }

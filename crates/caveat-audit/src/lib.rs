@@ -29,6 +29,8 @@
 //!     originator: "GBR".parse()?,
 //!     user: "ana@gbr".parse()?,
 //!     suspension: "susp-1".parse()?,
+//!     event: None,
+//!     recovered: false,
 //! });
 //! log.append_entries(&[entry.clone()])?;
 //! let saved = log.sign_checkpoint(&key)?.to_string(); // a partner keeps this
@@ -45,6 +47,7 @@
 
 mod bundle;
 mod checkpoint;
+mod content;
 mod entry;
 mod error;
 mod file;
@@ -58,6 +61,10 @@ mod usage;
 
 pub use bundle::{AuditBundle, BundleEntry, MAX_BUNDLE_ENTRIES, VerifiedBundle, verify_bundle};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use content::{
+    BatchContent, PolicyEventRef, REPORT_LOCATOR_BYTES, StoreItem, TreeBuilder, locator, policy_event_digest,
+    report_bytes, report_leaf,
+};
 pub use entry::{
     Action, AuditEntry, CaseStep, CaseStepKind, Decision, INLINE_REPORT_IDS, IngestBatch, OriginatorUse,
     PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, Suspension, report_ids_digest,

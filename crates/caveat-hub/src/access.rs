@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use caveat_audit::{AuditEntry, OriginatorUse, PolicyDecision, ReportSet};
-use caveat_core::{PartnerId, Report, ReportId, User, ViewKey};
+use caveat_audit::{AuditEntry, OriginatorUse, PolicyDecision, PolicyEventRef, ReportSet};
+use caveat_core::{PartnerId, Report, ReportId, User, UserId, ViewKey};
 use caveat_policy::{CaseFacts, Decisions, Effect, Policies, PolicyChange, Request};
 use caveat_store::Store;
 use time::OffsetDateTime;
@@ -130,17 +130,20 @@ impl Access {
         Ok(self.current())
     }
 
-    /// Makes a policy change as `originator`: the change is durable in the
-    /// store before it takes effect here, and the version it produces is
-    /// checked against the store's, so two hub processes cannot both write version N.
+    /// Makes a policy change as `originator`, by `user`: the change is
+    /// durable in the store before it takes effect here, and the version it
+    /// produces is checked against the store's, so two hub processes cannot
+    /// both write version N. Returns the change and the stored event its
+    /// audit entries record.
     ///
     /// # Errors
     /// `make` refuses (its error is returned as is), or the store fails.
     pub async fn change<E>(
         &self,
         originator: &PartnerId,
+        user: &UserId,
         make: impl FnOnce(&mut Policies) -> Result<PolicyChange, E>,
-    ) -> Result<Result<PolicyChange, E>, Error> {
+    ) -> Result<Result<(PolicyChange, PolicyEventRef), E>, Error> {
         self.refresh().await?;
         let _changing = self.changing.lock().await;
         let mut policies = self.fork()?;
@@ -149,14 +152,16 @@ impl Access {
             Err(e) => return Ok(Err(e)),
         };
         let body = serde_json::to_string(&change).map_err(|e| Error::internal("encoding a policy change", &e))?;
-        let version = self.store.append_policy_event(originator, OffsetDateTime::now_utc(), body).await?;
+        let digest = caveat_audit::policy_event_digest(&body);
+        let version =
+            self.store.append_policy_event_by(originator, Some(user), OffsetDateTime::now_utc(), body).await?;
         if version != change.version().get() {
             // Another process changed policy meanwhile; the caller retries on fresh state.
             return Err(Error::Conflict("policy changed concurrently; retry".into()));
         }
         *self.policies.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policies);
         self.applied.store(version, Ordering::Release);
-        Ok(Ok(change))
+        Ok(Ok((change, PolicyEventRef { version, digest })))
     }
 
     async fn reload_partners(&self) -> Result<Arc<BTreeSet<PartnerId>>, Error> {

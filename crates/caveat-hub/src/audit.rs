@@ -8,7 +8,8 @@ use std::ops::Range;
 use std::sync::mpsc;
 
 use caveat_audit::{
-    AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, UsageReport, VerifierKey,
+    AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, StoreItem, UsageReport,
+    VerifierKey,
 };
 use caveat_core::PartnerId;
 use caveat_store::AuditStorage;
@@ -27,6 +28,7 @@ enum Command {
     Inclusion(u64, u64, Reply<InclusionProof>),
     Consistency(u64, u64, Reply<ConsistencyProof>),
     Usage { originator: PartnerId, indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<UsageReport> },
+    Accounted(Vec<StoreItem>, Reply<Vec<Option<u64>>>),
 }
 
 /// Handle to the writer thread. Cheap to clone.
@@ -73,12 +75,25 @@ impl AuditLog {
         }
     }
 
-    /// Appends entries durably; returns their indexes.
+    /// Appends entries durably; returns the indexes of those appended.
+    ///
+    /// An entry accounting for a stored batch or policy event that the log
+    /// already accounts for is not appended again: another hub process on the
+    /// same database, starting after a crash, may have recovered it first
+    /// (see `recover.rs`). The range then covers only the entries appended.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<Range<u64>, Error> {
         if entries.is_empty() {
             return Ok(0..0);
         }
         self.ask(|r| Command::Append(entries, r), "writing the audit log").await
+    }
+
+    /// For each item, the index of the entry accounting for it, if the log has one.
+    pub async fn accounted(&self, items: Vec<StoreItem>) -> Result<Vec<Option<u64>>, Error> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ask(|r| Command::Accounted(items, r), "reading the audit index").await
     }
 
     /// A checkpoint of the log as it is now, signed by the hub.
@@ -127,32 +142,15 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
             }
         }
         if !appends.is_empty() {
-            let all: Vec<AuditEntry> = appends.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-            // Another writer (a second hub process, the CLI) may have appended
-            // since: re-read the log's edge and try once more.
-            let result = log.append_entries(&all).or_else(|_| log.reload().and_then(|()| log.append_entries(&all)));
-            let start = log.size() - all.len() as u64;
-            match result {
-                Ok(_) => {
-                    let mut at = start;
-                    for (entries, reply) in appends {
-                        let n = entries.len() as u64;
-                        let _delivered = reply.send(Ok(at..at + n)).is_ok();
-                        at += n;
-                    }
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    for (_, reply) in appends {
-                        let _delivered = reply.send(Err(msg.clone())).is_ok();
-                    }
-                }
-            }
+            append_group(&mut log, appends);
         }
         for c in others {
             // `is_ok` is false only when the requester went away and no longer needs the answer.
             let _delivered = match c {
                 Command::Append(..) => true,
+                Command::Accounted(items, r) => {
+                    r.send(log.storage().accounted(&items).map_err(|e| e.to_string())).is_ok()
+                }
                 Command::Checkpoint(r) => r.send(log.sign_checkpoint(key).map_err(text)).is_ok(),
                 Command::Inclusion(i, s, r) => r.send(log.inclusion_proof(i, s).map_err(text)).is_ok(),
                 Command::Consistency(a, b, r) => r.send(log.consistency_proof(a, b).map_err(text)).is_ok(),
@@ -166,4 +164,79 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
             };
         }
     }
+}
+
+/// Tries to append a group this many times before giving up.
+const APPEND_ATTEMPTS: usize = 4;
+
+/// Appends a group of requests' entries as one durable batch and answers each request.
+///
+/// An append fails when another writer (a second hub process, the CLI) has
+/// appended since this one last looked, or when an entry accounts for a batch
+/// or policy event the log already accounts for (the store's index refuses a
+/// second, see caveat-store). Either way the log's edge is read again, entries
+/// already accounted for are dropped, and the rest tried again: each stored
+/// batch and event ends with exactly one entry, whoever wrote it.
+fn append_group(log: &mut MerkleLog<AuditStorage>, mut appends: Vec<(Vec<AuditEntry>, Reply<Range<u64>>)>) {
+    drop_repeats(&mut appends);
+    let mut last_error = String::new();
+    for attempt in 0..APPEND_ATTEMPTS {
+        if attempt > 0 {
+            if let Err(e) = log.reload() {
+                last_error = e.to_string();
+                continue;
+            }
+            if let Err(e) = drop_accounted(log, &mut appends) {
+                last_error = e.to_string();
+                continue;
+            }
+        }
+        let all: Vec<AuditEntry> = appends.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+        match log.append_entries(&all) {
+            Ok(_) => {
+                let mut at = log.size() - all.len() as u64;
+                for (entries, reply) in appends {
+                    let n = entries.len() as u64;
+                    let _delivered = reply.send(Ok(at..at + n)).is_ok();
+                    at += n;
+                }
+                return;
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    for (_, reply) in appends {
+        let _delivered = reply.send(Err(last_error.clone())).is_ok();
+    }
+}
+
+/// Drops, from every request but the first to name it, entries accounting for
+/// a store item an earlier request of the group accounts for (the store's
+/// index would refuse the whole group). Several entries of one request may
+/// share an item: a suspension's entries all record its one event.
+fn drop_repeats(appends: &mut [(Vec<AuditEntry>, Reply<Range<u64>>)]) {
+    let mut seen: std::collections::HashSet<StoreItem> = std::collections::HashSet::new();
+    for (entries, _) in appends.iter_mut() {
+        let mine: std::collections::HashSet<StoreItem> = entries.iter().filter_map(AuditEntry::store_item).collect();
+        entries.retain(|e| e.store_item().is_none_or(|item| !seen.contains(&item)));
+        seen.extend(mine);
+    }
+}
+
+/// Drops entries accounting for items the log already accounts for.
+fn drop_accounted(
+    log: &MerkleLog<AuditStorage>,
+    appends: &mut [(Vec<AuditEntry>, Reply<Range<u64>>)],
+) -> std::io::Result<()> {
+    let items: Vec<StoreItem> = appends.iter().flat_map(|(e, _)| e.iter().filter_map(AuditEntry::store_item)).collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    let found = log.storage().accounted(&items)?;
+    let done: std::collections::HashSet<StoreItem> =
+        items.into_iter().zip(found).filter_map(|(item, f)| f.map(|_| item)).collect();
+    for (entries, _) in appends.iter_mut() {
+        entries.retain(|e| e.store_item().is_none_or(|item| !done.contains(&item)));
+    }
+    Ok(())
 }

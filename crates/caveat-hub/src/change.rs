@@ -1,12 +1,13 @@
 //! Policy changes: upload standing policy, suspend, resume. Each makes the
 //! change durable, then writes its audit entries, then tells open views; the
 //! API and the CLI (`caveat policy ...`) both call these, so an entry is
-//! shaped in one place.
+//! shaped in one place ([`policy_entries`], which recovery after a crash
+//! uses too).
 
 use std::collections::BTreeSet;
 
-use caveat_audit::{AuditEntry, Hash, PolicyUpload, Resume, Suspension as SuspensionEntry};
-use caveat_core::{PartnerId, Purpose};
+use caveat_audit::{AuditEntry, Hash, PolicyEventRef, PolicyUpload, Resume, Suspension as SuspensionEntry};
+use caveat_core::{PartnerId, Purpose, UserId};
 use caveat_policy::{PolicyChange, PolicyId, SuspensionId};
 use time::OffsetDateTime;
 
@@ -26,19 +27,18 @@ pub async fn upload_standing(
     let (access, audit) = (&hub.access, &hub.audit);
     let me = &who.partner;
     let ids = access.policies().await?.check_standing(me, text).map_err(|e| Error::InvalidPolicy(e.to_string()))?;
-    let change =
-        access.change(me, |p| p.upload(me, text, now)).await?.map_err(|e| Error::InvalidPolicy(e.to_string()))?;
-    audit
-        .append(vec![AuditEntry::PolicyUpload(PolicyUpload {
-            at: now,
-            partner: me.clone(),
-            user: who.user.clone(),
-            policy_digest: Hash::sha256(text.as_bytes()),
-            policies: ids.iter().filter_map(|i| i.as_str().parse().ok()).collect(),
-        })])
-        .await?;
+    let (change, event) = access
+        .change(me, &who.user, |p| p.upload(me, text, now))
+        .await?
+        .map_err(|e| Error::InvalidPolicy(e.to_string()))?;
+    audit.append(policy_entries(&change, &who.user, event, audit_ids(&ids), false)?).await?;
     hub.notify_change();
     Ok((change, ids))
+}
+
+/// The audit log's form of policy ids.
+pub(crate) fn audit_ids(ids: &[PolicyId]) -> Vec<caveat_audit::PolicyId> {
+    ids.iter().filter_map(|i| i.as_str().parse().ok()).collect()
 }
 
 /// Suspends the use of the originator's reports by `partners` (all others
@@ -69,8 +69,8 @@ pub async fn suspend(
         }
     }
     let mut made = None;
-    let change = access
-        .change(me, |p| {
+    let (change, event) = access
+        .change(me, &who.user, |p| {
             p.suspend(me, partners.clone(), purposes.clone(), reason, now).map(|(id, change)| {
                 made = Some(id);
                 change
@@ -79,24 +79,7 @@ pub async fn suspend(
         .await?
         .map_err(|e| Error::BadRequest(e.to_string()))?;
     let id = made.ok_or(Error::Internal)?;
-    let policy_id: caveat_audit::PolicyId =
-        format!("suspension/{id}").parse().map_err(|e| Error::internal("naming a suspension", &e))?;
-    let consumers: Vec<Option<PartnerId>> = partners.map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
-    let uses: Vec<Option<Purpose>> = purposes.map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
-    let mut entries = Vec::new();
-    for c in &consumers {
-        for u in &uses {
-            entries.push(AuditEntry::Suspension(SuspensionEntry {
-                at: now,
-                originator: me.clone(),
-                user: who.user.clone(),
-                suspension: policy_id.clone(),
-                consumer: c.clone(),
-                purpose: *u,
-            }));
-        }
-    }
-    audit.append(entries).await?;
+    audit.append(policy_entries(&change, &who.user, event, Vec::new(), false)?).await?;
     hub.notify_change();
     Ok((id, change))
 }
@@ -108,15 +91,72 @@ pub async fn suspend(
 pub async fn resume(hub: &Hub, who: &Actor, id: SuspensionId, now: OffsetDateTime) -> Result<PolicyChange, Error> {
     let (access, audit) = (&hub.access, &hub.audit);
     let me = &who.partner;
-    let change = access.change(me, |p| p.resume(me, id, now)).await?.map_err(|_| Error::NotFound)?;
-    audit
-        .append(vec![AuditEntry::Resume(Resume {
-            at: now,
-            originator: me.clone(),
-            user: who.user.clone(),
-            suspension: format!("suspension/{id}").parse().map_err(|e| Error::internal("naming a suspension", &e))?,
-        })])
-        .await?;
+    let (change, event) =
+        access.change(me, &who.user, |p| p.resume(me, id, now)).await?.map_err(|_| Error::NotFound)?;
+    audit.append(policy_entries(&change, &who.user, event, Vec::new(), false)?).await?;
     hub.notify_change();
     Ok(change)
+}
+
+fn suspension_id(id: SuspensionId) -> Result<caveat_audit::PolicyId, Error> {
+    format!("suspension/{id}").parse().map_err(|e| Error::internal("naming a suspension", &e))
+}
+
+/// The audit entries of a stored policy change, made by `user` and stored as
+/// `event`: at the change, and when recovered after a crash. `policies` are
+/// the ids an upload's text holds (unused for the other changes).
+///
+/// A suspension has one entry per (partner, purpose) suspended, or one with
+/// neither when it is towards everyone for everything, so a usage report can
+/// name each; every one records the same event.
+pub(crate) fn policy_entries(
+    change: &PolicyChange,
+    user: &UserId,
+    event: PolicyEventRef,
+    policies: Vec<caveat_audit::PolicyId>,
+    recovered: bool,
+) -> Result<Vec<AuditEntry>, Error> {
+    let event = Some(event);
+    Ok(match change {
+        PolicyChange::Upload { originator, text, at, .. } => vec![AuditEntry::PolicyUpload(PolicyUpload {
+            at: *at,
+            partner: originator.clone(),
+            user: user.clone(),
+            policy_digest: Hash::sha256(text.as_bytes()),
+            policies,
+            event,
+            recovered,
+        })],
+        PolicyChange::Suspend { suspension: s, .. } => {
+            let policy_id = suspension_id(s.id)?;
+            let consumers: Vec<Option<PartnerId>> =
+                s.partners.clone().map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
+            let uses: Vec<Option<Purpose>> =
+                s.purposes.clone().map_or(vec![None], |ps| ps.into_iter().map(Some).collect());
+            let mut entries = Vec::new();
+            for c in &consumers {
+                for u in &uses {
+                    entries.push(AuditEntry::Suspension(SuspensionEntry {
+                        at: s.issued_at,
+                        originator: s.originator.clone(),
+                        user: user.clone(),
+                        suspension: policy_id.clone(),
+                        consumer: c.clone(),
+                        purpose: *u,
+                        event,
+                        recovered,
+                    }));
+                }
+            }
+            entries
+        }
+        PolicyChange::Resume { originator, id, at, .. } => vec![AuditEntry::Resume(Resume {
+            at: *at,
+            originator: originator.clone(),
+            user: user.clone(),
+            suspension: suspension_id(*id)?,
+            event,
+            recovered,
+        })],
+    })
 }

@@ -1,4 +1,5 @@
-//! Ingest: a batch of reports stored all or nothing, then its audit entry.
+//! Ingest: a batch of reports stored all or nothing, then its audit entry,
+//! which names the batch and commits to the content of its reports.
 //!
 //! The API (`POST /v1/reports`), the CLI (`caveat ingest`) and the demo feed
 //! all store through [`Hub::ingest`], so a batch is checked, stored, audited
@@ -6,9 +7,9 @@
 
 use std::sync::atomic::Ordering;
 
-use caveat_audit::{AuditEntry, IngestBatch, ReportSet};
+use caveat_audit::{AuditEntry, BatchContent, Hash, IngestBatch, ReportSet};
 use caveat_core::{IngestContext, Report, ReportId, parse_batch};
-use caveat_store::BatchReceipt;
+use caveat_store::{BatchReceipt, BatchSubmission};
 use time::OffsetDateTime;
 
 use crate::{Actor, Error, Hub};
@@ -89,7 +90,16 @@ impl Hub {
         let ids: Vec<ReportId> = reports.iter().map(|r| r.id).collect();
         let count = ids.len();
         let line = |i: usize| lines.get(i).copied().unwrap_or(0);
-        let receipt = self.store.insert_batch(&who.partner, received_at, reports).await.map_err(|e| {
+        // What the entry commits to; hashing a large batch takes a while, so off the request threads.
+        let (reports, content) = tokio::task::spawn_blocking(move || {
+            let content = BatchContent::of(&reports);
+            (reports, content)
+        })
+        .await
+        .map_err(|e| Error::internal("hashing a batch", &e))?;
+        let content = content.map_err(|e| Error::internal("hashing a batch", &e))?;
+        let by = BatchSubmission { user: Some(who.user.clone()), report_locators: content.locators };
+        let receipt = self.store.insert_batch_by(&who.partner, &by, received_at, reports).await.map_err(|e| {
             refused(match e {
                 // Only the caller's own ids can collide with what the caller
                 // could learn: ids are per-report random, and a collision with
@@ -109,16 +119,41 @@ impl Hub {
                 other => other.into(),
             })
         })?;
+        // Stored first, then audited: an entry never names a batch that is not
+        // stored. A crash between the two leaves a batch no entry names; the
+        // next start recovers its entry from the store (`recover.rs`).
         self.audit
-            .append(vec![AuditEntry::IngestBatch(IngestBatch {
-                at: received_at,
-                partner: who.partner.clone(),
-                user: who.user.clone(),
-                reports: ReportSet::new(&ids),
-            })])
+            .append(vec![ingest_entry(
+                who,
+                received_at,
+                receipt.partner_batch,
+                ReportSet::new(&ids),
+                content.root,
+                false,
+            )])
             .await?;
         self.metrics.reports_ingested.fetch_add(count as u64, Ordering::Relaxed);
         self.notify_change();
         Ok(Ingested { receipt, ids })
     }
+}
+
+/// The ingest entry of a stored batch: at ingest, and when recovered after a crash.
+pub(crate) fn ingest_entry(
+    who: &Actor,
+    at: OffsetDateTime,
+    partner_batch: u64,
+    reports: ReportSet,
+    content: Hash,
+    recovered: bool,
+) -> AuditEntry {
+    AuditEntry::IngestBatch(IngestBatch {
+        at,
+        partner: who.partner.clone(),
+        user: who.user.clone(),
+        reports,
+        batch: Some(partner_batch),
+        content: Some(content),
+        recovered,
+    })
 }

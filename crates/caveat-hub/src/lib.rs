@@ -35,9 +35,11 @@ pub mod export;
 pub mod federation;
 mod ingest;
 mod policy;
+mod recover;
 mod reports;
 mod tracks;
 mod usage;
+mod verify;
 mod views;
 
 use std::sync::Arc;
@@ -53,7 +55,9 @@ pub use cases::{CaseSummary, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
 pub use ingest::{Batch, Ingested};
+pub use recover::{RECOVERY_USER, Recovered};
 pub use tracks::{TrackPage, TrackQuery};
+pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use views::ADD_INTERVAL;
 
 /// Who acts: a partner and the user acting for it (`operator` from the CLI).
@@ -118,6 +122,7 @@ pub struct Hub {
     /// Whether a follow-up change notice is scheduled.
     follow_up: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    recovered: Recovered,
 }
 
 impl std::fmt::Debug for Hub {
@@ -127,7 +132,9 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A hub over a store: loads its policies and opens its audit log, signed with `audit_key`.
+    /// A hub over a store: loads its policies, opens its audit log (signed
+    /// with `audit_key`), and appends the entries of any batch or policy event
+    /// stored but not audited before a crash (see [`Hub::recovered`]).
     ///
     /// # Errors
     /// The store or the audit log cannot be read.
@@ -135,6 +142,8 @@ impl Hub {
         let (changes, _) = watch::channel(0);
         let access = Arc::new(Access::open(store.clone()).await?);
         let audit = AuditLog::start(store.audit_storage()?, audit_key)?;
+        // Before anything else: what a crash left stored but unaudited gets its entry (issue 16).
+        let recovered = recover::reconcile(store.as_ref(), &audit).await?;
         let views = Arc::new(views::Pictures::new(store.clone()));
         Ok(Hub {
             store,
@@ -145,7 +154,14 @@ impl Hub {
             changes: Arc::new(changes),
             follow_up: Arc::default(),
             metrics: Arc::default(),
+            recovered,
         })
+    }
+
+    /// What opening this hub recovered: audit entries for batches and policy
+    /// events a crash had left stored but unaudited.
+    pub fn recovered(&self) -> Recovered {
+        self.recovered
     }
 
     /// Sets the limits.

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use caveat_audit::{AppendBatch, AuditEntry, Hash};
+use caveat_audit::{AppendBatch, AuditEntry, Hash, StoreItem};
 
 /// An index or node position as an integer key.
 pub(crate) fn key(v: u64) -> io::Result<i64> {
@@ -32,21 +32,25 @@ pub(crate) fn misplaced(first: i64, size: i64) -> Option<String> {
 }
 
 /// Rows of the originator index for `batch`: originator and entry index,
-/// in entry order. An entry that does not decode touches no one.
+/// in entry order, and what each entry accounts for in the store (a batch or
+/// a policy event, with the index of the first entry naming it). An entry
+/// that does not decode touches no one and accounts for nothing.
 pub(crate) struct Touched {
     pub(crate) originators: Vec<String>,
     pub(crate) indexes: Vec<i64>,
+    pub(crate) items: Vec<(StoreItem, u64)>,
 }
 
 impl Touched {
     pub(crate) fn of(batch: &AppendBatch<'_>) -> io::Result<Self> {
-        let mut touched = Touched { originators: Vec::new(), indexes: Vec::new() };
-        for (index, data) in (key(batch.first_index())?..).zip(batch.entries()) {
+        let mut touched = Touched { originators: Vec::new(), indexes: Vec::new(), items: Vec::new() };
+        for (index, data) in (batch.first_index()..).zip(batch.entries()) {
             if let Ok(decoded) = AuditEntry::from_bytes(data) {
                 for o in decoded.originators() {
                     touched.originators.push(o.as_str().to_owned());
-                    touched.indexes.push(index);
+                    touched.indexes.push(key(index)?);
                 }
+                crate::account::note_item(&mut touched.items, &decoded, index);
             }
         }
         Ok(touched)

@@ -45,6 +45,8 @@ mod store;
 pub use account::{AuditStorage, PolicyEvent, TokenHash};
 pub use error::{Error, Result};
 pub use postgres::PostgresStore;
-pub use query::{BatchReceipt, MAX_PAGE, ReportQuery, StoredReport, Superseded};
+pub use query::{
+    BatchReceipt, BatchSubmission, MAX_PAGE, Reconciled, ReportQuery, StoredBatch, StoredReport, Superseded,
+};
 pub use sqlite::SqliteStore;
 pub use store::Store;

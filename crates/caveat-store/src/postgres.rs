@@ -48,7 +48,10 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use crate::{AuditStorage, BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
+use crate::{
+    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, Store,
+    StoredBatch, StoredReport, TokenHash,
+};
 
 /// Connections kept by one hub process.
 const POOL_SIZE: usize = 16;
@@ -184,14 +187,31 @@ impl Store for PostgresStore {
         reports::partners(&self.client().await?, None).await
     }
 
-    async fn insert_batch(
+    async fn insert_batch_by(
         &self,
         submitter: &PartnerId,
+        by: &BatchSubmission,
         received_at: OffsetDateTime,
         reports: Vec<Report>,
     ) -> Result<BatchReceipt> {
         crate::batch::check_not_empty(&reports)?;
-        reports::insert_batch(&mut self.client().await?, submitter, received_at, &reports).await
+        reports::insert_batch(&mut self.client().await?, submitter, by, received_at, &reports).await
+    }
+
+    async fn batches(&self, after: u64, limit: usize) -> Result<Vec<StoredBatch>> {
+        reports::batches(&self.client().await?, after, limit).await
+    }
+
+    async fn batch_report_locators(&self, batch: u64) -> Result<Option<Vec<u8>>> {
+        reports::batch_report_locators(&self.client().await?, batch).await
+    }
+
+    async fn reconciled(&self) -> Result<Reconciled> {
+        reports::reconciled(&self.client().await?).await
+    }
+
+    async fn set_reconciled(&self, mark: Reconciled) -> Result<()> {
+        reports::set_reconciled(&self.client().await?, mark).await
     }
 
     async fn report(&self, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
@@ -226,8 +246,14 @@ impl Store for PostgresStore {
         account::revoke_tokens(&self.client().await?, user, at).await
     }
 
-    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64> {
-        account::append_policy_event(&mut self.client().await?, originator, at, &body).await
+    async fn append_policy_event_by(
+        &self,
+        originator: &PartnerId,
+        user: Option<&UserId>,
+        at: OffsetDateTime,
+        body: String,
+    ) -> Result<u64> {
+        account::append_policy_event(&mut self.client().await?, originator, user, at, &body).await
     }
 
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>> {

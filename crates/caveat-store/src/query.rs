@@ -129,3 +129,49 @@ pub struct BatchReceipt {
     /// Sequence number of the last report.
     pub last_seq: u64,
 }
+
+/// What the store keeps with a batch besides its reports, for the audit log
+/// (issue 16): who submitted it, so an ingest entry written later (after a
+/// crash) can name them, and the audit's per-report locators, so
+/// `verify-store` can name the first report that no longer matches the log.
+/// The store does not interpret the locators.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSubmission {
+    /// The user who submitted the batch.
+    pub user: Option<caveat_core::UserId>,
+    /// Opaque bytes from the audit (caveat-audit's `BatchContent::locators`).
+    pub report_locators: Vec<u8>,
+}
+
+/// A stored batch, as listed for reconciling the store with the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    /// Its number in the store (hub-wide).
+    pub batch: u64,
+    /// The submitting partner (every report's originator).
+    pub partner: PartnerId,
+    /// Its number among its partner's batches.
+    pub partner_batch: u64,
+    /// When the hub stored it (to the millisecond).
+    pub received_at: OffsetDateTime,
+    /// How many reports it holds.
+    pub count: u64,
+    /// Who submitted it, when recorded (batches stored before schema 7 and
+    /// through [`Store::insert_batch`](crate::Store::insert_batch) have none).
+    pub user: Option<caveat_core::UserId>,
+    /// The sequence numbers of its first and last reports, when recorded (not
+    /// for batches stored before schema 7).
+    pub seqs: Option<(u64, u64)>,
+}
+
+/// How far the store and the audit log have been reconciled: every batch
+/// numbered up to `batches` and every policy event up to `policy_events` is
+/// accounted for in the log, or was stored before the log recorded store
+/// numbers (schema 7), when this mark was set to what the store held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// The hub-wide batch number reconciled up to.
+    pub batches: u64,
+    /// The policy version reconciled up to.
+    pub policy_events: u64,
+}

@@ -72,13 +72,20 @@ pub(crate) fn user(id: &str, partner: &str, roles: &str) -> Result<User> {
 }
 
 /// A policy event row; the body stays opaque JSON.
-pub(crate) fn policy_event(version: i64, originator: &str, at: i64, body: String) -> Result<PolicyEvent> {
+pub(crate) fn policy_event(
+    version: i64,
+    originator: &str,
+    at: i64,
+    body: String,
+    user: Option<&str>,
+) -> Result<PolicyEvent> {
     let corrupt = |m: String| Error::Corrupt { what: "policy event", row: version, message: m };
     Ok(PolicyEvent {
         version: unsigned(version),
         originator: originator.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
         at: from_millis(at, "policy event", version)?,
         body,
+        user: user.map(str::parse).transpose().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
     })
 }
 

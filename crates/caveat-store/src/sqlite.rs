@@ -12,7 +12,9 @@
 //! behind whatever batch of reports was being written (p99 of view queries
 //! roughly doubled under ingest, see docs/design-notes.md). Nothing needs a
 //! transaction across the two: an ingest's audit entry is appended after its
-//! reports are stored, as before.
+//! reports are stored, and a crash between the two is repaired on the next
+//! start from the `reconciled` mark and the log's index of batches
+//! (caveat-hub's recovery; issue 16).
 
 mod account;
 mod audit;
@@ -32,7 +34,10 @@ use time::OffsetDateTime;
 
 use crate::batch;
 use crate::row::{signed, unsigned};
-use crate::{AuditStorage, BatchReceipt, Error, PolicyEvent, ReportQuery, Result, Store, StoredReport, TokenHash};
+use crate::{
+    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, Store,
+    StoredBatch, StoredReport, TokenHash,
+};
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -275,15 +280,32 @@ impl Store for SqliteStore {
         self.read(|c| reports::partners(c, None)).await
     }
 
-    async fn insert_batch(
+    async fn insert_batch_by(
         &self,
         submitter: &PartnerId,
+        by: &BatchSubmission,
         received_at: OffsetDateTime,
         reports: Vec<Report>,
     ) -> Result<BatchReceipt> {
         batch::check_not_empty(&reports)?;
-        let submitter = submitter.clone();
-        self.write(move |c| reports::insert_batch(c, &submitter, received_at, &reports)).await
+        let (submitter, by) = (submitter.clone(), by.clone());
+        self.write(move |c| reports::insert_batch(c, &submitter, &by, received_at, &reports)).await
+    }
+
+    async fn batches(&self, after: u64, limit: usize) -> Result<Vec<StoredBatch>> {
+        self.read(move |c| reports::batches(c, after, limit)).await
+    }
+
+    async fn batch_report_locators(&self, batch: u64) -> Result<Option<Vec<u8>>> {
+        self.read(move |c| reports::batch_report_locators(c, batch)).await
+    }
+
+    async fn reconciled(&self) -> Result<Reconciled> {
+        self.read(reports::reconciled).await
+    }
+
+    async fn set_reconciled(&self, mark: Reconciled) -> Result<()> {
+        self.write(move |c| reports::set_reconciled(c, mark)).await
     }
 
     async fn report(&self, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>> {
@@ -324,9 +346,15 @@ impl Store for SqliteStore {
         self.write(move |c| account::revoke_tokens(c, &user, at)).await
     }
 
-    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64> {
-        let originator = originator.clone();
-        self.write(move |c| account::append_policy_event(c, &originator, at, &body)).await
+    async fn append_policy_event_by(
+        &self,
+        originator: &PartnerId,
+        user: Option<&UserId>,
+        at: OffsetDateTime,
+        body: String,
+    ) -> Result<u64> {
+        let (originator, user) = (originator.clone(), user.cloned());
+        self.write(move |c| account::append_policy_event(c, &originator, user.as_ref(), at, &body)).await
     }
 
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>> {
@@ -435,7 +463,7 @@ mod tests {
         let conn = store.inner.writer.lock().unwrap();
         conn.execute_batch(
             "INSERT INTO partners VALUES ('GBR', '{}'); INSERT INTO markings VALUES (1, '{}');
-             INSERT INTO batches VALUES (1, 'GBR', 0, 1, 1);
+             INSERT INTO batches (id, partner, received_at, count, partner_batch) VALUES (1, 'GBR', 0, 1, 1);
              INSERT INTO reports VALUES (1, x'00', 1, 'GBR', 0, 0, 0.0, 0.0, 'ais', 1, NULL, '{}');",
         )
         .unwrap();

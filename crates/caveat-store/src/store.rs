@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, User, UserId};
 use time::OffsetDateTime;
 
-use crate::{AuditStorage, BatchReceipt, PolicyEvent, ReportQuery, Result, StoredReport, TokenHash};
+use crate::{
+    AuditStorage, BatchReceipt, BatchSubmission, PolicyEvent, Reconciled, ReportQuery, Result, StoredBatch,
+    StoredReport, TokenHash,
+};
 
 /// Durable storage for a hub. All backends pass one conformance suite.
 ///
@@ -33,7 +36,35 @@ pub trait Store: Send + Sync {
         submitter: &PartnerId,
         received_at: OffsetDateTime,
         reports: Vec<Report>,
+    ) -> Result<BatchReceipt> {
+        self.insert_batch_by(submitter, &BatchSubmission::default(), received_at, reports).await
+    }
+
+    /// [`Store::insert_batch`], keeping `by` with the batch in the same
+    /// transaction (the hub's ingest: the user and the audit's locators).
+    ///
+    /// # Errors
+    /// As [`Store::insert_batch`].
+    async fn insert_batch_by(
+        &self,
+        submitter: &PartnerId,
+        by: &BatchSubmission,
+        received_at: OffsetDateTime,
+        reports: Vec<Report>,
     ) -> Result<BatchReceipt>;
+
+    /// Stored batches numbered above `after`, in order, at most `limit`.
+    async fn batches(&self, after: u64, limit: usize) -> Result<Vec<StoredBatch>>;
+
+    /// The audit's locators kept with batch `batch` ([`BatchSubmission::report_locators`]), if any.
+    async fn batch_report_locators(&self, batch: u64) -> Result<Option<Vec<u8>>>;
+
+    /// How far the store and the audit log were last reconciled.
+    async fn reconciled(&self) -> Result<Reconciled>;
+
+    /// Raises the reconciled mark to `mark` (never lowers it: another hub
+    /// process may have reconciled further meanwhile).
+    async fn set_reconciled(&self, mark: Reconciled) -> Result<()>;
 
     /// One report by id, with the id of its correction if it has one.
     async fn report(&self, id: ReportId) -> Result<Option<(StoredReport, Option<ReportId>)>>;
@@ -61,7 +92,18 @@ pub trait Store: Send + Sync {
     async fn revoke_tokens(&self, user: &UserId, at: OffsetDateTime) -> Result<u64>;
 
     /// Appends a policy event (JSON defined by caveat-policy); returns the new policy version.
-    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64>;
+    async fn append_policy_event(&self, originator: &PartnerId, at: OffsetDateTime, body: String) -> Result<u64> {
+        self.append_policy_event_by(originator, None, at, body).await
+    }
+
+    /// [`Store::append_policy_event`], recording the user who made the change.
+    async fn append_policy_event_by(
+        &self,
+        originator: &PartnerId,
+        user: Option<&UserId>,
+        at: OffsetDateTime,
+        body: String,
+    ) -> Result<u64>;
 
     /// Policy events after `version`, in order.
     async fn policy_events(&self, after: u64) -> Result<Vec<PolicyEvent>>;

@@ -26,6 +26,14 @@ pub(crate) enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check the stored reports and policy history against the audit log:
+    /// every batch and policy event has its entry and matches it. Names the
+    /// first report or event that does not; writes nothing.
+    VerifyStore {
+        /// Only this originator's batches and policy events.
+        #[arg(long)]
+        partner: Option<PartnerId>,
+    },
     /// Verify an exported usage report or bundle offline: signatures, inclusion, consistency.
     Verify {
         /// The hub's public key (the vkey text, or a file holding it).
@@ -50,6 +58,9 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
             println!("{}", crate::audit_key::load(db, false)?.verifier_key());
             return Ok(());
         }
+        // No hub is opened: opening one would recover missing entries first,
+        // and this check reports what it finds.
+        Command::VerifyStore { partner } => return verify_store(db, partner.as_ref()).await,
         _ => {}
     }
     let store = crate::open_store(db).await?;
@@ -78,7 +89,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
                 None => println!("{json}"),
             }
         }
-        Command::Key | Command::Verify { .. } => {}
+        Command::Key | Command::Verify { .. } | Command::VerifyStore { .. } => {}
     }
     Ok(())
 }
@@ -121,6 +132,43 @@ fn verify(key: &str, saved: Option<&Path>, export: &Path) -> anyhow::Result<()> 
                 line.case_steps
             );
         }
+    }
+    Ok(())
+}
+
+async fn verify_store(db: &crate::db::Db, partner: Option<&PartnerId>) -> anyhow::Result<()> {
+    let store = crate::open_store(db).await?;
+    let key = crate::audit_key::load(db, false)?.verifier_key();
+    let v = caveat_hub::verify_store(store.as_ref(), Some(&key), partner).await?;
+    let whose = partner.map_or_else(String::new, |p| format!(" of {p}"));
+    if let Some(first) = v.mismatches.first() {
+        // Every mismatch found, in store order; the error repeats the first.
+        for m in &v.mismatches {
+            eprintln!("mismatch: {m}");
+        }
+        let more = if v.mismatches.len() == caveat_hub::MAX_MISMATCHES { " (listing stopped there)" } else { "" };
+        bail!(
+            "{db}: the store does not match its audit log{whose}: {first} ({} mismatch(es){more})",
+            v.mismatches.len()
+        );
+    }
+    let checkpoint =
+        v.checkpoint.map_or_else(String::new, |s| format!(", consistent with the signed checkpoint at {s}"));
+    println!(
+        "OK: {} batches ({} reports) and {} policy events{whose} match the audit log of {} entries{checkpoint}",
+        v.batches, v.reports, v.policy_events, v.log_size
+    );
+    if v.recovered_batches + v.recovered_policy_events > 0 {
+        println!(
+            "  {} batches and {} policy events were audited on a later start (stored before a stop, entries recovered)",
+            v.recovered_batches, v.recovered_policy_events
+        );
+    }
+    if v.legacy_batches + v.legacy_policy_events > 0 {
+        println!(
+            "  {} batches and {} policy events were logged before entries committed to content: matched by report ids and policy digests",
+            v.legacy_batches, v.legacy_policy_events
+        );
     }
     Ok(())
 }

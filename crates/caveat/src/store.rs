@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use caveat_audit::{MerkleLog, SignedCheckpoint};
 use caveat_core::{CaseId, Report};
-use caveat_store::{ReportQuery, StoredReport, Superseded};
+use caveat_store::{BatchSubmission, ReportQuery, StoredReport, Superseded};
 
 use crate::db::Db;
 
@@ -50,7 +50,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     }
     let events = src.policy_events(0).await?;
     for e in &events {
-        dst.append_policy_event(&e.originator, e.at, e.body.clone()).await?;
+        dst.append_policy_event_by(&e.originator, e.user.as_ref(), e.at, e.body.clone()).await?;
     }
     // Reports, batch by batch, in store order.
     let mut cursor = None;
@@ -62,14 +62,14 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         cursor = Some(last.seq);
         for s in page {
             if pending.first().is_some_and(|p| p.batch != s.batch) {
-                reports += flush(dst.as_ref(), &mut pending).await?;
+                reports += flush(src.as_ref(), dst.as_ref(), &mut pending).await?;
                 batches += 1;
             }
             pending.push(s);
         }
     }
     if !pending.is_empty() {
-        reports += flush(dst.as_ref(), &mut pending).await?;
+        reports += flush(src.as_ref(), dst.as_ref(), &mut pending).await?;
         batches += 1;
     }
     let mut cases: BTreeMap<CaseId, caveat_core::Case> = BTreeMap::new();
@@ -95,6 +95,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     if dst_log.root() != src_log.root() {
         bail!("the copied audit log's root differs from the source's");
     }
+    // Batch and event numbers are the same in the copy, so its log accounts
+    // for them as the source's did; what predates accounting stays below the mark.
+    dst.set_reconciled(src.reconciled().await?).await?;
     let checked = match (src.latest_checkpoint().await?, &from) {
         (Some((cp_size, note)), _) => {
             let key = crate::audit_key::load(&from, false)?;
@@ -119,11 +122,23 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn flush(dst: &dyn caveat_store::Store, pending: &mut Vec<StoredReport>) -> anyhow::Result<usize> {
+/// Copies one batch, with what the source kept for the audit (its submitter
+/// and report locators): its number in the copy is its number in the source.
+async fn flush(
+    src: &dyn caveat_store::Store,
+    dst: &dyn caveat_store::Store,
+    pending: &mut Vec<StoredReport>,
+) -> anyhow::Result<usize> {
     let Some(first) = pending.first() else { return Ok(0) };
-    let (originator, at) = (first.report.originator.clone(), first.received_at);
+    let (originator, at, number) = (first.report.originator.clone(), first.received_at, first.batch);
+    let user =
+        src.batches(number.saturating_sub(1), 1).await?.into_iter().find(|b| b.batch == number).and_then(|b| b.user);
+    let report_locators = src.batch_report_locators(number).await?.unwrap_or_default();
     let batch: Vec<Report> = pending.drain(..).map(|s| s.report).collect();
     let n = batch.len();
-    dst.insert_batch(&originator, at, batch).await?;
+    let receipt = dst.insert_batch_by(&originator, &BatchSubmission { user, report_locators }, at, batch).await?;
+    if receipt.batch != number {
+        bail!("source batch {number} became batch {} in the copy; copy into a fresh database", receipt.batch);
+    }
     Ok(n)
 }

@@ -59,6 +59,9 @@ pub(crate) fn ingest(minute: i64, originator: &str, n: usize) -> AuditEntry {
         partner: partner(originator),
         user: "feed@x".parse().unwrap(),
         reports: ReportSet::new(&report_ids(minute as u8, n)),
+        batch: None,
+        content: None,
+        recovered: false,
     })
 }
 
@@ -81,6 +84,8 @@ pub(crate) fn suspension(minute: i64, originator: &str, consumer: &str) -> Audit
         suspension: "susp-1".parse().unwrap(),
         consumer: Some(partner(consumer)),
         purpose: None,
+        event: None,
+        recovered: false,
     })
 }
 
@@ -90,6 +95,8 @@ pub(crate) fn resume(minute: i64, originator: &str) -> AuditEntry {
         originator: partner(originator),
         user: "admin@x".parse().unwrap(),
         suspension: "susp-1".parse().unwrap(),
+        event: None,
+        recovered: false,
     })
 }
 

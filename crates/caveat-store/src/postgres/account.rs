@@ -102,6 +102,7 @@ pub(crate) async fn revoke_tokens(client: &Object, user: &UserId, at: OffsetDate
 pub(crate) async fn append_policy_event(
     client: &mut Object,
     originator: &PartnerId,
+    user: Option<&UserId>,
     at: OffsetDateTime,
     body: &str,
 ) -> Result<u64> {
@@ -112,9 +113,9 @@ pub(crate) async fn append_policy_event(
     tx.batch_execute("LOCK TABLE policy_events IN EXCLUSIVE MODE").await.map_err(db("recording a policy event"))?;
     let version: i64 = tx
         .query_one(
-            "INSERT INTO policy_events (version, originator, at, body) \
-             SELECT coalesce(max(version), 0) + 1, $1, $2, $3 FROM policy_events RETURNING version",
-            &[&originator.as_str(), &millis(at), &body],
+            "INSERT INTO policy_events (version, originator, at, body, submitted_by) \
+             SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4 FROM policy_events RETURNING version",
+            &[&originator.as_str(), &millis(at), &body, &user.map(UserId::as_str)],
         )
         .await
         .and_then(|r| r.try_get(0))
@@ -132,7 +133,9 @@ pub(crate) async fn append_policy_event(
 
 pub(crate) async fn policy_events(client: &Object, after: u64) -> Result<Vec<PolicyEvent>> {
     let stmt = client
-        .prepare_cached("SELECT version, originator, at, body FROM policy_events WHERE version > $1 ORDER BY version")
+        .prepare_cached(
+            "SELECT version, originator, at, body, submitted_by FROM policy_events WHERE version > $1 ORDER BY version",
+        )
         .await
         .map_err(db("reading policy events"))?;
     let rows = client.query(&stmt, &[&signed(after)]).await.map_err(db("reading policy events"))?;
@@ -145,6 +148,7 @@ pub(crate) async fn policy_events(client: &Object, after: u64) -> Result<Vec<Pol
                 r.try_get(1).map_err(get())?,
                 r.try_get(2).map_err(get())?,
                 r.try_get(3).map_err(get())?,
+                r.try_get::<_, Option<&str>>(4).map_err(get())?,
             )
         })
         .collect()

@@ -10,14 +10,26 @@
 use std::io;
 use std::sync::mpsc;
 
-use caveat_audit::{AppendBatch, Hash, LogStorage, NodeId};
+use caveat_audit::{AppendBatch, Hash, LogStorage, NodeId, StoreItem};
 use caveat_core::PartnerId;
 use deadpool_postgres::Object;
 use tokio_postgres::{Client, NoTls};
 
 use super::{classify, db};
+use crate::account::IndexedLog;
 use crate::row::{signed, unsigned};
 use crate::{Error, Result, audit};
+
+/// A refused index row: the item already has an entry, or the database failed.
+fn already_accounted(e: &tokio_postgres::Error) -> Error {
+    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        return Error::Database {
+            context: "appending to the audit log",
+            message: "a batch or policy event in this append already has an entry in the audit log".into(),
+        };
+    }
+    classify("appending to the audit log", e)
+}
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
 
@@ -156,6 +168,22 @@ impl LogStorage for PostgresLog {
         let entries: Vec<Vec<u8>> = batch.entries().iter().map(|e| e.to_vec()).collect();
         let touched = audit::Touched::of(batch)?;
         let first_node = audit::key(batch.first_node_position())?;
+        // What each entry accounts for in the store (see migration 6).
+        let (mut batch_partners, mut batch_numbers, mut batch_at) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut event_versions, mut event_at) = (Vec::new(), Vec::new());
+        for (item, index) in &touched.items {
+            match item {
+                StoreItem::Batch { partner, number } => {
+                    batch_partners.push(partner.as_str().to_owned());
+                    batch_numbers.push(audit::key(*number)?);
+                    batch_at.push(audit::key(*index)?);
+                }
+                StoreItem::PolicyEvent { version } => {
+                    event_versions.push(audit::key(*version)?);
+                    event_at.push(audit::key(*index)?);
+                }
+            }
+        }
         let hashes: Vec<Vec<u8>> = batch.nodes().iter().map(|(_, h)| h.as_bytes().to_vec()).collect();
         self.call(move |s| {
             s.run(async |c| {
@@ -192,6 +220,25 @@ impl LogStorage for PostgresLog {
                 )
                 .await
                 .map_err(db(ctx))?;
+                // No ON CONFLICT: an item already accounted for fails the
+                // primary key and the whole append with it.
+                if !batch_partners.is_empty() {
+                    tx.execute(
+                        "INSERT INTO audit_batches (partner, batch, idx) \
+                         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])",
+                        &[&batch_partners, &batch_numbers, &batch_at],
+                    )
+                    .await
+                    .map_err(|e| already_accounted(&e))?;
+                }
+                if !event_versions.is_empty() {
+                    tx.execute(
+                        "INSERT INTO audit_policy_events (version, idx) SELECT * FROM unnest($1::int8[], $2::int8[])",
+                        &[&event_versions, &event_at],
+                    )
+                    .await
+                    .map_err(|e| already_accounted(&e))?;
+                }
                 tx.commit().await.map_err(db(ctx))
             })
         })
@@ -240,4 +287,84 @@ pub(crate) async fn latest_checkpoint(client: &Object) -> Result<Option<(u64, St
         ))
     })
     .transpose()
+}
+
+impl IndexedLog for PostgresLog {
+    fn accounted(&self, items: &[StoreItem]) -> io::Result<Vec<Option<u64>>> {
+        let (mut partners, mut numbers, mut batch_slots) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut versions, mut event_slots) = (Vec::new(), Vec::new());
+        for (slot, item) in items.iter().enumerate() {
+            match item {
+                StoreItem::Batch { partner, number } => {
+                    partners.push(partner.as_str().to_owned());
+                    numbers.push(audit::key(*number)?);
+                    batch_slots.push(slot);
+                }
+                StoreItem::PolicyEvent { version } => {
+                    versions.push(audit::key(*version)?);
+                    event_slots.push(slot);
+                }
+            }
+        }
+        let (batches, events) = self.call(move |s| {
+            s.run(async |c| {
+                let ctx = "reading the audit index";
+                // One row per asked item, in order (ORDINALITY), found or not.
+                let batches = c
+                    .query(
+                        "SELECT a.idx FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS t(partner, batch, n) \
+                         LEFT JOIN audit_batches a ON a.partner = t.partner AND a.batch = t.batch ORDER BY t.n",
+                        &[&partners, &numbers],
+                    )
+                    .await
+                    .map_err(db(ctx))?;
+                let events = c
+                    .query(
+                        "SELECT a.idx FROM unnest($1::int8[]) WITH ORDINALITY AS t(version, n) \
+                         LEFT JOIN audit_policy_events a ON a.version = t.version ORDER BY t.n",
+                        &[&versions],
+                    )
+                    .await
+                    .map_err(db(ctx))?;
+                let read = |rows: Vec<tokio_postgres::Row>| -> Result<Vec<Option<u64>>> {
+                    rows.iter()
+                        .map(|r| r.try_get::<_, Option<i64>>(0).map(|v| v.map(unsigned)).map_err(db(ctx)))
+                        .collect()
+                };
+                Ok((read(batches)?, read(events)?))
+            })
+        })?;
+        let mut out = vec![None; items.len()];
+        for (slot, found) in batch_slots.into_iter().zip(batches).chain(event_slots.into_iter().zip(events)) {
+            if let Some(o) = out.get_mut(slot) {
+                *o = found;
+            }
+        }
+        Ok(out)
+    }
+
+    fn entries(&self, from: u64, to: u64) -> io::Result<Vec<Vec<u8>>> {
+        let (lo, hi) = (audit::key(from)?, audit::key(to)?);
+        let rows = self.call(move |s| {
+            s.run(async |c| {
+                let rows = c
+                    .query("SELECT idx, data FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx", &[&lo, &hi])
+                    .await
+                    .map_err(db("reading audit entries"))?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, Vec<u8>>(1)?)))
+                    .collect::<std::result::Result<Vec<(i64, Vec<u8>)>, tokio_postgres::Error>>()
+                    .map_err(db("reading audit entries"))
+            })
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expected, (idx, data)) in (lo..).zip(rows) {
+            // A gap means a deleted row: say which, rather than shift every later entry.
+            if idx != expected {
+                return Err(io::Error::new(io::ErrorKind::NotFound, format!("entry {expected} is not stored")));
+            }
+            out.push(data);
+        }
+        Ok(out)
+    }
 }

@@ -12,8 +12,8 @@ use super::db;
 use crate::batch::{self, MarkingClasses, Stored};
 use crate::query::Arg;
 use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
-use crate::row::{signed, unsigned};
-use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
+use crate::row::{from_millis, signed, unsigned};
+use crate::{BatchReceipt, BatchSubmission, Error, Reconciled, ReportQuery, Result, StoredBatch, StoredReport};
 
 pub(crate) async fn put_partner(client: &Object, partner: &Partner) -> Result<()> {
     let body = encode("encoding a partner", partner)?;
@@ -42,6 +42,7 @@ pub(crate) async fn partners(client: &Object, only: Option<&PartnerId>) -> Resul
 pub(crate) async fn insert_batch(
     client: &mut Object,
     submitter: &PartnerId,
+    by: &BatchSubmission,
     received_at: OffsetDateTime,
     reports: &[Report],
 ) -> Result<BatchReceipt> {
@@ -109,9 +110,22 @@ pub(crate) async fn insert_batch(
     let first_seq: i64 = next.try_get(1).map_err(db("numbering a batch"))?;
     let partner_batch: i64 = next.try_get(2).map_err(db("numbering a batch"))?;
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
+    let user = by.user.as_ref().map(caveat_core::UserId::as_str);
+    let locators = (!by.report_locators.is_empty()).then_some(by.report_locators.as_slice());
     tx.execute(
-        "INSERT INTO batches (id, partner, received_at, count, partner_batch) VALUES ($1, $2, $3, $4, $5)",
-        &[&batch, &submitter.as_str(), &millis(received_at), &count, &partner_batch],
+        "INSERT INTO batches (id, partner, received_at, count, partner_batch, submitted_by, report_locators, first_seq, last_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &batch,
+            &submitter.as_str(),
+            &millis(received_at),
+            &count,
+            &partner_batch,
+            &user,
+            &locators,
+            &first_seq,
+            &(first_seq + count - 1),
+        ],
     )
     .await
     .map_err(db("recording a batch"))?;
@@ -280,4 +294,73 @@ pub(crate) async fn explain(client: &mut Object, q: &ReportQuery) -> Vec<String>
     tx.batch_execute("SET LOCAL enable_seqscan = off").await.unwrap();
     let rows = tx.query(&format!("EXPLAIN {}", p.sql), &p.params()).await.unwrap();
     rows.iter().map(|r| r.get::<_, String>(0)).collect()
+}
+
+/// Batches numbered above `after`, in order, at most `limit`.
+pub(crate) async fn batches(client: &Object, after: u64, limit: usize) -> Result<Vec<StoredBatch>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT id, partner, partner_batch, received_at, count, submitted_by, first_seq, last_seq \
+             FROM batches WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .await
+        .map_err(db("listing batches"))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = client.query(&stmt, &[&signed(after), &limit]).await.map_err(db("listing batches"))?;
+    rows.iter()
+        .map(|row| {
+            let get = || db("listing batches");
+            let id: i64 = row.try_get(0).map_err(get())?;
+            let corrupt = |m: String| Error::Corrupt { what: "batch", row: id, message: m };
+            let partner: &str = row.try_get(1).map_err(get())?;
+            let partner_batch: Option<i64> = row.try_get(2).map_err(get())?;
+            let user: Option<&str> = row.try_get(5).map_err(get())?;
+            let seqs: (Option<i64>, Option<i64>) = (row.try_get(6).map_err(get())?, row.try_get(7).map_err(get())?);
+            Ok(StoredBatch {
+                batch: unsigned(id),
+                partner: partner.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
+                partner_batch: unsigned(partner_batch.unwrap_or(0)),
+                received_at: from_millis(row.try_get(3).map_err(get())?, "batch", id)?,
+                count: unsigned(row.try_get(4).map_err(get())?),
+                user: user.map(str::parse).transpose().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
+                seqs: match seqs {
+                    (Some(a), Some(b)) => Some((unsigned(a), unsigned(b))),
+                    _ => None,
+                },
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn batch_report_locators(client: &Object, batch: u64) -> Result<Option<Vec<u8>>> {
+    let row = client
+        .query_opt("SELECT report_locators FROM batches WHERE id = $1", &[&signed(batch)])
+        .await
+        .map_err(db("reading a batch"))?;
+    Ok(row.map(|r| r.try_get::<_, Option<Vec<u8>>>(0)).transpose().map_err(db("reading a batch"))?.flatten())
+}
+
+pub(crate) async fn reconciled(client: &Object) -> Result<Reconciled> {
+    let row = client
+        .query_opt("SELECT batches, policy_events FROM reconciled WHERE id = 1", &[])
+        .await
+        .map_err(db("reading the reconciled mark"))?;
+    let Some(row) = row else { return Ok(Reconciled::default()) };
+    Ok(Reconciled {
+        batches: unsigned(row.try_get(0).map_err(db("reading the reconciled mark"))?),
+        policy_events: unsigned(row.try_get(1).map_err(db("reading the reconciled mark"))?),
+    })
+}
+
+pub(crate) async fn set_reconciled(client: &Object, mark: Reconciled) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO reconciled (id, batches, policy_events) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE \
+             SET batches = greatest(reconciled.batches, excluded.batches), \
+                 policy_events = greatest(reconciled.policy_events, excluded.policy_events)",
+            &[&signed(mark.batches), &signed(mark.policy_events)],
+        )
+        .await
+        .map_err(db("raising the reconciled mark"))?;
+    Ok(())
 }

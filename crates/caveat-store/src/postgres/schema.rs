@@ -155,6 +155,40 @@ const MIGRATIONS: &[&str] = &[
         WHERE batches.id = numbered.bid;
     CREATE INDEX batches_by_partner ON batches (partner, partner_batch);
     ",
+    // 6: what the audit log needs to account for every batch and policy event
+    // across a crash (issue 16), as SQLite's version 7 and its audit
+    // database's version 2: who submitted each, a batch's seq range and the
+    // audit's per-report locators, how far store and log were reconciled
+    // (everything already stored counts as reconciled), and the log's index
+    // of what each entry accounts for, whose primary keys refuse a second
+    // entry for one batch or event (another hub process may be recovering).
+    r"
+    ALTER TABLE batches ADD COLUMN submitted_by TEXT;
+    ALTER TABLE batches ADD COLUMN first_seq BIGINT;
+    ALTER TABLE batches ADD COLUMN last_seq BIGINT;
+    ALTER TABLE batches ADD COLUMN report_locators BYTEA;
+    ALTER TABLE policy_events ADD COLUMN submitted_by TEXT;
+    CREATE TABLE reconciled (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        batches       BIGINT NOT NULL,
+        policy_events BIGINT NOT NULL
+    );
+    INSERT INTO reconciled (id, batches, policy_events) VALUES (
+        1,
+        coalesce((SELECT max(id) FROM batches), 0),
+        coalesce((SELECT max(version) FROM policy_events), 0)
+    );
+    CREATE TABLE audit_batches (
+        partner TEXT NOT NULL,
+        batch   BIGINT NOT NULL, -- the batch's number among its partner's batches
+        idx     BIGINT NOT NULL,
+        PRIMARY KEY (partner, batch)
+    );
+    CREATE TABLE audit_policy_events (
+        version BIGINT PRIMARY KEY,
+        idx     BIGINT NOT NULL -- the first of the event's entries
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -93,13 +93,14 @@ pub(crate) fn revoke_tokens(conn: &Connection, user: &UserId, at: OffsetDateTime
 pub(crate) fn append_policy_event(
     conn: &Connection,
     originator: &PartnerId,
+    user: Option<&UserId>,
     at: OffsetDateTime,
     body: &str,
 ) -> Result<u64> {
     partner_known(conn, originator)?;
     conn.execute(
-        "INSERT INTO policy_events (originator, at, body) VALUES (?1, ?2, ?3)",
-        params![originator.as_str(), millis(at), body],
+        "INSERT INTO policy_events (originator, at, body, submitted_by) VALUES (?1, ?2, ?3, ?4)",
+        params![originator.as_str(), millis(at), body, user.map(UserId::as_str)],
     )
     .map_err(Error::db("recording a policy event"))?;
     Ok(unsigned(conn.last_insert_rowid()))
@@ -107,17 +108,25 @@ pub(crate) fn append_policy_event(
 
 pub(crate) fn policy_events(conn: &Connection, after: u64) -> Result<Vec<PolicyEvent>> {
     let mut stmt = conn
-        .prepare_cached("SELECT version, originator, at, body FROM policy_events WHERE version > ?1 ORDER BY version")
+        .prepare_cached(
+            "SELECT version, originator, at, body, submitted_by FROM policy_events WHERE version > ?1 ORDER BY version",
+        )
         .map_err(Error::db("reading policy events"))?;
     let rows = stmt
         .query_map([signed(after)], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
         })
         .map_err(Error::db("reading policy events"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (version, originator, at, body) = row.map_err(Error::db("reading policy events"))?;
-        out.push(row::policy_event(version, &originator, at, body)?);
+        let (version, originator, at, body, user) = row.map_err(Error::db("reading policy events"))?;
+        out.push(row::policy_event(version, &originator, at, body, user.as_deref())?);
     }
     Ok(out)
 }

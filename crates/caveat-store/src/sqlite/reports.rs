@@ -12,7 +12,7 @@ use crate::batch::{self, MarkingClasses, Stored};
 use crate::query::Arg;
 use crate::row::{self, DetailsRef, MARKING_COLUMN, Markings, REPORT_COLUMNS, ReportRow, encode, millis, nanos};
 use crate::row::{signed, unsigned};
-use crate::{BatchReceipt, Error, ReportQuery, Result, StoredReport};
+use crate::{BatchReceipt, BatchSubmission, Error, Reconciled, ReportQuery, Result, StoredBatch, StoredReport};
 
 pub(crate) fn put_partner(conn: &Connection, partner: &Partner) -> Result<()> {
     let body = encode("encoding a partner", partner)?;
@@ -42,6 +42,7 @@ pub(crate) fn partners(conn: &Connection, only: Option<&PartnerId>) -> Result<Ve
 pub(crate) fn insert_batch(
     conn: &mut Connection,
     submitter: &PartnerId,
+    by: &BatchSubmission,
     received_at: OffsetDateTime,
     reports: &[Report],
 ) -> Result<BatchReceipt> {
@@ -77,10 +78,16 @@ pub(crate) fn insert_batch(
     let count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
     let (batch, partner_batch): (i64, i64) = tx
         .query_row(
-            "INSERT INTO batches (partner, received_at, count, partner_batch) \
-             VALUES (?1, ?2, ?3, coalesce((SELECT max(partner_batch) FROM batches WHERE partner = ?1), 0) + 1) \
+            "INSERT INTO batches (partner, received_at, count, partner_batch, submitted_by, report_locators) \
+             VALUES (?1, ?2, ?3, coalesce((SELECT max(partner_batch) FROM batches WHERE partner = ?1), 0) + 1, ?4, ?5) \
              RETURNING id, partner_batch",
-            params![submitter.as_str(), millis(received_at), count],
+            params![
+                submitter.as_str(),
+                millis(received_at),
+                count,
+                by.user.as_ref().map(caveat_core::UserId::as_str),
+                (!by.report_locators.is_empty()).then_some(by.report_locators.as_slice())
+            ],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .map_err(Error::db("recording a batch"))?;
@@ -138,6 +145,12 @@ pub(crate) fn insert_batch(
             last_seq = seq;
         }
     }
+    // Where the batch's reports are, for reading it back whole (the audit's recovery).
+    tx.execute(
+        "UPDATE batches SET first_seq = ?2, last_seq = ?3 WHERE id = ?1",
+        params![batch, first_seq.unwrap_or(last_seq), last_seq],
+    )
+    .map_err(Error::db("recording a batch"))?;
     tx.commit().map_err(Error::db("committing a batch"))?;
     Ok(batch::receipt(batch, partner_batch, reports.len(), first_seq.unwrap_or(last_seq), last_seq))
 }
@@ -286,4 +299,68 @@ pub(crate) fn explain(conn: &Connection, q: &ReportQuery) -> Vec<String> {
     let (sql, args) = plan(q, "r.seq");
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Batches numbered above `after`, in order, at most `limit`.
+pub(crate) fn batches(conn: &Connection, after: u64, limit: usize) -> Result<Vec<StoredBatch>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, partner, partner_batch, received_at, count, submitted_by, first_seq, last_seq \
+             FROM batches WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .map_err(Error::db("listing batches"))?;
+    let mut rows = stmt
+        .query(params![i64::try_from(after).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX)])
+        .map_err(Error::db("listing batches"))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(Error::db("listing batches"))? {
+        let get = |e: rusqlite::Error| Error::Database { context: "listing batches", message: e.to_string() };
+        let id: i64 = row.get(0).map_err(get)?;
+        let corrupt = |m: String| Error::Corrupt { what: "batch", row: id, message: m };
+        let partner: String = row.get(1).map_err(get)?;
+        let partner_batch: Option<i64> = row.get(2).map_err(get)?;
+        let user: Option<String> = row.get(5).map_err(get)?;
+        let seqs: (Option<i64>, Option<i64>) = (row.get(6).map_err(get)?, row.get(7).map_err(get)?);
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        out.push(StoredBatch {
+            batch: unsigned(id),
+            partner: partner.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
+            partner_batch: unsigned(partner_batch.unwrap_or(0)),
+            received_at: row::from_millis(row.get(3).map_err(get)?, "timestamp", id)?,
+            count: unsigned(row.get(4).map_err(get)?),
+            user: user.map(|u| u.parse()).transpose().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
+            seqs: match seqs {
+                (Some(a), Some(b)) => Some((unsigned(a), unsigned(b))),
+                _ => None,
+            },
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn batch_report_locators(conn: &Connection, batch: u64) -> Result<Option<Vec<u8>>> {
+    let found: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT report_locators FROM batches WHERE id = ?1")
+        .and_then(|mut s| s.query_row([i64::try_from(batch).unwrap_or(i64::MAX)], |r| r.get(0)).optional())
+        .map_err(Error::db("reading a batch"))?;
+    Ok(found.flatten())
+}
+
+pub(crate) fn reconciled(conn: &Connection) -> Result<Reconciled> {
+    let (b, e): (i64, i64) = conn
+        .query_row("SELECT batches, policy_events FROM reconciled WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(Error::db("reading the reconciled mark"))?
+        .unwrap_or((0, 0));
+    Ok(Reconciled { batches: u64::try_from(b).unwrap_or(0), policy_events: u64::try_from(e).unwrap_or(0) })
+}
+
+pub(crate) fn set_reconciled(conn: &Connection, mark: Reconciled) -> Result<()> {
+    conn.execute(
+        "INSERT INTO reconciled (id, batches, policy_events) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE \
+         SET batches = max(batches, excluded.batches), policy_events = max(policy_events, excluded.policy_events)",
+        params![i64::try_from(mark.batches).unwrap_or(i64::MAX), i64::try_from(mark.policy_events).unwrap_or(i64::MAX)],
+    )
+    .map_err(Error::db("raising the reconciled mark"))?;
+    Ok(())
 }

@@ -161,6 +161,29 @@ const MIGRATIONS: &[&str] = &[
         WHERE batches.id = bid;
     CREATE INDEX batches_by_partner ON batches (partner, partner_batch);
     ",
+    // 7: what the audit log needs to account for every batch and policy event
+    // across a crash (issue 16): who submitted each, where a batch's reports
+    // are (its seq range), the audit's per-report locators, and how far the
+    // store and the log were reconciled. Batches and events already stored
+    // count as reconciled: their entries predate store numbers, and
+    // `verify-store` matches them by report ids and event digests instead.
+    r"
+    ALTER TABLE batches ADD COLUMN submitted_by TEXT;
+    ALTER TABLE batches ADD COLUMN first_seq INTEGER;
+    ALTER TABLE batches ADD COLUMN last_seq INTEGER;
+    ALTER TABLE batches ADD COLUMN report_locators BLOB;
+    ALTER TABLE policy_events ADD COLUMN submitted_by TEXT;
+    CREATE TABLE reconciled (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        batches       INTEGER NOT NULL,
+        policy_events INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO reconciled (id, batches, policy_events) VALUES (
+        1,
+        coalesce((SELECT max(id) FROM batches), 0),
+        coalesce((SELECT max(version) FROM policy_events), 0)
+    );
+    ",
 ];
 
 /// The schema version at which the audit log left the main database.
@@ -170,7 +193,27 @@ const AUDIT_MOVED: i64 = 5;
 const AUDIT_MIGRATIONS: &[&str] = &[
     // 1: the tables main migration 4 made.
     AUDIT_TABLES,
+    // 2: what each entry accounts for in the store (issue 16), written in the
+    // same transaction as the entries. The primary keys refuse a second entry
+    // for one batch or policy event, so a process recovering after a crash and
+    // a live process auditing its own batch cannot both write one.
+    AUDIT_ITEMS,
 ];
+
+/// The index of stored batches and policy events to the entries accounting
+/// for them (`SqliteLog::append`). Shipped: never edit.
+const AUDIT_ITEMS: &str = r"
+    CREATE TABLE audit_batches (
+        partner TEXT NOT NULL,
+        batch   INTEGER NOT NULL, -- the batch's number among its partner's batches
+        idx     INTEGER NOT NULL,
+        PRIMARY KEY (partner, batch)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE audit_policy_events (
+        version INTEGER PRIMARY KEY,
+        idx     INTEGER NOT NULL -- the first of the event's entries
+    ) STRICT;
+    ";
 
 /// The schema version this build writes.
 #[expect(clippy::cast_possible_wrap, reason = "a handful of migrations")]

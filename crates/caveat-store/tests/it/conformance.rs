@@ -6,7 +6,7 @@ use caveat_core::{
     BoundingBox, Case, CaseId, CaseStatus, CaseStep, Marking, Partner, PartnerId, Position, Purpose, Report, ReportId,
     Role, StepAction, TimeWindow, User, VesselDescriptors,
 };
-use caveat_store::{Error, ReportQuery, Store, Superseded};
+use caveat_store::{BatchSubmission, Error, Reconciled, ReportQuery, Store, Superseded};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -47,6 +47,95 @@ pub(crate) async fn run_all(store: &dyn Store) {
     policy_events_are_ordered(store).await;
     cases_keep_their_steps(store).await;
     audit_log_is_durable_and_provable(store).await;
+    batches_and_events_are_accounted_once(store).await;
+}
+
+/// Issue 16: what the store keeps for the audit (who submitted a batch, where
+/// its reports are, the audit's locators, the reconciled mark), and the log's
+/// index, which refuses a second entry for one batch or policy event.
+async fn batches_and_events_are_accounted_once(store: &dyn Store) {
+    use caveat_audit::{AuditEntry, Hash, IngestBatch, MerkleLog, PolicyEventRef, ReportSet, StoreItem, Suspension};
+    let reports: Vec<Report> = (0..3).map(|_| Report::builder().build()).collect();
+    let by = BatchSubmission { user: Some("ana@gbr".parse().unwrap()), report_locators: vec![7; 24] };
+    let at = NOW + Duration::milliseconds(5);
+    let receipt = store.insert_batch_by(&pid("GBR"), &by, at, reports.clone()).await.unwrap();
+    let listed = store.batches(receipt.batch - 1, 10).await.unwrap();
+    let b = listed.first().unwrap();
+    assert_eq!(
+        (
+            b.batch,
+            b.partner.as_str(),
+            b.partner_batch,
+            b.received_at,
+            b.count,
+            b.user.as_ref().map(caveat_core::UserId::as_str)
+        ),
+        (receipt.batch, "GBR", receipt.partner_batch, at, 3, Some("ana@gbr"))
+    );
+    assert_eq!(b.seqs, Some((receipt.first_seq, receipt.last_seq)));
+    assert_eq!(store.batch_report_locators(receipt.batch).await.unwrap(), Some(vec![7; 24]));
+    let plain = store.insert_batch(&pid("GBR"), NOW, vec![Report::builder().build()]).await.unwrap();
+    let listed = store.batches(receipt.batch, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|b| (b.batch, b.user.clone())).collect::<Vec<_>>(), [(plain.batch, None)]);
+    assert_eq!(store.batch_report_locators(plain.batch).await.unwrap(), None);
+
+    let v =
+        store.append_policy_event_by(&pid("GBR"), Some(&"ana@gbr".parse().unwrap()), NOW, "{}".into()).await.unwrap();
+    let event = store.policy_events(v - 1).await.unwrap();
+    assert_eq!(event[0].user.as_ref().map(caveat_core::UserId::as_str), Some("ana@gbr"));
+
+    let mark = store.reconciled().await.unwrap();
+    store.set_reconciled(Reconciled { batches: mark.batches + 5, policy_events: mark.policy_events }).await.unwrap();
+    store
+        .set_reconciled(Reconciled { batches: mark.batches + 2, policy_events: mark.policy_events + 1 })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reconciled().await.unwrap(),
+        Reconciled { batches: mark.batches + 5, policy_events: mark.policy_events + 1 },
+        "the mark only rises"
+    );
+
+    let ingest = AuditEntry::IngestBatch(IngestBatch {
+        at: NOW,
+        partner: pid("GBR"),
+        user: "ana@gbr".parse().unwrap(),
+        reports: ReportSet::new(&reports.iter().map(|r| r.id).collect::<Vec<_>>()),
+        batch: Some(receipt.partner_batch),
+        content: Some(Hash::sha256(b"content")),
+        recovered: false,
+    });
+    let suspension = |consumer: &str| {
+        AuditEntry::Suspension(Suspension {
+            at: NOW,
+            originator: pid("GBR"),
+            user: "ana@gbr".parse().unwrap(),
+            suspension: format!("suspension/{v}").parse().unwrap(),
+            consumer: Some(pid(consumer)),
+            purpose: None,
+            event: Some(PolicyEventRef { version: v, digest: Hash::sha256(b"event") }),
+            recovered: false,
+        })
+    };
+    let items = [
+        StoreItem::Batch { partner: pid("GBR"), number: receipt.partner_batch },
+        StoreItem::PolicyEvent { version: v },
+        StoreItem::Batch { partner: pid("CAN"), number: receipt.partner_batch },
+    ];
+    let mut log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();
+    assert_eq!(log.storage().accounted(&items).unwrap(), [None, None, None]);
+    let start = log.size();
+    // One event, several entries (a suspension towards two partners): one item.
+    log.append_entries(&[ingest.clone(), suspension("CAN"), suspension("FRA")]).unwrap();
+    assert_eq!(log.storage().accounted(&items).unwrap(), [Some(start), Some(start + 1), None]);
+    let head = log.tree_head();
+    assert!(log.append_entries(&[ingest]).is_err(), "a second entry for the batch is refused");
+    assert!(log.append_entries(&[suspension("NLD")]).is_err(), "and for the event");
+    log.reload().unwrap();
+    assert_eq!(log.tree_head(), head, "a refused append leaves the log as it was");
+    let read = log.storage().entries(start, start + 10).unwrap();
+    assert_eq!(read.len(), 3);
+    assert_eq!(read[1], log.entry(start + 1).unwrap());
 }
 
 async fn audit_log_is_durable_and_provable(store: &dyn Store) {
@@ -57,6 +146,8 @@ async fn audit_log_is_durable_and_provable(store: &dyn Store) {
             originator: pid(who),
             user: "ana@gbr".parse().unwrap(),
             suspension: format!("s-{n}").parse().unwrap(),
+            event: None,
+            recovered: false,
         })
     };
     let mut log = MerkleLog::open(store.audit_storage().unwrap()).unwrap();

@@ -11,6 +11,8 @@ fn entry(n: u64) -> AuditEntry {
         originator: "GBR".parse().unwrap(),
         user: "ana@gbr".parse().unwrap(),
         suspension: format!("s-{n}").parse().unwrap(),
+        event: None,
+        recovered: false,
     })
 }
 
@@ -138,6 +140,12 @@ fn a_version_4_database_has_its_audit_log_moved_to_its_own_file() {
          DETACH DATABASE a;
          DROP INDEX batches_by_partner;
          ALTER TABLE batches DROP COLUMN partner_batch;
+         ALTER TABLE batches DROP COLUMN submitted_by;
+         ALTER TABLE batches DROP COLUMN first_seq;
+         ALTER TABLE batches DROP COLUMN last_seq;
+         ALTER TABLE batches DROP COLUMN report_locators;
+         ALTER TABLE policy_events DROP COLUMN submitted_by;
+         DROP TABLE reconciled;
          PRAGMA user_version = 4;",
     )
     .unwrap();

@@ -1,12 +1,12 @@
-//! Acknowledged batches survive `kill -9`; unacknowledged ones are whole or absent.
+//! Acknowledged batches survive `kill -9`; unacknowledged ones are whole or
+//! absent; and after a restart every stored batch has exactly one ingest
+//! entry in the audit log, which names only stored batches (issue 16).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use caveat_store::{ReportQuery, SqliteStore, Store, Superseded};
 
 use crate::{Hub, line};
 
@@ -83,23 +83,12 @@ fn crash_test(hub: &Hub, postgres: Option<&str>) {
     }
     assert!(kills_mid_run >= 15, "only {kills_mid_run} of 20 kills landed mid-run; the test lost its teeth");
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let stored: HashSet<String> = rt.block_on(async {
-        let store: Box<dyn Store> = match postgres {
-            Some(db) => Box::new(caveat_store::PostgresStore::connect(db).await.unwrap()),
-            None => Box::new(SqliteStore::open(hub.db()).unwrap()),
-        };
-        let q = ReportQuery { superseded: Superseded::Include, ..ReportQuery::default() };
-        let mut ids = HashSet::new();
-        let mut cursor = None;
-        loop {
-            let page = store.reports(&ReportQuery { after_seq: cursor, ..q.clone() }).await.unwrap();
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.seq);
-            ids.extend(page.into_iter().map(|s| s.report.id.to_string()));
-        }
-        ids
-    });
+    // A start after the last kill recovers what it left unaudited (issue 16):
+    // then every stored batch has exactly one ingest entry and the reverse.
+    let out = hub.command_on(postgres, &["audit", "checkpoint"]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    let accounting = crate::accounting::check(hub, postgres);
+    let stored = &accounting.report_ids;
     let mut whole = 0;
     for (path, range) in &files {
         let present = range.clone().filter(|n| stored.contains(&crate::stored_id(*n, "GBR"))).count() as u64;
@@ -112,5 +101,14 @@ fn crash_test(hub: &Hub, postgres: Option<&str>) {
         }
     }
     assert!(whole >= acknowledged.len());
+    assert_eq!(whole, accounting.batches);
     assert!(!acknowledged.is_empty(), "no batch was ever acknowledged; the kills came too early");
+    eprintln!(
+        "crash ({}): {kills_mid_run} kills mid-run, {} batches acknowledged, {} stored, {} ingest entries ({} recovered), 0 mismatches",
+        if postgres.is_some() { "PostgreSQL" } else { "SQLite" },
+        acknowledged.len(),
+        accounting.batches,
+        accounting.entries,
+        accounting.recovered
+    );
 }

@@ -7,14 +7,17 @@
     reason = "integration tests fail loudly; clippy.toml exempts only #[test] bodies"
 )]
 
+mod accounting;
 mod architecture;
 mod crash;
+mod crash_serve;
 mod federation;
 mod ingest;
 mod multi_hub;
 mod same_audit;
 mod slow_clients;
 mod tls;
+mod verify_store;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
