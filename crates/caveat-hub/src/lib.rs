@@ -28,6 +28,7 @@
 
 mod access;
 mod audit;
+pub mod audit_schema;
 mod cases;
 mod change;
 mod error;
@@ -48,11 +49,15 @@ use tokio::sync::watch;
 
 pub use access::{Access, Action, decision_entries};
 pub use audit::AuditLog;
-pub use cases::{CaseSummary, NewCase, NewStep, facts_of as case_facts};
+pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
 pub use ingest::{Batch, Ingested};
-pub use tracks::{TrackPage, TrackQuery};
+pub use policy::{PolicyView, StandingView, SuspensionView};
+pub use tracks::{
+    Identity, LineageEntry, TrackBody, TrackDetail, TrackPage, TrackPageBody, TrackQuery, TrackState, TrailPoint,
+};
+pub use usage::{CaseOutcome, TransparencyCase, TransparencyReport};
 pub use views::ADD_INTERVAL;
 
 /// Who acts: a partner and the user acting for it (`operator` from the CLI).
