@@ -65,8 +65,8 @@ pub(crate) struct ViewHeaders {
     #[param(rename = "Caveat-Purpose")]
     purpose: Purpose,
     /// The case the request acts in, if any: one the caller's partner takes part in.
-    #[param(rename = "Caveat-Case")]
-    case: Option<CaseId>,
+    #[param(rename = "Caveat-Case", required = false)]
+    case: CaseId,
 }
 
 /// An authenticated request with its declared purpose (and case): a view key.

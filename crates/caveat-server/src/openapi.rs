@@ -9,6 +9,8 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 
+use caveat_hub::export::Format;
+
 use crate::error::ErrorBody;
 use crate::live::ViewEvent;
 
@@ -26,7 +28,8 @@ exactly like one that does not exist. Prose: docs/api.md.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     security(("token" = [])),
-    components(schemas(ViewEvent, ErrorBody)),
+    // Schemas that no body names, only a parameter (utoipa-axum collects bodies' schemas alone) or the live stream.
+    components(schemas(ViewEvent, ErrorBody, Format)),
     tags(
         (name = "operations", description = "Health and this document."),
         (name = "session", description = "Who is asking."),
