@@ -31,9 +31,11 @@ impl Drop for Open {
     }
 }
 
-/// Server-Sent Events telling the client its view changed: `event: view` with
-/// `data:` a [`ViewEvent`] (`{"version": N}`) when the stream opens and whenever
-/// the caller's own tracks changed; the client then re-fetches `/v1/tracks`.
+/// Server-Sent Events telling the client its view changed.
+///
+/// `event: view` with `data:` a `ViewEvent` (`{"version": N}`) when the stream
+/// opens and whenever the caller's own tracks changed; the client then
+/// re-fetches `/v1/tracks`.
 ///
 /// The event carries no data of the view, only the version of its content: the
 /// client re-fetches its tracks through the same policy path as any request.

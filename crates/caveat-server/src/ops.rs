@@ -22,6 +22,7 @@ use crate::{ApiError, AppState};
 /// The document, rendered once.
 static OPENAPI: LazyLock<String> = LazyLock::new(crate::openapi::json);
 
+/// Liveness.
 #[utoipa::path(
     get,
     path = "/healthz",

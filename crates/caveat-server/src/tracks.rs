@@ -117,9 +117,9 @@ pub(crate) struct ExportQuery {
     format: Format,
 }
 
-/// Export the caller's view, decided as `export`: no-export data is withheld,
-/// and nothing derived from it leaves.
+/// Export the caller's view.
 ///
+/// Decided as `export`: no-export data is withheld, and nothing derived from it leaves.
 /// The body (where the format allows) and the `Caveat-Marking` header carry the
 /// combined marking of everything exported.
 #[utoipa::path(

@@ -123,9 +123,11 @@ pub(crate) struct UsageQuery {
     saved_size: Option<u64>,
 }
 
-/// The caller's partner's usage report: every audit entry touching its data
-/// (the newest 10,000), summarised by partner, purpose and case, with proofs
-/// against a fresh signed checkpoint (verify offline with `caveat audit verify`).
+/// The caller's partner's usage report.
+///
+/// Every audit entry touching its data (the newest 10,000), summarised by
+/// partner, purpose and case, with proofs against a fresh signed checkpoint
+/// (verify offline with `caveat audit verify`).
 #[utoipa::path(
     get,
     path = "/usage",
@@ -148,9 +150,10 @@ pub(crate) async fn usage(
     Ok(Json(state.hub.usage_report(caller.user.partner.clone(), q.saved_size).await?))
 }
 
-/// The caller's partner's transparency report: accesses to its data by partner
-/// and purpose, denied attempts, the cases its data supported with their
-/// outcomes, and the bundle proving each line.
+/// The caller's partner's transparency report.
+///
+/// Accesses to its data by partner and purpose, denied attempts, the cases its
+/// data supported with their outcomes, and the bundle proving each line.
 #[utoipa::path(
     get,
     path = "/transparency",

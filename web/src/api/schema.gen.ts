@@ -8,6 +8,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** Liveness. */
     get: operations["healthz"];
     put?: never;
     post?: never;
@@ -186,9 +187,9 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Export the caller's view, decided as `export`: no-export data is withheld,
-     *     and nothing derived from it leaves.
-     * @description The body (where the format allows) and the `Caveat-Marking` header carry the
+     * Export the caller's view.
+     * @description Decided as `export`: no-export data is withheld, and nothing derived from it leaves.
+     *     The body (where the format allows) and the `Caveat-Marking` header carry the
      *     combined marking of everything exported.
      */
     get: operations["export"];
@@ -208,10 +209,12 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Server-Sent Events telling the client its view changed: `event: view` with
-     *     `data:` a [`ViewEvent`] (`{"version": N}`) when the stream opens and whenever
-     *     the caller's own tracks changed; the client then re-fetches `/v1/tracks`.
-     * @description The event carries no data of the view, only the version of its content: the
+     * Server-Sent Events telling the client its view changed.
+     * @description `event: view` with `data:` a `ViewEvent` (`{"version": N}`) when the stream
+     *     opens and whenever the caller's own tracks changed; the client then
+     *     re-fetches `/v1/tracks`.
+     *
+     *     The event carries no data of the view, only the version of its content: the
      *     client re-fetches its tracks through the same policy path as any request.
      *
      *     The hub wakes every stream on any change (reports stored, policy changed),
@@ -409,9 +412,9 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The caller's partner's transparency report: accesses to its data by partner
-     *     and purpose, denied attempts, the cases its data supported with their
-     *     outcomes, and the bundle proving each line.
+     * The caller's partner's transparency report.
+     * @description Accesses to its data by partner and purpose, denied attempts, the cases its
+     *     data supported with their outcomes, and the bundle proving each line.
      */
     get: operations["transparency"];
     put?: never;
@@ -430,9 +433,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The caller's partner's usage report: every audit entry touching its data
-     *     (the newest 10,000), summarised by partner, purpose and case, with proofs
-     *     against a fresh signed checkpoint (verify offline with `caveat audit verify`).
+     * The caller's partner's usage report.
+     * @description Every audit entry touching its data (the newest 10,000), summarised by
+     *     partner, purpose and case, with proofs against a fresh signed checkpoint
+     *     (verify offline with `caveat audit verify`).
      */
     get: operations["usage"];
     put?: never;
