@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// A stand-in for `caveat serve --demo` that follows docs/api.md, for developing and testing the web
-// COP before (and independently of) the Rust server. Plain Node http, no dependencies.
+// A stand-in for `caveat serve --demo` that answers in the shapes of the server's OpenAPI document
+// (docs/openapi.json, generated from the Rust code; it serves that document too), for developing and
+// testing the web COP without the Rust server. Plain Node http, no dependencies.
+// unit/mock-contract.spec.ts validates each of its responses against the document.
 //
 //   node dev/mock-server.mjs [serve] [--demo] [--listen 127.0.0.1:8787] [--db IGNORED]
 //                            [--static dist] [--tick-ms 3000]
@@ -25,6 +27,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const listen = flag("listen", "127.0.0.1:8787");
 const staticDir = resolve(flag("static", join(here, "..", "dist")));
 const tickMs = Number(flag("tick-ms", "3000"));
+const openapiDocument = join(here, "..", "..", "docs", "openapi.json");
 const [host, portText] = listen.includes(":") ? listen.split(/:(?=[^:]*$)/) : ["127.0.0.1", listen];
 const port = Number(portText);
 
@@ -135,11 +138,8 @@ let nextReport = 1;
 let version = 1;
 let policyVersion = 1;
 let nextSuspension = 1;
-/** @type {{id:number, originator:string, partners:string[]|null, purposes:string[]|null, reason:string, at:string}[]} */
+/** @type {{id:string, originator:string, partners:string[]|null, purposes:string[]|null, reason:string, at:string, active:boolean}[]} */
 const suspensions = [];
-/** uses[originator] = Map("partner|purpose|case" -> count) */
-const uses = new Map();
-const denials = new Map();
 /** accesses[originator] = Map("partner|purpose|case" -> {permits, denies, reports_*}): one permit
  * or deny per request and originator, as the hub's audit log records a view's decisions. */
 const accesses = new Map();
@@ -186,7 +186,7 @@ const MOCK_CASE = {
       detail: {
         kind: "detain",
         persons: 3,
-        nationalities: ["COL", "VEN"],
+        nationalities: ["CO", "VE"],
         rights_told_at: "2026-11-22T00:10:00Z",
       },
     },
@@ -223,7 +223,7 @@ function addReport(vessel, originator, t) {
   const v = VESSELS[vessel];
   const jitter = () => (Math.random() - 0.5) * 0.01;
   const r = {
-    id: `r-${String(nextReport++).padStart(6, "0")}`,
+    id: `019ab000-0000-7000-8000-${(nextReport++).toString(16).padStart(12, "0")}`,
     vessel,
     originator,
     source: SOURCE[originator],
@@ -267,12 +267,6 @@ function permits(r, partner, purpose) {
   return !suspended(r, partner, purpose);
 }
 
-function count(map, originator, key) {
-  if (!map.has(originator)) map.set(originator, new Map());
-  const m = map.get(originator);
-  m.set(key, (m.get(key) ?? 0) + 1);
-}
-
 /** Fuse after filtering: tracks are built only from the view's permitted reports. */
 function tracksFor(partner, purpose, caseId) {
   const byVessel = new Map();
@@ -285,11 +279,7 @@ function tracksFor(partner, purpose, caseId) {
   };
   for (const r of reports) {
     if (r.originator !== partner) decide(r.originator, permits(r, partner, purpose));
-    if (!permits(r, partner, purpose)) {
-      count(denials, r.originator, key);
-      continue;
-    }
-    count(uses, r.originator, key);
+    if (!permits(r, partner, purpose)) continue;
     if (!byVessel.has(r.vessel)) byVessel.set(r.vessel, []);
     byVessel.get(r.vessel).push(r);
   }
@@ -301,7 +291,18 @@ function tracksFor(partner, purpose, caseId) {
     rs.sort((a, b) => a.observed_at.localeCompare(b.observed_at));
     const last = rs[rs.length - 1];
     const originators = [...new Set(rs.map((r) => r.originator))].sort();
-    const identity = rs.reduce((id, r) => (r.identity ? { ...id, ...r.identity } : id), {});
+    const identity = rs.reduce((id, r) => (r.identity ? { ...id, ...r.identity } : id), {
+      mmsi: null,
+      imo: null,
+      name: null,
+      call_sign: null,
+      flag: null,
+      vessel_type: null,
+      length_m: null,
+      engines: null,
+      persons_on_board: null,
+      mmsi_conflict: false,
+    });
     const marks = [...new Set(rs.map((r) => r.originator))].map((o) => DEFAULT_MARKING[o]);
     const track = {
       id: `t-${String(vessel).padStart(4, "0")}`,
@@ -330,6 +331,9 @@ function tracksFor(partner, purpose, caseId) {
         source: r.source,
         observed_at: r.observed_at,
       })),
+      lineage_by_originator: Object.fromEntries(
+        originators.map((o) => [o, rs.filter((r) => r.originator === o).length]),
+      ),
     };
     tracks.push(track);
   }
@@ -403,7 +407,11 @@ function viewKey(req) {
   if (caseId !== null) {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(caseId))
       throw new HttpError(400, "bad_request", "header Caveat-Case: not a UUID");
-    throw new HttpError(404, "not_found", "header Caveat-Case: no such case");
+    throw new HttpError(
+      400,
+      "unknown_case",
+      "header Caveat-Case: no case of your partner has this id",
+    );
   }
   return { purpose, caseId };
 }
@@ -439,6 +447,27 @@ function stringList(v, field, allowed) {
   return v;
 }
 
+/** The usage lines of `originator`'s data: one per (partner, purpose, case), as the hub's audit sums them. */
+function usageLines(originator) {
+  return [...(accesses.get(originator) ?? new Map())].map(([key, l]) => {
+    const [partner, purpose, c] = key.split("|");
+    return { partner, purpose, ...(c ? { case: c } : {}), ...l, case_steps: 0 };
+  });
+}
+
+/** A proof bundle of `n` entries against an unsigned mock checkpoint (it proves nothing). */
+function bundle(n) {
+  const size = auditSize + 1;
+  return {
+    checkpoint: `mock.hub/audit\n${size}\n${Buffer.alloc(32).toString("base64")}\n\n— mock.hub/audit (not signed)\n`,
+    entries: Array.from({ length: n }, (_, i) => ({
+      index: i,
+      data: Buffer.from(`mock audit entry ${i}`).toString("base64"),
+      path: [],
+    })),
+  };
+}
+
 async function api(req, res, url) {
   const path = url.pathname;
   if (path === "/v1/demo/users" && req.method === "GET") {
@@ -460,7 +489,11 @@ async function api(req, res, url) {
   }
   if (path === "/v1/tracks" && req.method === "GET") {
     const { purpose, caseId } = viewKey(req);
-    const all = tracksFor(u.partner, purpose, caseId).map((t) => ({ ...t, lineage: undefined }));
+    const all = tracksFor(u.partner, purpose, caseId).map((t) => ({
+      ...t,
+      lineage: undefined,
+      lineage_by_originator: undefined,
+    }));
     const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get("limit") ?? "500")));
     const start = Number(url.searchParams.get("cursor") ?? "0");
     const page = all.slice(start, start + limit);
@@ -491,7 +524,7 @@ async function api(req, res, url) {
   if (path === "/v1/policy" && req.method === "GET") {
     return send(res, 200, {
       version: policyVersion,
-      standing: [],
+      standing: null,
       suspensions: suspensions.filter((s) => s.originator === u.partner),
     });
   }
@@ -503,51 +536,41 @@ async function api(req, res, url) {
     const unknown = Object.keys(b).find((k) => !["partners", "purposes", "reason"].includes(k));
     if (unknown) throw new HttpError(400, "bad_request", `field ${unknown}: unknown field`);
     const s = {
-      id: nextSuspension++,
+      id: String(nextSuspension++),
       originator: u.partner,
       partners: stringList(b.partners, "partners", PARTNERS),
       purposes: stringList(b.purposes, "purposes", PURPOSES),
       reason: typeof b.reason === "string" ? b.reason : "",
       at: new Date().toISOString(),
+      active: true,
     };
     suspensions.push(s);
     policyVersion++;
     bumpView();
-    return send(res, 201, s);
+    return send(res, 201, { ...s, version: policyVersion });
   }
   const suspMatch = /^\/v1\/suspensions\/([^/]+)$/.exec(path);
   if (suspMatch && req.method === "DELETE") {
     requireRole(u, "partner-admin");
-    const i = suspensions.findIndex(
-      (s) => String(s.id) === suspMatch[1] && s.originator === u.partner,
-    );
-    if (i < 0) throw new HttpError(404, "not_found", "no such suspension");
-    suspensions.splice(i, 1);
+    const i = suspensions.findIndex((s) => s.id === suspMatch[1] && s.originator === u.partner);
+    if (i < 0) throw new HttpError(404, "not_found", "not found");
+    const [s] = suspensions.splice(i, 1);
     policyVersion++;
     bumpView();
-    res.writeHead(204);
-    return res.end();
+    return send(res, 200, { id: s.id, resumed: true, version: policyVersion });
   }
   if (path === "/v1/usage" && req.method === "GET") {
     requireRole(u, "auditor", "partner-admin");
-    const rows = (map) =>
-      [...(map.get(u.partner) ?? new Map())].map(([key, n]) => {
-        const [partner, purpose, c] = key.split("|");
-        return { partner, purpose, case: c || null, reports: n };
-      });
+    const summary = usageLines(u.partner);
     return send(res, 200, {
       originator: u.partner,
-      uses: rows(uses),
-      denials: rows(denials),
-      checkpoint: { size: version, root_hash: "mock-" + "0".repeat(56) },
+      summary,
+      bundle: bundle(summary.length),
     });
   }
   if (path === "/v1/transparency" && req.method === "GET") {
     requireRole(u, "auditor", "partner-admin");
-    const lines = [...(accesses.get(u.partner) ?? new Map())].map(([key, l]) => {
-      const [partner, purpose, c] = key.split("|");
-      return { partner, purpose, ...(c ? { case: c } : {}), ...l, case_steps: 0 };
-    });
+    const lines = usageLines(u.partner);
     const cases = [];
     if (MOCK_CASE.cited.includes(u.partner)) {
       const { case: id, lead, status, steps, outcomes } = MOCK_CASE;
@@ -563,21 +586,12 @@ async function api(req, res, url) {
         case_steps: MOCK_CASE.steps.length,
       });
     }
-    const size = auditSize + 1;
-    const entries = lines.map((_, i) => ({
-      index: i,
-      data: Buffer.from(`mock audit entry ${i}`).toString("base64"),
-      path: [],
-    }));
     return send(res, 200, {
       originator: u.partner,
       accesses: lines,
       denied: lines.filter((l) => l.denies > 0),
       cases,
-      proof: {
-        checkpoint: `mock.hub/audit\n${size}\n${Buffer.alloc(32).toString("base64")}\n\n— mock.hub/audit (not signed)\n`,
-        entries,
-      },
+      proof: bundle(lines.length),
     });
   }
   throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
@@ -613,11 +627,12 @@ const server = createServer((req, res) => {
   const run = async () => {
     if (url.pathname === "/healthz") return send(res, 200, "ok", "text/plain");
     if (url.pathname === "/openapi.json")
-      return send(res, 200, {
-        openapi: "3.1.0",
-        info: { title: "Caveat mock", version: "0" },
-        paths: {},
-      });
+      return send(
+        res,
+        200,
+        await readFile(openapiDocument, "utf8"),
+        "application/json; charset=utf-8",
+      );
     if (url.pathname.startsWith("/v1/")) return api(req, res, url);
     return serveStatic(res, url.pathname);
   };
@@ -630,6 +645,8 @@ const server = createServer((req, res) => {
 });
 
 server.listen(port, host, () => {
-  console.log(`caveat mock listening on http://${host}:${port} (static ${staticDir})`);
+  const address = server.address();
+  const bound = typeof address === "object" && address !== null ? address.port : port;
+  console.log(`caveat mock listening on http://${host}:${bound} (static ${staticDir})`);
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(0));

@@ -258,7 +258,7 @@ function restoreView(me: Me): ViewKey | null {
     const raw = sessionStorage.getItem(VIEW_KEY);
     if (raw === null) return null;
     const v = JSON.parse(raw) as Partial<ViewKey>;
-    if (typeof v.purpose !== "string" || !me.purposes.includes(v.purpose)) return null;
+    if (typeof v.purpose !== "string" || !me.purposes.some((p) => p === v.purpose)) return null;
     return { purpose: v.purpose, caseId: typeof v.caseId === "string" ? v.caseId : null };
   } catch {
     return null;

@@ -13,6 +13,7 @@ use crate::{CaseId, Error, Flag, PartnerId, Position, ReportId, UserId, VesselDe
 pub const MAX_CITED_REPORTS: usize = 1_000;
 
 /// Why a boarding is lawful. No boarding is recorded without one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum LegalBasis {
@@ -49,6 +50,7 @@ impl LegalBasis {
 }
 
 /// What was done, with what each kind of step must record.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum StepAction {
@@ -166,6 +168,7 @@ impl StepAction {
 }
 
 /// One recorded step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseStep {
     /// What was done.
@@ -184,6 +187,7 @@ pub struct CaseStep {
 }
 
 /// Whether a case is still being worked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaseStatus {
@@ -194,6 +198,7 @@ pub enum CaseStatus {
 }
 
 /// An interdiction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Its id.

@@ -47,6 +47,8 @@ mod case;
 mod error;
 mod geo;
 mod marking;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod partner;
 mod purpose;
 mod report;

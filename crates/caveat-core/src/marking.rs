@@ -16,6 +16,7 @@ pub const MAX_RELEASABLE_TO: usize = 64;
 /// itself is not listed: its rights over its own data come from policy, not
 /// from the marking. Markings are compared and hashed whole: reports that share
 /// a marking form one *marking class*, and policy decides once per class.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Marking {

@@ -10,6 +10,7 @@ use crate::Error;
 ///
 /// Never implied: a request without a purpose sees nothing (DESIGN.md, default deny).
 /// Deliberately absent: anything to do with weapons or strike targeting.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
@@ -64,6 +65,7 @@ impl FromStr for Purpose {
 }
 
 /// How a report was observed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {

@@ -120,6 +120,7 @@ impl ReportIdMint {
 ///
 /// Its JSON form is documented in `schemas/report.schema.json`; a stored
 /// report's JSON is itself valid input.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Time-ordered id.

@@ -186,6 +186,7 @@ impl fmt::Display for Flag {
 }
 
 /// What kind of vessel it is, as an observer would classify it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VesselType {
@@ -218,6 +219,7 @@ pub enum VesselType {
 }
 
 /// What an observer knows of a vessel's identity. Every field is optional.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VesselDescriptors {

@@ -3,17 +3,17 @@
 //! policy decision (`cite`, purpose interdiction, this case), and a report
 //! the partner may not use for this case cannot be cited.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use caveat_audit::{AuditEntry, CaseStep as CaseStepEntry, CaseStepKind, OriginatorUse};
 use caveat_core::{
-    Case, CaseId, CaseStatus, CaseStep, PartnerId, Position, Purpose, Report, ReportId, StepAction, User,
+    Case, CaseId, CaseStatus, CaseStep, PartnerId, Position, Purpose, Report, ReportId, SourceKind, StepAction, User,
     VesselDescriptors, ViewKey,
 };
 use caveat_policy::{Action, CaseFacts};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::access::decision_uses;
 use crate::tracks::rfc3339;
@@ -30,7 +30,7 @@ pub fn facts_of(case: &Case) -> CaseFacts {
 }
 
 /// A step as submitted: what was done, when, where, by which unit, relying on which reports.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStep {
     /// What was done.
@@ -48,7 +48,7 @@ pub struct NewStep {
 }
 
 /// A case as opened: the caller's partner leads.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     /// Other partners taking part.
@@ -65,10 +65,10 @@ pub struct NewCase {
 }
 
 /// A case as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseSummary {
     /// Its id.
-    pub id: String,
+    pub id: CaseId,
     /// The leading partner.
     pub lead: PartnerId,
     /// Every partner taking part (the lead too).
@@ -77,6 +77,39 @@ pub struct CaseSummary {
     pub status: CaseStatus,
     /// Its steps' names, in order.
     pub steps: Vec<&'static str>,
+}
+
+/// A case as its participants see it (`/v1/cases/{id}`): the case with its
+/// steps, and what each cited report may still show.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseDetail {
+    /// The case.
+    #[serde(flatten)]
+    pub case: Case,
+    /// Every report its steps cite, by id.
+    pub citations: BTreeMap<ReportId, Citation>,
+}
+
+/// A cited report as a participant may see it now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "status")]
+pub enum Citation {
+    /// The caller may still use it: where and when it placed the vessel, and whose it is.
+    #[serde(rename = "available")]
+    Available {
+        /// Its originator.
+        originator: PartnerId,
+        /// How it was observed.
+        source: SourceKind,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        observed_at: OffsetDateTime,
+        /// Where.
+        position: Position,
+    },
+    /// Its originator no longer lets the caller use it (suspended, expired): nothing of it is shown.
+    #[serde(rename = "withheld by its originator")]
+    Withheld,
 }
 
 /// The audit form of a step's action. Exhaustive: a new action must say how it is audited.
@@ -263,7 +296,7 @@ impl Hub {
     ///
     /// # Errors
     /// [`Error::NotFound`] for a case `user`'s partner is not in; the store or the audit log fails.
-    pub async fn case(&self, user: &User, id: &str) -> Result<Value, Error> {
+    pub async fn case(&self, user: &User, id: &str) -> Result<CaseDetail, Error> {
         let id: CaseId = id.parse().map_err(|_| Error::NotFound)?;
         let case = self.store.case(id).await?.filter(|c| c.includes(&user.partner)).ok_or(Error::NotFound)?;
         let key = ViewKey::new(user.partner.clone(), Purpose::Interdiction, Some(id));
@@ -278,20 +311,24 @@ impl Hub {
         let decisions = self.access.decide(user, &key, Action::Read, Some(facts_of(&case)), &reports, now).await?;
         let entries = self.access.entries(user, &key, Action::Read, decision_uses(&reports, &decisions), now).await?;
         self.audit.append(entries).await?;
-        let mut shown = serde_json::Map::new();
-        for (r, d) in reports.iter().zip(decisions.iter()) {
-            let v = if d.is_permit() {
-                json!({ "status": "available", "originator": r.originator, "source": r.source, "observed_at": rfc3339(r.observed_at), "position": r.position })
-            } else {
-                json!({ "status": "withheld by its originator" })
-            };
-            shown.insert(r.id.to_string(), v);
-        }
-        let mut body = serde_json::to_value(&case).map_err(|e| Error::internal("encoding a case", &e))?;
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("citations".into(), Value::Object(shown));
-        }
-        Ok(body)
+        let citations = reports
+            .iter()
+            .zip(decisions.iter())
+            .map(|(r, d)| {
+                let shown = if d.is_permit() {
+                    Citation::Available {
+                        originator: r.originator.clone(),
+                        source: r.source,
+                        observed_at: r.observed_at,
+                        position: r.position,
+                    }
+                } else {
+                    Citation::Withheld
+                };
+                (r.id, shown)
+            })
+            .collect();
+        Ok(CaseDetail { case, citations })
     }
 
     /// The cases `partner` takes part in, oldest first.
@@ -303,7 +340,7 @@ impl Hub {
         Ok(cases
             .iter()
             .map(|c| CaseSummary {
-                id: c.id.to_string(),
+                id: c.id,
                 lead: c.lead.clone(),
                 participants: c.participants.clone(),
                 status: c.status,

@@ -18,15 +18,15 @@ use caveat_core::{Marking, Report, ReportId, User, ViewKey};
 use caveat_fusion::{FusionConfig, Track, fuse};
 use caveat_policy::Action;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use crate::tracks::track_json;
+use crate::tracks::TrackBody;
 use crate::views::Source;
 use crate::{Error, Hub};
 
 /// An export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// GeoJSON: one feature per track (position and trail), the marking as a member.
@@ -107,28 +107,108 @@ fn marking_json(marking: Option<&Marking>) -> Result<String, Error> {
     serde_json::to_string(&marking).map_err(|e| Error::internal("encoding a marking", &e))
 }
 
+/// The GeoJSON export (RFC 7946): one feature per track of the export, its
+/// geometry the track's position and trail, its properties the track; the
+/// combined marking of everything exported is the foreign member `caveat:marking`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoJsonExport<'a> {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: FeatureCollectionType,
+    /// The combined marking of the exported reports; null when there are none.
+    #[serde(rename = "caveat:marking")]
+    #[schema(required)]
+    pub marking: Option<&'a Marking>,
+    /// One per track.
+    pub features: Vec<Feature<'a>>,
+}
+
+/// The type member of a GeoJSON FeatureCollection.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum FeatureCollectionType {
+    /// The only value.
+    FeatureCollection,
+}
+
+/// The type member of a GeoJSON Feature.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum FeatureType {
+    /// The only value.
+    Feature,
+}
+
+/// The type member of a GeoJSON GeometryCollection.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum GeometryCollectionType {
+    /// The only value.
+    GeometryCollection,
+}
+
+/// A track as a GeoJSON feature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Feature<'a> {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    pub kind: FeatureType,
+    /// The track's id.
+    pub id: String,
+    /// The track's position and its trail.
+    pub geometry: TrackGeometry,
+    /// The track.
+    pub properties: TrackBody<'a>,
+}
+
+/// A track's geometry: a GeometryCollection of its position (a Point) and its trail (a LineString).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackGeometry {
+    /// `GeometryCollection`.
+    #[serde(rename = "type")]
+    pub kind: GeometryCollectionType,
+    /// The position, then the trail.
+    pub geometries: Vec<Geometry>,
+}
+
+/// A GeoJSON geometry; coordinates are `[lon, lat]`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum Geometry {
+    /// A position.
+    Point {
+        /// `[lon, lat]`.
+        coordinates: [f64; 2],
+    },
+    /// A line through positions, at least two.
+    LineString {
+        /// `[lon, lat]` each.
+        coordinates: Vec<[f64; 2]>,
+    },
+}
+
 fn geojson(c: &Content<'_>) -> Result<Bytes, Error> {
     let sources: HashMap<ReportId, Source> = c.reports.iter().map(|r| (r.id, Source::of(r))).collect();
-    let features: Vec<Value> = c
+    let features: Vec<Feature<'_>> = c
         .tracks
         .iter()
         .map(|t| {
-            let mut coords: Vec<Value> = t.trail.iter().map(|p| json!([p.position.lon, p.position.lat])).collect();
+            let mut coords: Vec<[f64; 2]> = t.trail.iter().map(|p| [p.position.lon, p.position.lat]).collect();
             if coords.len() < 2 {
-                coords.push(json!([t.position.lon, t.position.lat]));
+                coords.push([t.position.lon, t.position.lat]);
             }
-            Ok(json!({
-                "type": "Feature",
-                "id": t.id.to_string(),
-                "geometry": { "type": "GeometryCollection", "geometries": [
-                    { "type": "Point", "coordinates": [t.position.lon, t.position.lat] },
-                    { "type": "LineString", "coordinates": coords },
-                ]},
-                "properties": track_json(t, &sources)?,
-            }))
+            Feature {
+                kind: FeatureType::Feature,
+                id: t.id.to_string(),
+                geometry: TrackGeometry {
+                    kind: GeometryCollectionType::GeometryCollection,
+                    geometries: vec![
+                        Geometry::Point { coordinates: [t.position.lon, t.position.lat] },
+                        Geometry::LineString { coordinates: coords },
+                    ],
+                },
+                properties: TrackBody::new(t, &sources, usize::MAX),
+            }
         })
-        .collect::<Result<_, Error>>()?;
-    let body = json!({ "type": "FeatureCollection", "caveat:marking": c.marking, "features": features });
+        .collect();
+    let body = GeoJsonExport { kind: FeatureCollectionType::FeatureCollection, marking: c.marking, features };
     serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::internal("encoding GeoJSON", &e))
 }
 
@@ -209,6 +289,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     /// The name a client gives is the serde name the route parses, for every format.
     #[test]

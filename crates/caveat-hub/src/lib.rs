@@ -28,6 +28,7 @@
 
 mod access;
 mod audit;
+pub mod audit_schema;
 mod cases;
 mod change;
 mod error;
@@ -51,12 +52,16 @@ use tokio::sync::watch;
 
 pub use access::{Access, Action, decision_entries};
 pub use audit::AuditLog;
-pub use cases::{CaseSummary, NewCase, NewStep, facts_of as case_facts};
+pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
 pub use ingest::{Batch, Ingested};
+pub use policy::{PolicyView, StandingView, SuspensionView};
 pub use recover::{RECOVERY_USER, Recovered};
-pub use tracks::{TrackPage, TrackQuery};
+pub use tracks::{
+    Identity, LineageEntry, TrackBody, TrackDetail, TrackPage, TrackPageBody, TrackQuery, TrackState, TrailPoint,
+};
+pub use usage::{CaseOutcome, TransparencyCase, TransparencyReport};
 pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use views::ADD_INTERVAL;
 

@@ -3,18 +3,21 @@
 //! the exports share. Each is fused only from what the view key may use and
 //! audited before it is returned.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
 use std::sync::PoisonError;
 
 use bytes::Bytes;
-use caveat_core::{BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, User, VesselType, ViewKey};
+use caveat_core::{
+    BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, SourceKind, User, VesselType, ViewKey,
+};
 use caveat_fusion::{Track, TrackStatus};
 use caveat_policy::Action;
 use serde::Serialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use crate::views::{Render, Serve, Source, ViewSnapshot, lineage_by_originator};
 use crate::{Error, Hub};
@@ -70,97 +73,216 @@ fn millis_utc(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
 }
 
-/// A track as clients see it (lists, the track endpoint, GeoJSON properties).
-#[derive(Serialize)]
-pub(crate) struct TrackOut<'a> {
-    id: String,
-    status: &'static str,
-    position: &'a Position,
-    course_deg: Option<f64>,
-    speed_kn: f64,
-    updated_at: String,
-    identity: IdentityOut<'a>,
-    originators: &'a BTreeSet<PartnerId>,
-    report_count: usize,
-    trail: Vec<TrailOut<'a>>,
-    marking: Option<Marking>,
+/// Whether a track is confirmed (enough reports agree) or still tentative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = TrackStatus)]
+pub enum TrackState {
+    /// Too few reports yet to be sure it is one vessel.
+    Tentative,
+    /// Confirmed by enough reports.
+    Confirmed,
 }
 
-#[derive(Serialize)]
-struct IdentityOut<'a> {
-    mmsi: Option<Mmsi>,
-    imo: Option<Imo>,
-    name: Option<&'a str>,
-    call_sign: Option<&'a str>,
-    flag: Option<&'a Flag>,
-    vessel_type: Option<VesselType>,
-    length_m: Option<f64>,
-    engines: Option<u8>,
-    persons_on_board: Option<u16>,
-    mmsi_conflict: bool,
+/// A fused track of the caller's view, built only from reports its view key
+/// may use: in a page of `/v1/tracks`, at `/v1/tracks/{id}` (with its lineage)
+/// and as the properties of a GeoJSON export's features.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Track)]
+pub struct TrackBody<'a> {
+    /// The track's id.
+    pub id: String,
+    /// Tentative or confirmed.
+    pub status: TrackState,
+    /// Where the vessel is estimated to be.
+    pub position: Position,
+    /// Course over ground, degrees true; null when unknown.
+    #[schema(required)]
+    pub course_deg: Option<f64>,
+    /// Speed over ground, knots.
+    pub speed_kn: f64,
+    /// The time of the track's newest report.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// What the track's reports say of the vessel's identity.
+    pub identity: Identity<'a>,
+    /// The partners whose reports the track was built from.
+    pub originators: Cow<'a, BTreeSet<PartnerId>>,
+    /// How many reports the track was built from.
+    pub report_count: usize,
+    /// Past positions, oldest first: the newest `trail` of them in lists, all at `/v1/tracks/{id}`.
+    pub trail: Vec<TrailPoint<'a>>,
+    /// The combined marking of the track's reports (never wider than any of them); null for none.
+    #[schema(required)]
+    pub marking: Option<Marking>,
 }
 
-#[derive(Serialize)]
-struct TrailOut<'a> {
-    lat: f64,
-    lon: f64,
-    t: String,
-    originator: Option<&'a PartnerId>,
+/// What a track's reports say of the vessel; each field null when none says.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Identity<'a> {
+    /// MMSI.
+    #[schema(required)]
+    pub mmsi: Option<Mmsi>,
+    /// IMO number.
+    #[schema(required)]
+    pub imo: Option<Imo>,
+    /// Name.
+    #[schema(required)]
+    pub name: Option<Cow<'a, str>>,
+    /// Radio call sign.
+    #[schema(required)]
+    pub call_sign: Option<Cow<'a, str>>,
+    /// Flag state.
+    #[schema(required)]
+    pub flag: Option<Flag>,
+    /// Observed vessel type.
+    #[schema(required)]
+    pub vessel_type: Option<VesselType>,
+    /// Length overall, metres.
+    #[schema(required)]
+    pub length_m: Option<f64>,
+    /// Engines seen.
+    #[schema(required)]
+    pub engines: Option<u8>,
+    /// Persons on board seen.
+    #[schema(required)]
+    pub persons_on_board: Option<u16>,
+    /// Whether the reports disagree on the MMSI (one may be spoofed).
+    pub mmsi_conflict: bool,
 }
 
-impl<'a> TrackOut<'a> {
+/// One past position of a track.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrailPoint<'a> {
+    /// Latitude, to a millionth of a degree.
+    pub lat: f64,
+    /// Longitude, to a millionth of a degree.
+    pub lon: f64,
+    /// When, UTC to the millisecond (`2026-11-20T03:14:00.000Z`).
+    #[schema(format = DateTime)]
+    pub t: String,
+    /// The partner whose report placed it there.
+    #[schema(required)]
+    pub originator: Option<Cow<'a, PartnerId>>,
+}
+
+impl<'a> TrackBody<'a> {
     pub(crate) fn new(t: &'a Track, sources: &'a HashMap<ReportId, Source>, trail: usize) -> Self {
         let skip = t.trail.len().saturating_sub(trail);
         let id = &t.identity;
-        TrackOut {
+        TrackBody {
             id: t.id.to_string(),
             status: match t.status {
-                TrackStatus::Confirmed => "confirmed",
-                TrackStatus::Tentative => "tentative",
+                TrackStatus::Confirmed => TrackState::Confirmed,
+                TrackStatus::Tentative => TrackState::Tentative,
             },
-            position: &t.position,
+            position: t.position,
             course_deg: t.course_deg,
             speed_kn: t.speed_kn,
-            updated_at: rfc3339(t.updated_at),
-            identity: IdentityOut {
+            updated_at: t.updated_at,
+            identity: Identity {
                 mmsi: id.mmsi,
                 imo: id.imo,
-                name: id.name.as_deref(),
-                call_sign: id.call_sign.as_deref(),
-                flag: id.flag.as_ref(),
+                name: id.name.as_deref().map(Cow::Borrowed),
+                call_sign: id.call_sign.as_deref().map(Cow::Borrowed),
+                flag: id.flag,
                 vessel_type: id.vessel_type,
                 length_m: id.length_m,
                 engines: id.engines,
                 persons_on_board: id.persons_on_board,
                 mmsi_conflict: id.has_mmsi_conflict(),
             },
-            originators: &t.originators,
+            originators: Cow::Borrowed(&t.originators),
             report_count: t.lineage.len(),
             trail: t
                 .trail
                 .iter()
                 .skip(skip)
-                .map(|p| TrailOut {
+                .map(|p| TrailPoint {
                     lat: micro_degrees(p.position.lat),
                     lon: micro_degrees(p.position.lon),
                     t: millis_utc(p.at),
-                    originator: sources.get(&p.report).map(|s| &s.originator),
+                    originator: sources.get(&p.report).map(|s| Cow::Borrowed(&s.originator)),
                 })
                 .collect(),
             marking: Marking::combine(t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| &s.marking)),
         }
     }
+
+    /// The same track owning what it borrowed.
+    fn into_owned(self) -> TrackBody<'static> {
+        let i = self.identity;
+        TrackBody {
+            id: self.id,
+            status: self.status,
+            position: self.position,
+            course_deg: self.course_deg,
+            speed_kn: self.speed_kn,
+            updated_at: self.updated_at,
+            identity: Identity {
+                mmsi: i.mmsi,
+                imo: i.imo,
+                name: i.name.map(|n| Cow::Owned(n.into_owned())),
+                call_sign: i.call_sign.map(|c| Cow::Owned(c.into_owned())),
+                flag: i.flag,
+                vessel_type: i.vessel_type,
+                length_m: i.length_m,
+                engines: i.engines,
+                persons_on_board: i.persons_on_board,
+                mmsi_conflict: i.mmsi_conflict,
+            },
+            originators: Cow::Owned(self.originators.into_owned()),
+            report_count: self.report_count,
+            trail: self
+                .trail
+                .into_iter()
+                .map(|p| TrailPoint {
+                    lat: p.lat,
+                    lon: p.lon,
+                    t: p.t,
+                    originator: p.originator.map(|o| Cow::Owned(o.into_owned())),
+                })
+                .collect(),
+            marking: self.marking,
+        }
+    }
 }
 
-/// A track as a JSON value, with its whole trail.
-pub(crate) fn track_json(t: &Track, sources: &HashMap<ReportId, Source>) -> Result<Value, Error> {
-    serde_json::to_value(TrackOut::new(t, sources, usize::MAX)).map_err(|e| Error::internal("encoding a track", &e))
+/// A page of tracks of the caller's view (`/v1/tracks`), by ascending id.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TrackPage)]
+pub struct TrackPageBody<'a> {
+    /// The page's tracks.
+    pub tracks: Vec<TrackBody<'a>>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[schema(required)]
+    pub next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct PageOut<'a> {
-    tracks: Vec<TrackOut<'a>>,
-    next_cursor: Option<String>,
+/// One track with its whole trail and its lineage (`/v1/tracks/{id}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrackDetail {
+    /// The track.
+    #[serde(flatten)]
+    pub track: TrackBody<'static>,
+    /// The exact reports it was computed from.
+    pub lineage: Vec<LineageEntry>,
+    /// How many of them each originator contributed.
+    pub lineage_by_originator: BTreeMap<PartnerId, usize>,
+}
+
+/// One report a track was computed from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineageEntry {
+    /// The report.
+    pub report_id: ReportId,
+    /// Its originator.
+    pub originator: PartnerId,
+    /// How it was observed.
+    pub source: SourceKind,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub observed_at: OffsetDateTime,
 }
 
 impl Hub {
@@ -210,8 +332,8 @@ impl Hub {
             let page: Vec<&Track> = tracks.iter().skip(start).take(limit).copied().collect();
             let next = if start + page.len() < tracks.len() { page.last().map(|t| t.id.to_string()) } else { None };
             let sources = sources.read().unwrap_or_else(PoisonError::into_inner);
-            let body: Vec<TrackOut<'_>> = page.iter().map(|t| TrackOut::new(t, &sources, trail)).collect();
-            let json = serde_json::to_vec(&PageOut { tracks: body, next_cursor: next })
+            let body: Vec<TrackBody<'_>> = page.iter().map(|t| TrackBody::new(t, &sources, trail)).collect();
+            let json = serde_json::to_vec(&TrackPageBody { tracks: body, next_cursor: next })
                 .map_err(|e| Error::internal("encoding tracks", &e))?;
             if !gzip {
                 return Ok(Bytes::from(json));
@@ -236,27 +358,29 @@ impl Hub {
     ///
     /// # Errors
     /// Not in the view; the view names a case its partner is not in; the store or the audit log fails.
-    pub async fn track(&self, user: &User, key: &ViewKey, id: &str) -> Result<Value, Error> {
+    pub async fn track(&self, user: &User, key: &ViewKey, id: &str) -> Result<TrackDetail, Error> {
         let (snap, now) = self.current(user, key).await?;
         self.audit.append(self.access.entries(user, key, Action::Fuse, snap.uses.clone(), now).await?).await?;
         let track = snap.tracks.iter().find(|t| t.id.to_string() == id).ok_or(Error::NotFound)?;
         let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
-        let mut body = track_json(track, &sources)?;
-        let lineage: Vec<Value> = track
+        let lineage = track
             .lineage
             .iter()
             .filter_map(|rid| {
-                sources.get(rid).map(|s| {
-                    json!({"report_id": rid.to_string(), "originator": s.originator, "source": s.kind, "observed_at": rfc3339(s.observed_at)})
+                sources.get(rid).map(|s| LineageEntry {
+                    report_id: *rid,
+                    originator: s.originator.clone(),
+                    source: s.kind,
+                    observed_at: s.observed_at,
                 })
             })
             .collect();
-        let by_partner: BTreeMap<String, usize> =
-            lineage_by_originator(track, &sources).into_iter().map(|(p, ids)| (p.to_string(), ids.len())).collect();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("lineage".into(), Value::Array(lineage));
-            obj.insert("lineage_by_originator".into(), json!(by_partner));
-        }
-        Ok(body)
+        let lineage_by_originator =
+            lineage_by_originator(track, &sources).into_iter().map(|(p, ids)| (p, ids.len())).collect();
+        Ok(TrackDetail {
+            track: TrackBody::new(track, &sources, usize::MAX).into_owned(),
+            lineage,
+            lineage_by_originator,
+        })
     }
 }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use caveat_audit::{AuditEntry, ConsistencyProof, InclusionProof, UsageLine, UsageReport};
-use caveat_core::PartnerId;
-use serde_json::{Value, json};
+use caveat_audit::{AuditBundle, AuditEntry, ConsistencyProof, InclusionProof, UsageLine, UsageReport};
+use caveat_core::{CaseId, CaseStatus, PartnerId, StepAction};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use crate::tracks::rfc3339;
 use crate::{Error, Hub};
 
 /// Most entries one usage report lists (the newest).
@@ -82,7 +83,11 @@ impl Hub {
     ///
     /// # Errors
     /// As [`Hub::usage_report`].
-    pub async fn transparency_report(&self, me: PartnerId, saved_size: Option<u64>) -> Result<Value, Error> {
+    pub async fn transparency_report(
+        &self,
+        me: PartnerId,
+        saved_size: Option<u64>,
+    ) -> Result<TransparencyReport, Error> {
         let report = self.usage_report(me, saved_size).await?;
         let mut case_ids = BTreeSet::new();
         for e in &report.bundle.entries {
@@ -93,25 +98,74 @@ impl Hub {
         let mut cases = Vec::new();
         for id in case_ids {
             let Some(case) = self.store.case(id).await? else { continue };
-            let outcomes: Vec<Value> = case
+            let outcomes = case
                 .steps
                 .iter()
                 .filter(|s| s.action.is_outcome())
-                .map(|s| json!({ "step": s.action.name(), "at": rfc3339(s.at), "detail": s.action }))
+                .map(|s| CaseOutcome { step: s.action.name(), at: s.at, detail: s.action.clone() })
                 .collect();
-            cases.push(json!({
-                "case": id.to_string(), "lead": case.lead, "status": case.status,
-                "steps": case.steps.iter().map(|s| s.action.name()).collect::<Vec<_>>(),
-                "outcomes": outcomes,
-            }));
+            cases.push(TransparencyCase {
+                case: id,
+                lead: case.lead,
+                status: case.status,
+                steps: case.steps.iter().map(|s| s.action.name()).collect(),
+                outcomes,
+            });
         }
-        let denied: Vec<&UsageLine> = report.summary.iter().filter(|l| l.denies > 0).collect();
-        Ok(json!({
-            "originator": report.originator,
-            "accesses": report.summary,
-            "denied": denied,
-            "cases": cases,
-            "proof": report.bundle,
-        }))
+        let denied = report.summary.iter().filter(|l| l.denies > 0).cloned().collect();
+        Ok(TransparencyReport {
+            originator: report.originator,
+            accesses: report.summary,
+            denied,
+            cases,
+            proof: report.bundle,
+        })
     }
+}
+
+/// An originator's transparency report (`/v1/transparency`, `caveat report
+/// transparency`): the uses of its data, the attempts refused, the cases it
+/// supported and their outcomes, and the bundle proving each line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TransparencyReport {
+    /// The originator reported on.
+    pub originator: PartnerId,
+    /// Decisions and case steps on its data, by partner, purpose and case.
+    #[schema(value_type = Vec<crate::audit_schema::UsageLine>)]
+    pub accesses: Vec<UsageLine>,
+    /// The lines of `accesses` with at least one denial.
+    #[schema(value_type = Vec<crate::audit_schema::UsageLine>)]
+    pub denied: Vec<UsageLine>,
+    /// The cases whose steps cited its reports.
+    pub cases: Vec<TransparencyCase>,
+    /// The audit entries behind every line, proved against a signed checkpoint.
+    #[schema(value_type = crate::audit_schema::AuditBundle)]
+    pub proof: AuditBundle,
+}
+
+/// A case an originator's data supported.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TransparencyCase {
+    /// The case.
+    pub case: CaseId,
+    /// The partner leading it.
+    pub lead: PartnerId,
+    /// Open or closed.
+    pub status: CaseStatus,
+    /// Every step's name, in order: `detect`, `monitor`, ...
+    pub steps: Vec<&'static str>,
+    /// Its outcome steps (seize, detain, hand-over, release, close), in order.
+    pub outcomes: Vec<CaseOutcome>,
+}
+
+/// An outcome step of a case.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseOutcome {
+    /// The step's name.
+    pub step: &'static str,
+    /// When it was done.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The step as recorded.
+    pub detail: StepAction,
 }

@@ -55,6 +55,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The view-key headers of a data request, as the document lists them
+/// (parsed by [`View`]'s extractor, which answers their errors).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "describes the headers for the OpenAPI document; View parses them")]
+pub(crate) struct ViewHeaders {
+    /// What the data will be used for. No purpose, no data: a request without one is refused.
+    #[param(rename = "Caveat-Purpose")]
+    purpose: Purpose,
+    /// The case the request acts in, if any: one the caller's partner takes part in.
+    #[param(rename = "Caveat-Case", required = false)]
+    case: CaseId,
+}
+
 /// An authenticated request with its declared purpose (and case): a view key.
 #[derive(Debug, Clone)]
 pub struct View {

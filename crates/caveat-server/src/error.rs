@@ -1,9 +1,24 @@
 //! The API's one error type: a stable code, a status, and a message that
 //! names the field but never depends on data the caller may not see.
 
+use std::sync::LazyLock;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use caveat_core::Purpose;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The purposes as the `purpose_required` message lists them: every one of
+/// [`Purpose::ALL`], in its order ("interdiction, ..., prosecution or monitoring").
+static PURPOSES: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+});
 
 /// An error the API returns. Internal failures carry a generic message; their
 /// detail goes to the log (stderr), never to the client.
@@ -16,9 +31,7 @@ pub enum ApiError {
     #[error("this needs the role {0}")]
     ForbiddenRole(&'static str),
     /// A data request without `Caveat-Purpose`.
-    #[error(
-        "header Caveat-Purpose is required on data requests: interdiction, search-and-rescue, maritime-safety, prosecution or monitoring"
-    )]
+    #[error("header Caveat-Purpose is required on data requests: {}", *PURPOSES)]
     PurposeRequired,
     /// A purpose that does not exist.
     #[error("header Caveat-Purpose: unknown purpose {0:?}")]
@@ -61,46 +74,164 @@ pub enum ApiError {
     Internal,
 }
 
+/// The stable code of an error, which clients switch on; each has one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 401: no token, or an unknown or revoked one.
+    Unauthenticated,
+    /// 403: the caller's roles do not allow this.
+    ForbiddenRole,
+    /// 400: a data request without `Caveat-Purpose`.
+    PurposeRequired,
+    /// 400: a purpose that does not exist.
+    UnknownPurpose,
+    /// 400: something in the request is malformed; the message names it.
+    BadRequest,
+    /// 400: `Caveat-Case` names no case the caller's partner takes part in.
+    UnknownCase,
+    /// 422: a submitted report is invalid; the message names the line and field.
+    InvalidReport,
+    /// 422: an uploaded standing policy was refused.
+    InvalidPolicy,
+    /// 404: not there, or not visible to the caller (the two answer alike).
+    NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
+    /// 413: the body is over the limit; the message gives it.
+    PayloadTooLarge,
+    /// 415: the body has the wrong media type.
+    UnsupportedMediaType,
+    /// 409: the request conflicts with stored state.
+    Conflict,
+    /// 503: the hub's database is unavailable, or every connection is busy; retry.
+    Unavailable,
+    /// 500: anything else (the detail is logged, never returned).
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the document lists them.
+    pub const ALL: [ErrorCode; 16] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::ForbiddenRole,
+        ErrorCode::PurposeRequired,
+        ErrorCode::UnknownPurpose,
+        ErrorCode::BadRequest,
+        ErrorCode::UnknownCase,
+        ErrorCode::InvalidReport,
+        ErrorCode::InvalidPolicy,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::RequestTimeout,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Conflict,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The code as written on the wire, e.g. `purpose_required`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::ForbiddenRole => "forbidden_role",
+            ErrorCode::PurposeRequired => "purpose_required",
+            ErrorCode::UnknownPurpose => "unknown_purpose",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnknownCase => "unknown_case",
+            ErrorCode::InvalidReport => "invalid_report",
+            ErrorCode::InvalidPolicy => "invalid_policy",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status that carries it.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::ForbiddenRole => StatusCode::FORBIDDEN,
+            ErrorCode::PurposeRequired | ErrorCode::UnknownPurpose | ErrorCode::BadRequest | ErrorCode::UnknownCase => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorCode::InvalidReport | ErrorCode::InvalidPolicy => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error response: `{"error": {"code": ..., "message": ...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// An error's code and message.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// The stable code clients switch on.
+    pub code: ErrorCode,
+    /// What was wrong, for people: names the field, line or limit, never data the caller may not see.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The response: `code`'s status with this body.
+    pub(crate) fn response(code: ErrorCode, message: String) -> Response {
+        (code.status(), axum::Json(ErrorBody { error: ErrorDetail { code, message } })).into_response()
+    }
+}
+
 impl ApiError {
     /// The stable code clients switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::ForbiddenRole(_) => "forbidden_role",
-            ApiError::PurposeRequired => "purpose_required",
-            ApiError::UnknownPurpose(_) => "unknown_purpose",
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::InvalidReport(_) => "invalid_report",
-            ApiError::UnknownCase => "unknown_case",
-            ApiError::InvalidPolicy(_) => "invalid_policy",
-            ApiError::NotFound => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::Unavailable => "unavailable",
-            ApiError::Internal => "internal",
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::ForbiddenRole(_) => ErrorCode::ForbiddenRole,
+            ApiError::PurposeRequired => ErrorCode::PurposeRequired,
+            ApiError::UnknownPurpose(_) => ErrorCode::UnknownPurpose,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::InvalidReport(_) => ErrorCode::InvalidReport,
+            ApiError::UnknownCase => ErrorCode::UnknownCase,
+            ApiError::InvalidPolicy(_) => ErrorCode::InvalidPolicy,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Internal => ErrorCode::Internal,
         }
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::ForbiddenRole(_) => StatusCode::FORBIDDEN,
-            ApiError::PurposeRequired
-            | ApiError::UnknownPurpose(_)
-            | ApiError::BadRequest(_)
-            | ApiError::UnknownCase => StatusCode::BAD_REQUEST,
-            ApiError::InvalidReport(_) | ApiError::InvalidPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 }
 
@@ -129,7 +260,6 @@ impl From<caveat_store::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (self.status(), axum::Json(body)).into_response()
+        ErrorBody::response(self.code(), self.to_string())
     }
 }

@@ -34,6 +34,7 @@ mod extract;
 mod federation;
 mod limits;
 mod live;
+mod openapi;
 mod ops;
 mod policy;
 mod reports;
@@ -48,48 +49,72 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::{Caller, View, hash_token, new_token};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use federation::node_app;
 pub use state::{AppState, DemoUser, Limits};
 
-/// The hub's router over `state`.
-pub fn app(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/me", get(ops::me))
-        .route("/demo/users", get(ops::demo_users))
-        .route("/reports", post(reports::submit))
-        .route("/reports/{id}", get(reports::get))
-        .route("/live", get(live::live))
-        .route("/tracks", get(tracks::list))
-        .route("/tracks/{id}", get(tracks::get))
-        .route("/export", get(tracks::export))
-        .route("/policy", get(policy::get))
-        .route("/policy/standing", axum::routing::put(policy::put_standing))
-        .route("/suspensions", post(policy::suspend))
-        .route("/suspensions/{id}", axum::routing::delete(policy::resume))
-        .route("/usage", get(transparency::usage))
-        .route("/transparency", get(transparency::transparency))
-        .route("/cases", get(cases::list).post(cases::open))
-        .route("/cases/{id}", get(cases::get))
-        .route("/cases/{id}/steps", post(cases::add_step))
-        .route("/audit/checkpoint", get(transparency::checkpoint))
-        .route("/audit/key", get(transparency::key))
-        .route("/audit/proof/inclusion", get(transparency::inclusion))
-        .route("/audit/proof/consistency", get(transparency::consistency))
+/// The partners' API's routes, each registered with its OpenAPI operation
+/// (`#[utoipa::path]` on the handler names the method and path), and the
+/// document they make.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (v1, v1_doc) = OpenApiRouter::new()
+        .routes(routes!(ops::me))
+        .routes(routes!(ops::demo_users))
+        .routes(routes!(reports::submit))
+        .routes(routes!(reports::get))
+        .routes(routes!(live::live))
+        .routes(routes!(tracks::list))
+        .routes(routes!(tracks::get))
+        .routes(routes!(tracks::export))
+        .routes(routes!(policy::get))
+        .routes(routes!(policy::put_standing))
+        .routes(routes!(policy::suspend))
+        .routes(routes!(policy::resume))
+        .routes(routes!(transparency::usage))
+        .routes(routes!(transparency::transparency))
+        .routes(routes!(cases::list, cases::open))
+        .routes(routes!(cases::get))
+        .routes(routes!(cases::add_step))
+        .routes(routes!(transparency::checkpoint))
+        .routes(routes!(transparency::key))
+        .routes(routes!(transparency::inclusion))
+        .routes(routes!(transparency::consistency))
+        .split_for_parts();
+    let v1 = v1
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/openapi.json", get(ops::openapi))
-        .nest("/v1", v1)
+    let (top, doc) = OpenApiRouter::with_openapi(openapi::meta())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::openapi))
+        .split_for_parts();
+    (top.nest("/v1", v1), openapi::finish(doc.nest("/v1", v1_doc)))
+}
+
+/// The hub's router over `state`.
+pub fn app(state: AppState) -> Router {
+    routes()
+        .0
         .fallback(web::asset)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of [`app`]'s API, derived from its routes and
+/// wire types: what `/openapi.json` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// [`openapi`] as served: pretty JSON with a trailing newline (the form of `docs/openapi.json`).
+pub fn openapi_json() -> String {
+    openapi::json()
 }
 
 /// The operator's router over `state`: `/metrics` (Prometheus text) and

@@ -11,13 +11,13 @@ use std::task::{Context, Poll};
 
 use axum::body::{Body, BodyDataStream, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
+use crate::error::{ErrorBody, ErrorCode};
 use crate::{ApiError, AppState};
 
 /// Answers 413 at once when the declared body is over `max_body_bytes`, and
@@ -56,11 +56,7 @@ pub(crate) async fn enforce(State(state): State<AppState>, req: Request, next: N
 /// 408 in the API's error envelope. Not an [`ApiError`] variant: only this
 /// layer can tell that a failed read was a slow client.
 fn timed_out(secs: u64) -> Response {
-    let body = json!({ "error": {
-        "code": "request_timeout",
-        "message": format!("the request body did not arrive within {secs} s"),
-    }});
-    (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
+    ErrorBody::response(ErrorCode::RequestTimeout, format!("the request body did not arrive within {secs} s"))
 }
 
 fn closing(mut res: Response) -> Response {
@@ -110,8 +106,9 @@ impl Stream for Deadline {
 mod tests {
     use std::time::Duration;
 
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
     use axum::routing::post;
+    use serde_json::json;
     use tower::ServiceExt;
 
     use super::*;

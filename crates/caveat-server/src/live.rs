@@ -7,10 +7,20 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::auth::View;
+use crate::auth::{View, ViewHeaders};
+use crate::error::ErrorBody;
 use crate::state::Metrics;
 use crate::{ApiError, AppState};
+
+/// The data of a `view` event of `/v1/live`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ViewEvent {
+    /// The version of the view's content: it changes only when the caller's own tracks do.
+    pub(crate) version: u64,
+}
 
 /// Counts a live stream while it is open.
 struct Open(Arc<Metrics>);
@@ -21,6 +31,12 @@ impl Drop for Open {
     }
 }
 
+/// Server-Sent Events telling the client its view changed.
+///
+/// `event: view` with `data:` a `ViewEvent` (`{"version": N}`) when the stream
+/// opens and whenever the caller's own tracks changed; the client then
+/// re-fetches `/v1/tracks`.
+///
 /// The event carries no data of the view, only the version of its content: the
 /// client re-fetches its tracks through the same policy path as any request.
 ///
@@ -31,6 +47,23 @@ impl Drop for Open {
 /// of events may depend on what the view may not see). The check builds the
 /// view as a request would; nothing of it leaves but "changed", and the
 /// client's next read is decided and audited as usual.
+#[utoipa::path(
+    get,
+    path = "/live",
+    operation_id = "live",
+    tag = "view",
+    params(ViewHeaders),
+    responses(
+        (
+            status = 200,
+            description = "An event stream: `event: view`, `data:` a ViewEvent, e.g. `{\"version\":3}`.",
+            body = String,
+            content_type = "text/event-stream"
+        ),
+        (status = 400, description = "No purpose, an unknown one, or an unknown case.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn live(
     State(state): State<AppState>,
     view: View,
@@ -45,7 +78,8 @@ pub(crate) async fn live(
         |(state, view, mut changes, sent, mut now, open)| async move {
             loop {
                 if sent != Some(now) {
-                    let event = Event::default().event("view").data(format!("{{\"version\":{now}}}"));
+                    let data = serde_json::to_string(&ViewEvent { version: now }).unwrap_or_default();
+                    let event = Event::default().event("view").data(data);
                     return Some((Ok(event), (state, view, changes, Some(now), now, open)));
                 }
                 changes.changed().await.ok()?;

@@ -3,26 +3,49 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use caveat_core::Purpose;
-use serde_json::{Value, json};
+use caveat_core::{PartnerId, Purpose, Role, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::error::ErrorBody;
+use crate::state::DemoUser;
 use crate::{ApiError, AppState};
 
-/// The OpenAPI 3.1 document, written by hand beside the routes it describes
-/// (a test checks every route is in it).
-pub(crate) const OPENAPI: &str = include_str!("openapi.json");
+/// The document, rendered once.
+static OPENAPI: LazyLock<String> = LazyLock::new(crate::openapi::json);
 
+/// Liveness.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The hub is up: `ok`.", body = String, content_type = "text/plain"))
+)]
 pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json"))
+)]
 pub(crate) async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI.as_str())
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -67,18 +90,55 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
-pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let partners: Vec<String> = state.hub.partners().await?.into_iter().map(|p| p.to_string()).collect();
-    Ok(Json(json!({
-        "user": caller.user.id,
-        "partner": caller.user.partner,
-        "roles": caller.user.roles,
-        "partners": partners,
-        "purposes": Purpose::ALL,
-    })))
+/// The caller, and what the hub has that it may name in requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// The user the token belongs to.
+    user: UserId,
+    /// The partner it acts for (the only one it can act for).
+    partner: PartnerId,
+    /// What it may do.
+    roles: BTreeSet<Role>,
+    /// The deployment's partners.
+    partners: Vec<PartnerId>,
+    /// The purposes a request may declare.
+    purposes: Vec<Purpose>,
 }
 
-pub(crate) async fn demo_users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Who is asking: the caller's user, partner and roles, and the hub's partners and purposes.
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "me",
+    tag = "session",
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    Ok(Json(Me {
+        partners: state.hub.partners().await?,
+        purposes: Purpose::ALL.to_vec(),
+        user: caller.user.id,
+        partner: caller.user.partner,
+        roles: caller.user.roles,
+    }))
+}
+
+/// Demo mode only (`caveat serve --demo`): the demo users and their tokens.
+#[utoipa::path(
+    get,
+    path = "/demo/users",
+    operation_id = "demoUsers",
+    tag = "session",
+    security(()),
+    responses(
+        (status = 200, description = "The demo users.", body = Vec<DemoUser>),
+        (status = 404, description = "Not a demo hub.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn demo_users(State(state): State<AppState>) -> Result<Json<Vec<DemoUser>>, ApiError> {
     let users = state.demo_users.as_ref().ok_or(ApiError::NotFound)?;
-    Ok(Json(json!(users.as_ref())))
+    Ok(Json(users.as_ref().clone()))
 }

@@ -42,7 +42,7 @@ impl Default for Limits {
 }
 
 /// A user created by `caveat serve --demo`, listed (with its token) to the demo web page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DemoUser {
     /// Its id.
     pub user: UserId,

@@ -6,24 +6,52 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use caveat_core::BoundingBox;
-use caveat_hub::TrackQuery;
-use caveat_hub::export::Format;
+use caveat_hub::export::{Format, GeoJsonExport};
+use caveat_hub::{TrackDetail, TrackPageBody, TrackQuery};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::IntoParams;
 
-use crate::auth::View;
+use crate::auth::{View, ViewHeaders};
+use crate::error::ErrorBody;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TracksQuery {
+    /// Only tracks inside `min_lon,min_lat,max_lon,max_lat` (edges included).
+    #[param(example = "-68,17,-60,19")]
     bbox: Option<String>,
+    /// Tracks per page: default 500, at most the hub's page limit (5,000 by default).
+    #[param(minimum = 1)]
     limit: Option<usize>,
+    /// The previous page's `next_cursor`.
     cursor: Option<String>,
+    /// Trail points per track, newest kept: default 30; asks above 200 get 200; 0 for none.
+    #[param(minimum = 0)]
     trail: Option<usize>,
 }
 
+/// The caller's view: its tracks, fused only from the reports its view key may use.
+///
+/// Audited as fuse decisions. Gzip-encoded when the client sends
+/// `Accept-Encoding: gzip`. New reports appear within about a second (views
+/// fold them in at most once a second); anything that takes data away
+/// (suspension, policy change, a case closing, a marking expiring) applies to
+/// the very next request.
+#[utoipa::path(
+    get,
+    path = "/tracks",
+    operation_id = "listTracks",
+    tag = "view",
+    params(ViewHeaders, TracksQuery),
+    responses(
+        (status = 200, description = "A page of tracks, by ascending id.", body = TrackPageBody<'static>),
+        (status = 400, description = "No purpose, an unknown one, an unknown case, or a bad query.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     view: View,
@@ -59,20 +87,62 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     )
 }
 
+/// One track of the caller's view, with its whole trail and its lineage (the exact reports it was computed from).
+#[utoipa::path(
+    get,
+    path = "/tracks/{id}",
+    operation_id = "getTrack",
+    tag = "view",
+    params(("id" = String, Path, description = "The track's id."), ViewHeaders),
+    responses(
+        (status = 200, description = "The track.", body = TrackDetail),
+        (status = 400, description = "No purpose, an unknown one, or an unknown case.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 404, description = "Not in the caller's view.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     view: View,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TrackDetail>, ApiError> {
     Ok(Json(state.hub.track(&view.caller.user, &view.key, &id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
+    /// `geojson` and `kml` carry tracks (fused from the exportable reports alone), `ndjson` the reports.
     format: Format,
 }
 
+/// Export the caller's view.
+///
+/// Decided as `export`: no-export data is withheld, and nothing derived from it leaves.
+/// The body (where the format allows) and the `Caveat-Marking` header carry the
+/// combined marking of everything exported.
+#[utoipa::path(
+    get,
+    path = "/export",
+    operation_id = "export",
+    tag = "view",
+    params(ViewHeaders, ExportQuery),
+    responses(
+        (
+            status = 200,
+            description = "The export.",
+            headers(("Caveat-Marking" = String, description = "The combined marking of the export, as JSON (`null` when empty).")),
+            content(
+                (GeoJsonExport<'static> = "application/geo+json"),
+                (String = "application/vnd.google-earth.kml+xml"),
+                (String = "application/x-ndjson"),
+            )
+        ),
+        (status = 400, description = "No purpose, an unknown one, an unknown case, or a bad format.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn export(
     State(state): State<AppState>,
     view: View,

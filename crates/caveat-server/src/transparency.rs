@@ -5,79 +5,173 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use caveat_audit::{ConsistencyProof, InclusionProof, UsageReport};
 use caveat_core::Role;
+use caveat_hub::{TransparencyReport, audit_schema};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::Caller;
+use crate::error::ErrorBody;
 use crate::extract::ApiQuery;
 use crate::{ApiError, AppState};
 
 const AUDITORS: &[Role] = &[Role::Auditor, Role::PartnerAdmin];
 
+/// A checkpoint of the audit log as it is now, signed by the hub (C2SP signed note); the hub keeps it too.
+#[utoipa::path(
+    get,
+    path = "/audit/checkpoint",
+    operation_id = "checkpoint",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The signed note.", body = String, content_type = "text/plain"),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn checkpoint(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let text = state.hub.checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
+/// The hub's audit public key (C2SP vkey), to verify checkpoints with.
+#[utoipa::path(
+    get,
+    path = "/audit/key",
+    operation_id = "auditKey",
+    tag = "audit",
+    security(()),
+    responses((status = 200, description = "The vkey line.", body = String, content_type = "text/plain"))
+)]
 pub(crate) async fn key(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", state.hub.audit().verifier_key()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct InclusionQuery {
+    /// The entry's 0-based index.
     index: u64,
+    /// The size of the tree to prove it in (a checkpoint's size).
     size: u64,
 }
 
+/// An RFC 9162 inclusion proof of entry `index` in the log's tree of `size` entries.
+#[utoipa::path(
+    get,
+    path = "/audit/proof/inclusion",
+    operation_id = "inclusionProof",
+    tag = "audit",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The proof.", body = audit_schema::InclusionProof),
+        (status = 400, description = "No such proof (index or size beyond the log), or a bad query.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn inclusion(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<InclusionQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InclusionProof>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    Ok(Json(json!(state.hub.inclusion(q.index, q.size).await?)))
+    Ok(Json(state.hub.inclusion(q.index, q.size).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ConsistencyQuery {
+    /// The earlier tree's size.
     from: u64,
+    /// The later tree's size.
     to: u64,
 }
 
+/// An RFC 9162 consistency proof that the log's tree of `from` entries is a prefix of its tree of `to`.
+#[utoipa::path(
+    get,
+    path = "/audit/proof/consistency",
+    operation_id = "consistencyProof",
+    tag = "audit",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof.", body = audit_schema::ConsistencyProof),
+        (status = 400, description = "No such proof, or a bad query.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn consistency(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConsistencyProof>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    Ok(Json(json!(state.hub.consistency(q.from, q.to).await?)))
+    Ok(Json(state.hub.consistency(q.from, q.to).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UsageQuery {
     /// Size of a checkpoint the caller saved earlier: the report then proves the log grew from it.
     saved_size: Option<u64>,
 }
 
+/// The caller's partner's usage report.
+///
+/// Every audit entry touching its data (the newest 10,000), summarised by
+/// partner, purpose and case, with proofs against a fresh signed checkpoint
+/// (verify offline with `caveat audit verify`).
+#[utoipa::path(
+    get,
+    path = "/usage",
+    operation_id = "usage",
+    tag = "audit",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "The usage report.", body = audit_schema::UsageReport),
+        (status = 400, description = "`saved_size` beyond the log, or a bad query.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn usage(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<UsageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UsageReport>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    Ok(Json(json!(state.hub.usage_report(caller.user.partner.clone(), q.saved_size).await?)))
+    Ok(Json(state.hub.usage_report(caller.user.partner.clone(), q.saved_size).await?))
 }
 
+/// The caller's partner's transparency report.
+///
+/// Accesses to its data by partner and purpose, denied attempts, the cases its
+/// data supported with their outcomes, and the bundle proving each line.
+#[utoipa::path(
+    get,
+    path = "/transparency",
+    operation_id = "transparency",
+    tag = "audit",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "The transparency report.", body = TransparencyReport),
+        (status = 400, description = "`saved_size` beyond the log, or a bad query.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn transparency(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<UsageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TransparencyReport>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
     Ok(Json(state.hub.transparency_report(caller.user.partner.clone(), q.saved_size).await?))
 }

@@ -25,7 +25,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
     let Command::Transparency { partner, out } = command;
     let store = crate::open_store(db).await?;
     let hub = caveat_hub::Hub::open(store, crate::audit_key::load(db, false)?).await?;
-    let report = hub.transparency_report(partner.clone(), None).await?;
+    let report = serde_json::to_value(hub.transparency_report(partner.clone(), None).await?)?;
     println!("transparency report for {partner}");
     println!("accesses to its data (permits / denies, by partner, purpose and case):");
     for l in report["accesses"].as_array().into_iter().flatten() {

@@ -164,7 +164,7 @@ export class Api {
   }
 
   resume(id: Suspension["id"]): Promise<void> {
-    return request<undefined>(`/v1/suspensions/${encodeURIComponent(String(id))}`, {
+    return request<undefined>(`/v1/suspensions/${encodeURIComponent(id)}`, {
       token: this.token,
       method: "DELETE",
     });

@@ -127,14 +127,14 @@ function trackFeatures(tracks: readonly Track[]): FeatureCollection<Point> {
 function trailFeatures(tracks: readonly Track[]): FeatureCollection<LineString | Point> {
   const features: Feature<LineString | Point>[] = [];
   for (const t of tracks) {
-    const trail = [...(t.trail ?? [])].sort((a, b) => a.t.localeCompare(b.t));
+    const trail = [...t.trail].sort((a, b) => a.t.localeCompare(b.t));
     const last = trail[trail.length - 1];
     if (last === undefined) continue;
     for (const p of trail) {
       features.push({
         type: "Feature",
         geometry: { type: "Point", coordinates: [p.lon, p.lat] },
-        properties: { track: t.id, colour: partnerColour(p.originator) },
+        properties: { track: t.id, colour: partnerColour(p.originator ?? "") },
       });
     }
     // The stretch from the last trail point to the track's position takes the last point's partner.
@@ -212,7 +212,7 @@ export class Picture {
       const card = document.createElement("div");
       card.className = "hover-card";
       const name = document.createElement("strong");
-      name.textContent = track.identity?.name ?? track.identity?.mmsi ?? "unidentified";
+      name.textContent = track.identity.name ?? track.identity.mmsi ?? "unidentified";
       const partners = document.createElement("div");
       partners.textContent = track.originators.join(" + ");
       card.append(name, partners);

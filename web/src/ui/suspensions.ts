@@ -85,7 +85,8 @@ export class SuspensionPanel {
               (i) => i.value,
             );
           const partners = ticked("partner");
-          const purposes = ticked("purpose");
+          const picked = ticked("purpose");
+          const purposes = this.me.purposes.filter((p) => picked.includes(p));
           if (partners.length === 0 && !allPartners.checked) {
             note.textContent = "Tick the partners to suspend, or “every partner”.";
             return;
@@ -151,7 +152,7 @@ export class SuspensionPanel {
       "li",
       {
         "data-testid": "suspension-item",
-        "data-suspension-id": String(s.id),
+        "data-suspension-id": s.id,
         "data-partners": s.partners?.join(",") ?? "*",
       },
       el(

@@ -10,12 +10,10 @@ export function renderTrackDetail(root: HTMLElement, track: TrackDetail | null, 
     replace(root, el("p", { class: "muted" }, note || "Select a track on the map or in the list."));
     return;
   }
-  const identity = Object.entries(track.identity ?? {}).filter(
-    ([, v]) => v !== null && v !== undefined && v !== "",
-  );
+  const identity = Object.entries(track.identity).filter(([, v]) => v !== null && v !== "");
   replace(
     root,
-    el("h3", {}, track.identity?.name ?? track.id),
+    el("h3", {}, track.identity.name ?? track.id),
     el(
       "dl",
       { class: "facts", "data-testid": "track-identity" },
@@ -23,19 +21,14 @@ export function renderTrackDetail(root: HTMLElement, track: TrackDetail | null, 
       ...fact("status", track.status),
       ...identity.flatMap(([k, v]) => fact(k.replace(/_/g, " "), scalar(v))),
       ...fact("position", `${track.position.lat.toFixed(4)}, ${track.position.lon.toFixed(4)}`),
-      ...fact(
-        "motion",
-        track.speed_kn != null
-          ? `${track.speed_kn.toFixed(1)} kn, ${track.course_deg?.toFixed(0) ?? "?"}°`
-          : undefined,
-      ),
+      ...fact("motion", `${track.speed_kn.toFixed(1)} kn, ${track.course_deg?.toFixed(0) ?? "?"}°`),
       ...fact("updated", utc(track.updated_at)),
-      ...fact("reports", track.report_count ?? track.lineage.length),
+      ...fact("reports", track.report_count),
     ),
     el("h4", {}, "Lineage by partner"),
     lineage(track.lineage),
     el("h4", {}, "Marking"),
-    marking(track.marking ?? null),
+    marking(track.marking),
   );
 }
 
@@ -99,7 +92,7 @@ function marking(m: TrackMarking | null): HTMLElement {
     v == null ? "any" : v.length === 0 ? "none" : v.join(", ");
   const known = new Set(["releasable_to", "purposes", "no_export", "not_after", "requires_case"]);
   const extra = Object.entries(m).filter(
-    ([k, v]) => !known.has(k) && v !== null && v !== undefined,
+    ([k, v]) => !known.has(k) && (v as unknown) !== null && (v as unknown) !== undefined,
   );
   return el(
     "dl",

@@ -34,7 +34,7 @@ export class TrackList {
                 view?.caseId ? ` (case ${view.caseId})` : ""
               }`;
     const sorted = [...tracks].sort(
-      (a, b) => (b.updated_at ?? "").localeCompare(a.updated_at ?? "") || a.id.localeCompare(b.id),
+      (a, b) => b.updated_at.localeCompare(a.updated_at) || a.id.localeCompare(b.id),
     );
     replace(
       this.root,
@@ -61,12 +61,8 @@ export class TrackList {
   }
 
   private item(t: Track, selected: boolean): HTMLElement {
-    const name =
-      t.identity?.name ?? (t.identity?.mmsi ? `MMSI ${t.identity.mmsi}` : "unidentified");
-    const motion =
-      t.speed_kn != null
-        ? `${t.speed_kn.toFixed(1)} kn${t.course_deg != null ? ` @ ${t.course_deg.toFixed(0)}°` : ""}`
-        : "";
+    const name = t.identity.name ?? (t.identity.mmsi ? `MMSI ${t.identity.mmsi}` : "unidentified");
+    const motion = `${t.speed_kn.toFixed(1)} kn${t.course_deg != null ? ` @ ${t.course_deg.toFixed(0)}°` : ""}`;
     return el(
       "li",
       {

@@ -361,6 +361,6 @@ export function describeOutcome(o: CaseOutcome): string {
     case "close":
       return `Closed: ${str(d, "outcome")}`;
     default:
-      return `${String(o.step)}: ${JSON.stringify(o.detail)}`;
+      return `${o.step}: ${JSON.stringify(o.detail)}`;
   }
 }

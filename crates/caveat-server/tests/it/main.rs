@@ -11,8 +11,10 @@
 mod api;
 mod bad_input;
 mod cases;
+mod contract;
 mod leaks;
 mod outage;
+mod snapshots;
 mod views;
 
 use std::sync::Arc;
@@ -46,6 +48,14 @@ impl Reply {
     }
     pub(crate) fn message(&self) -> String {
         self.json()["error"]["message"].as_str().unwrap_or_default().to_owned()
+    }
+    /// The body as JSON, after checking it against what the OpenAPI document
+    /// says `method path` answers with this status (`path` as the document
+    /// writes it, e.g. `/v1/tracks/{id}`).
+    pub(crate) fn conforming(&self, method: &str, path: &str) -> Value {
+        let body = self.json();
+        contract::check(method, path, self.status.as_u16(), &body);
+        body
     }
 }
 
