@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use crate::kalman::{self, Estimate};
 use crate::measurement::Observation;
+use crate::memory;
 
 /// Metres per degree of latitude on the sphere used by the tangent planes.
 const M_PER_DEG: f64 = kalman::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
@@ -168,6 +169,12 @@ impl Grid {
         if let Some(p) = self.placed.get_mut(index) {
             *p = Some(slot);
         }
+    }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let level = |l: &Level| memory::hash_map(&l.cells) + l.cells.values().map(memory::vec).sum::<usize>();
+        level(&self.fine) + level(&self.coarse) + memory::vec(&self.placed) + memory::vec(&self.wide)
     }
 
     fn remove(&mut self, index: usize) {

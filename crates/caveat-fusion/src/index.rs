@@ -16,6 +16,7 @@ use caveat_core::{ReportId, SourceKind};
 use crate::gating::{Reach, slack};
 use crate::kalman;
 use crate::measurement::Observation;
+use crate::memory;
 
 /// Metres per degree of latitude on the sphere used by the tangent planes.
 const M_PER_DEG: f64 = kalman::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
@@ -289,6 +290,20 @@ impl TrackIndex {
     pub(crate) fn prune_before(&mut self, bucket: i64) {
         self.buckets = self.buckets.split_off(&bucket);
     }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let buckets: usize = self
+            .buckets
+            .values()
+            .map(|b| {
+                let levels: usize =
+                    b.levels.iter().map(|l| memory::hash_map(l) + l.values().map(memory::vec).sum::<usize>()).sum();
+                levels + memory::vec(&b.wide) + memory::hash_map(&b.at)
+            })
+            .sum();
+        memory::btree_map(&self.buckets) + buckets
+    }
 }
 
 /// One report as the index keeps it: enough to rule it out without a look-up.
@@ -366,5 +381,17 @@ impl ReportIndex {
 
     pub(crate) fn prune_before(&mut self, scan: i64) {
         self.scans = self.scans.split_off(&scan);
+    }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let scans: usize = self
+            .scans
+            .values()
+            .map(|s| {
+                memory::hash_map(&s.cells) + s.cells.values().map(memory::vec).sum::<usize>() + memory::vec(&s.wide)
+            })
+            .sum();
+        memory::btree_map(&self.scans) + scans
     }
 }

@@ -35,6 +35,7 @@ use caveat_core::{PartnerId, Report, ReportId};
 use time::OffsetDateTime;
 
 use crate::measurement::Observation;
+use crate::memory::{self, Memory};
 use crate::scan;
 use crate::track::Track;
 use crate::{Error, FusionConfig};
@@ -220,6 +221,15 @@ impl Picture {
             .collect();
         out.sort_by_key(|t| t.id);
         out
+    }
+
+    /// What it holds in memory, estimated from its structures (a caller
+    /// keeping many pictures bounds their total with it).
+    pub fn memory(&self) -> Memory {
+        let (reports, report_index) = self.reports.heap_bytes();
+        let (histories, trails, track_index, other) = self.tracker.heap_bytes();
+        let pending = memory::hash_map(&self.pending);
+        Memory { reports, report_index, histories, trails, track_index, other: other + pending }
     }
 
     /// How many tracks are live (after a refresh), without building them.

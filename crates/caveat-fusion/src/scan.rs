@@ -42,6 +42,11 @@ impl Scratch {
     pub(crate) fn new(cfg: &FusionConfig) -> Self {
         Scratch { grid: Grid::new(cfg.grid_cell_m), candidates: Vec::new(), edges: Vec::new() }
     }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.grid.heap_bytes() + crate::memory::vec(&self.candidates) + crate::memory::vec(&self.edges)
+    }
 }
 
 /// Square root of the largest gate in use.

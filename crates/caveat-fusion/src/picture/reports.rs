@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use caveat_core::{PartnerId, ReportId, SourceKind};
+use caveat_core::{PartnerId, ReportId, SourceKind, VesselDescriptors};
 
 use super::INDEX_CELL_FRACTION;
 use crate::gating;
 use crate::index::ReportIndex;
 use crate::measurement::Observation;
+use crate::memory;
 use crate::scan;
 use crate::track::MAX_PARTNERS;
 use crate::{Error, FusionConfig};
@@ -122,6 +123,30 @@ impl Reports {
                 self.corrections.remove(&old);
             }
         }
+    }
+
+    /// Estimated heap bytes of the reports and of their index (see [`crate::Memory`]).
+    pub(super) fn heap_bytes(&self) -> (usize, usize) {
+        let vessels: usize = self
+            .log
+            .values()
+            .filter_map(|o| o.vessel.as_deref())
+            .map(|v| {
+                memory::arc::<VesselDescriptors>()
+                    + v.name.as_ref().map_or(0, String::capacity)
+                    + v.call_sign.as_ref().map_or(0, String::capacity)
+            })
+            .sum();
+        let corrections: usize = self.corrections.values().map(memory::vec).sum();
+        let reports = memory::btree_map(&self.log)
+            + vessels
+            + memory::hash_map(&self.times)
+            + memory::hash_map(&self.corrections)
+            + corrections
+            + memory::vec(&self.partners)
+            + memory::hash_map(&self.partner_index)
+            + memory::vec(&self.ranks);
+        (reports, self.index.heap_bytes())
     }
 
     pub(super) fn scan_of(&self, t: i64) -> i64 {

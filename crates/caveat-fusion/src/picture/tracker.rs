@@ -4,16 +4,19 @@
 //! gets that state appended to its history and is listed in the index.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use caveat_core::ReportId;
 
 use super::history::Slot;
 use super::{INDEX_CELL_FRACTION, Reports};
 use crate::FusionConfig;
+use crate::identity::Identity;
 use crate::index::TrackIndex;
 use crate::measurement::Observation;
+use crate::memory;
 use crate::scan::{self, Scratch};
-use crate::track::TrackCore;
+use crate::track::{TRAIL_POINT_BYTES, TrackCore, identity_bytes};
 
 /// Length of a bucket of the track index: a track is listed once per bucket
 /// (and again when it moves cell), so longer buckets mean fewer entries but
@@ -77,6 +80,35 @@ impl Tracker {
             replay_scratch: Scratch::new(cfg),
             touched: Vec::new(),
         }
+    }
+
+    /// Estimated heap bytes: histories, trails and identities, the track
+    /// index, and the rest (see [`crate::Memory`]).
+    pub(super) fn heap_bytes(&self) -> (usize, usize, usize, usize) {
+        let mut histories = memory::vec(&self.slots);
+        let mut trails = 0;
+        for s in &self.slots {
+            histories += memory::vec(&s.steps) + memory::vec(&s.states);
+            // A track's states share its trail (one point per report applied,
+            // so as many as the newest state's hits) and, between changes, its identity.
+            trails += s.states.last().map_or(0, |t| t.hits as usize * TRAIL_POINT_BYTES);
+            let mut last: Option<*const Identity> = None;
+            for t in &s.states {
+                let p = Arc::as_ptr(&t.identity);
+                if last != Some(p) {
+                    trails += identity_bytes(&t.identity);
+                    last = Some(p);
+                }
+            }
+        }
+        let other = memory::vec(&self.live)
+            + memory::vec(&self.live_slots)
+            + memory::vec(&self.free)
+            + memory::hash_map(&self.slot_of)
+            + self.scratch.heap_bytes()
+            + self.replay_scratch.heap_bytes()
+            + memory::vec(&self.touched);
+        (histories, trails, self.index.heap_bytes(), other)
     }
 
     pub(super) fn place(&mut self, bucket: i64, slot: u32, t: &TrackCore, from: i64, cfg: &FusionConfig) {
