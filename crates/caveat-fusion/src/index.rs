@@ -32,6 +32,12 @@ fn cell_of(cell_deg: f64, lat: f64, lon: f64) -> Cell {
 /// The cells of size `cell_m` within `reach` metres of (lat, lon); `None`
 /// when the box is unusable (poles, antimeridian, too large to enumerate).
 fn cells_within(cell_m: f64, lat: f64, lon: f64, reach: f64) -> Option<impl Iterator<Item = Cell>> {
+    let ((y0, x0), (y1, x1)) = cell_box(cell_m, lat, lon, reach)?;
+    Some((y0..=y1).flat_map(move |y| (x0..=x1).map(move |x| (y, x))))
+}
+
+/// The corner cells (south-west, north-east) of [`cells_within`].
+fn cell_box(cell_m: f64, lat: f64, lon: f64, reach: f64) -> Option<(Cell, Cell)> {
     let dlat = reach / M_PER_DEG;
     let lat_max = (lat.abs() + dlat).min(90.0);
     let cos = lat_max.to_radians().cos();
@@ -43,9 +49,7 @@ fn cells_within(cell_m: f64, lat: f64, lon: f64, reach: f64) -> Option<impl Iter
         return None;
     }
     let cell_deg = cell_m / M_PER_DEG;
-    let (y0, x0) = cell_of(cell_deg, lat - dlat, lon - dlon);
-    let (y1, x1) = cell_of(cell_deg, lat + dlat, lon + dlon);
-    Some((y0..=y1).flat_map(move |y| (x0..=x1).map(move |x| (y, x))))
+    Some((cell_of(cell_deg, lat - dlat, lon - dlon), cell_of(cell_deg, lat + dlat, lon + dlon)))
 }
 
 /// Whether (lat, lon) may lie within `r` metres of (lat0, lon0), with `cos`
@@ -73,13 +77,49 @@ fn cos_of(lat0: f64, lat: f64) -> f64 {
     lat0.abs().max(lat.abs()).min(90.0).to_radians().cos().max(0.0)
 }
 
-/// A track estimate's reach disc.
+/// A track estimate's reach disc, compact: the index holds one per live
+/// track per bucket back to the replay horizon, which made it most of a
+/// picture's memory at 64-bit precision in per-cell lists (issue 16).
+/// The centre is rounded to `f32` (under a metre anywhere on Earth) and the
+/// radius rounded up with [`CENTRE_ROUNDING_M`] added, so the disc still
+/// contains the one it stands for.
+/// It carries its look-up key ([`pack`]): comparing keys computed afresh
+/// (a division and two floors each) was most of a replay's look-ups.
 #[derive(Debug, Clone, Copy)]
 struct Disc {
+    key: u64,
+    lat: f32,
+    lon: f32,
+    radius: f32,
     slot: u32,
-    lat: f64,
-    lon: f64,
-    radius: f64,
+}
+
+/// More than the distance between a point and its `f32` rounding: half a
+/// unit in the last place is 0.85 m of longitude at most, 0.5 m of latitude.
+const CENTRE_ROUNDING_M: f64 = 2.0;
+
+/// `r` as an `f32` no smaller than `r`.
+#[expect(clippy::cast_possible_truncation, reason = "rounded up to the next f32 just below")]
+fn up(r: f64) -> f32 {
+    let x = r as f32;
+    if f64::from(x) < r { x.next_up() } else { x }
+}
+
+#[expect(clippy::cast_possible_truncation, reason = "a position in degrees fits an f32 to under a metre")]
+fn to_f32(x: f64) -> f32 {
+    x as f32
+}
+
+impl Disc {
+    fn lat(&self) -> f64 {
+        f64::from(self.lat)
+    }
+    fn lon(&self) -> f64 {
+        f64::from(self.lon)
+    }
+    fn radius(&self) -> f64 {
+        f64::from(self.radius)
+    }
 }
 
 /// An overestimate of the distance in metres between two points a few
@@ -95,56 +135,31 @@ fn distance_over(lat0: f64, lon0: f64, lat: f64, lon: f64) -> f64 {
     (dx * dx + dy * dy).sqrt() * 1.001 + 1.0
 }
 
-/// Where a slot's disc is in its bucket.
-#[derive(Debug, Clone, Copy)]
-enum Loc {
-    Level(usize, Cell, usize),
-    Wide(usize),
+/// Where a disc is looked up: its level (the finest whose cell covers its
+/// radius; `LEVELS` for the too-uncertain, listed apart) and its cell there,
+/// packed so that keys order as (level, row, column): 4 bits of level, 30
+/// of row and 30 of column (cells are at least 100 m, so a row or column
+/// index of any point on Earth is far within 2^29).
+fn pack(level: usize, y: i64, x: i64) -> u64 {
+    const BIAS: i64 = 1 << 29;
+    let part = |v: i64| (v.clamp(-BIAS, BIAS - 1) + BIAS).cast_unsigned();
+    (u64::try_from(level).unwrap_or(15).min(15) << 60) | (part(y) << 30) | part(x)
 }
 
-/// Track estimates per time bucket, a disc per track covering its
-/// estimates in the bucket (more when it moved far): levels of cells (a disc goes to the finest
-/// level whose cell covers its radius), a list of the too-uncertain, and
-/// where each track's disc is.
+/// Track estimates in one time bucket, a disc per track covering its
+/// estimates in the bucket (more when it moved far).
+///
+/// One vector rather than a map of cells to lists: most cells hold one or
+/// two discs, and a list per cell cost several times the disc. The vector
+/// is sorted by key up to `sorted`, looked up there by binary search; discs
+/// added since (the bucket being applied, or a replay's few) follow,
+/// checked one by one, until [`TrackIndex::seal`] sorts them in.
 #[derive(Debug, Default)]
 struct Bucket {
-    levels: [HashMap<Cell, Vec<Disc>>; LEVELS],
-    wide: Vec<Disc>,
-    /// Where each track's newest disc is.
-    at: HashMap<u32, Loc>,
+    discs: Vec<Disc>,
+    sorted: usize,
     /// Every track live at the bucket's start has been listed.
     filled: bool,
-}
-
-impl Bucket {
-    fn get(&self, loc: Loc) -> Option<Disc> {
-        match loc {
-            Loc::Level(l, c, i) => self.levels.get(l)?.get(&c)?.get(i).copied(),
-            Loc::Wide(i) => self.wide.get(i).copied(),
-        }
-    }
-
-    fn take(&mut self, loc: Loc) {
-        let list = match loc {
-            Loc::Level(l, c, _) => self.levels.get_mut(l).and_then(|m| m.get_mut(&c)),
-            Loc::Wide(_) => Some(&mut self.wide),
-        };
-        let i = match loc {
-            Loc::Level(_, _, i) | Loc::Wide(i) => i,
-        };
-        let Some(list) = list else { return };
-        if i >= list.len() {
-            return;
-        }
-        list.swap_remove(i);
-        if let Some(moved) = list.get(i) {
-            let moved_loc = match loc {
-                Loc::Level(l, c, _) => Loc::Level(l, c, i),
-                Loc::Wide(_) => Loc::Wide(i),
-            };
-            self.at.insert(moved.slot, moved_loc);
-        }
-    }
 }
 
 /// How much a track's disc may widen, metres, to cover a new estimate instead
@@ -154,18 +169,57 @@ const MERGE_SLACK_M: f64 = 50.0;
 /// Levels of the track index, each cell four times the previous.
 const LEVELS: usize = 3;
 
+/// The cell size of a level of a track index whose finest cells are `cell_m`.
+fn level_cell(cell_m: f64, level: usize) -> f64 {
+    cell_m * [1.0, 4.0, 16.0].get(level).copied().unwrap_or(f64::INFINITY)
+}
+
+fn key_of(cell_m: f64, d: &Disc) -> u64 {
+    let radius = slack(d.radius());
+    match (0..LEVELS).find(|&l| radius <= level_cell(cell_m, l)) {
+        Some(l) => {
+            let (y, x) = cell_of(level_cell(cell_m, l) / M_PER_DEG, d.lat(), d.lon());
+            pack(l, y, x)
+        }
+        None => pack(LEVELS, 0, 0),
+    }
+}
+
+/// Sorts bucket `b`'s discs by key (trimmed to size if `trim`), and points
+/// `last` of each slot whose newest disc is in it at one of its discs there.
+fn sort_bucket(b: i64, bk: &mut Bucket, last: &mut [(i64, u32)], trim: bool) {
+    bk.discs.sort_unstable_by_key(|d| d.key);
+    bk.sorted = bk.discs.len();
+    if trim {
+        bk.discs.shrink_to_fit();
+    }
+    for (i, d) in bk.discs.iter().enumerate() {
+        if let Some(l) = last.get_mut(d.slot as usize)
+            && l.0 == b
+        {
+            l.1 = u32::try_from(i).unwrap_or(u32::MAX);
+        }
+    }
+}
+
 /// Track slots by time bucket and place.
 #[derive(Debug)]
 pub(crate) struct TrackIndex {
     cell_m: f64,
     bucket_ns: i64,
     buckets: BTreeMap<i64, Bucket>,
+    /// Per slot, the bucket and position of a disc of it there (the newest
+    /// listed, or any of its discs in the bucket once sorted): a new
+    /// estimate in the same bucket widens it rather than adding one. A slot
+    /// reused by another track may widen its predecessor's disc, which only
+    /// adds candidates.
+    last: Vec<(i64, u32)>,
 }
 
 impl TrackIndex {
     pub(crate) fn new(cell_m: f64, bucket_ns: i64) -> Self {
         let cell_m = if cell_m.is_finite() && cell_m > 100.0 { cell_m } else { 5_000.0 };
-        TrackIndex { cell_m, bucket_ns: bucket_ns.max(1), buckets: BTreeMap::new() }
+        TrackIndex { cell_m, bucket_ns: bucket_ns.max(1), buckets: BTreeMap::new(), last: Vec::new() }
     }
 
     pub(crate) fn bucket_of(&self, t: i64) -> i64 {
@@ -179,70 +233,103 @@ impl TrackIndex {
     }
 
     fn level_cell(&self, level: usize) -> f64 {
-        self.cell_m * [1.0, 4.0, 16.0].get(level).copied().unwrap_or(f64::INFINITY)
+        level_cell(self.cell_m, level)
+    }
+
+    /// `d` with its key set.
+    fn keyed(&self, d: Disc) -> Disc {
+        Disc { key: key_of(self.cell_m, &d), ..d }
     }
 
     /// Lists `slot` in `bucket` with gating reach `r`, widening its disc there if it has one.
     pub(crate) fn insert(&mut self, bucket: i64, slot: u32, reach: &Reach) {
-        let sizes: [f64; LEVELS] = [self.level_cell(0), self.level_cell(1), self.level_cell(2)];
-        let entry = self.buckets.entry(bucket).or_default();
-        let old = entry.at.get(&slot).copied().and_then(|loc| entry.get(loc).map(|prev| (loc, prev)));
-        let fresh = Disc { slot, lat: reach.lat, lon: reach.lon, radius: reach.radius };
-        let disc = match old {
-            Some((loc, prev)) => {
-                let radius = prev.radius.max(distance_over(prev.lat, prev.lon, reach.lat, reach.lon) + reach.radius);
-                if radius <= prev.radius {
+        let prev = match self.last.get(slot as usize) {
+            Some(&(b, i)) if b == bucket => self
+                .buckets
+                .get(&bucket)
+                .and_then(|bk| bk.discs.get(i as usize).map(|d| (i as usize, *d, i as usize >= bk.sorted)))
+                .filter(|(_, d, _)| d.slot == slot),
+            _ => None,
+        };
+        if let Some((i, d, unsorted)) = prev {
+            let radius = d.radius().max(distance_over(d.lat(), d.lon(), reach.lat, reach.lon) + reach.radius);
+            if radius <= d.radius() {
+                return;
+            }
+            // Widen the disc a little rather than list the track twice, but
+            // not much: a wide disc makes every look-up near it gate more.
+            // A sorted disc keeps its place only if it keeps its key.
+            if radius <= d.radius().max(reach.radius) + MERGE_SLACK_M {
+                let wider = self.keyed(Disc { radius: up(radius), ..d });
+                if unsorted || wider.key == d.key {
+                    if let Some(e) = self.buckets.get_mut(&bucket).and_then(|bk| bk.discs.get_mut(i)) {
+                        *e = wider;
+                    }
                     return;
                 }
-                // Widen the disc a little rather than list the track twice, but
-                // not much: a wide disc makes every look-up near it gate more.
-                if radius <= prev.radius.max(reach.radius) + MERGE_SLACK_M {
-                    entry.take(loc);
-                    Disc { radius, ..prev }
-                } else {
-                    fresh
-                }
             }
-            None => fresh,
-        };
-        let radius = slack(disc.radius);
-        let level = sizes.iter().position(|&size| radius <= size);
-        let placed = level.and_then(|level| {
-            let size = sizes.get(level)?;
-            let cell = cell_of(size / M_PER_DEG, disc.lat, disc.lon);
-            let list = entry.levels.get_mut(level)?.entry(cell).or_default();
-            list.push(disc);
-            Some(Loc::Level(level, cell, list.len() - 1))
+        }
+        let disc = self.keyed(Disc {
+            key: 0,
+            lat: to_f32(reach.lat),
+            lon: to_f32(reach.lon),
+            radius: up(reach.radius + CENTRE_ROUNDING_M),
+            slot,
         });
-        let loc = placed.unwrap_or_else(|| {
-            entry.wide.push(disc);
-            Loc::Wide(entry.wide.len() - 1)
-        });
-        entry.at.insert(slot, loc);
+        let bk = self.buckets.entry(bucket).or_default();
+        let at = u32::try_from(bk.discs.len()).unwrap_or(u32::MAX);
+        bk.discs.push(disc);
+        let i = slot as usize;
+        if self.last.len() <= i {
+            self.last.resize(i + 1, (i64::MIN, 0));
+        }
+        if let Some(l) = self.last.get_mut(i) {
+            *l = (bucket, at);
+        }
+        // The unsorted tail is searched disc by disc: a replay that lists
+        // thousands of tracks in one bucket sorts them in as it goes
+        // (amortised, each sort follows a quarter as many insertions).
+        if bk.discs.len() - bk.sorted > 64 + bk.sorted / 4 {
+            sort_bucket(bucket, bk, &mut self.last, false);
+        }
+    }
+
+    /// Sorts every disc added since the last call into its bucket's sorted
+    /// part, and trims the buckets before `current` (no longer applied in
+    /// order) to size.
+    pub(crate) fn seal(&mut self, current: Option<i64>) {
+        for (&b, bk) in &mut self.buckets {
+            if bk.sorted < bk.discs.len() {
+                sort_bucket(b, bk, &mut self.last, current.is_none_or(|c| b < c));
+            }
+        }
     }
 
     /// Every slot that could gate with `o` at a time in `bucket` (sorted, no repeats).
     pub(crate) fn candidates(&self, bucket: i64, o: &Observation, own: f64, out: &mut Vec<u32>) {
         out.clear();
         let Some(b) = self.buckets.get(&bucket) else { return };
+        let (sorted, tail) = b.discs.split_at(b.sorted.min(b.discs.len()));
         // A disc listed in a cell within the search box has its centre within
         // a cell of the box, so one cosine serves the whole level.
         let mut take = |d: &Disc, cos: f64| {
-            if near(d.lat, d.lon, o.lat, o.lon, d.radius + own, cos) {
+            if near(d.lat(), d.lon(), o.lat, o.lon, d.radius() + own, cos) {
                 out.push(d.slot);
             }
         };
         let mut found = o.time_sigma_s == 0.0;
-        for (l, cells) in b.levels.iter().enumerate() {
+        for l in 0..LEVELS {
             if !found {
                 break;
             }
             let cell_m = self.level_cell(l);
-            match cells_within(cell_m, o.lat, o.lon, slack(own + cell_m)) {
-                Some(it) => {
+            match cell_box(cell_m, o.lat, o.lon, slack(own + cell_m)) {
+                Some(((y0, x0), (y1, x1))) => {
                     let cos = cos_within(o.lat, slack(own + cell_m) + 2.0 * cell_m);
-                    for c in it {
-                        for d in cells.get(&c).into_iter().flatten() {
+                    for y in y0..=y1 {
+                        let (lo, hi) = (pack(l, y, x0), pack(l, y, x1));
+                        let from = sorted.partition_point(|d| d.key < lo);
+                        for d in sorted.get(from..).unwrap_or_default().iter().take_while(|d| d.key <= hi) {
                             take(d, cos);
                         }
                     }
@@ -251,12 +338,17 @@ impl TrackIndex {
             }
         }
         if found {
-            for d in &b.wide {
-                take(d, cos_of(d.lat, o.lat));
+            let from = sorted.partition_point(|d| d.key < pack(LEVELS, i64::MIN, i64::MIN));
+            for d in sorted.get(from..).unwrap_or_default().iter().chain(tail) {
+                // Most are far in latitude alone: spare them the cosine.
+                let r = slack(d.radius() + own) * 1.001 + 1.0;
+                if (d.lat() - o.lat).abs() * M_PER_DEG <= r {
+                    take(d, cos_of(d.lat(), o.lat));
+                }
             }
         } else {
             out.clear();
-            out.extend(b.at.keys().copied());
+            out.extend(b.discs.iter().map(|d| d.slot));
         }
         out.sort_unstable();
         out.dedup();
@@ -283,7 +375,12 @@ impl TrackIndex {
     /// The tracks listed in the nearest filled bucket before `bucket`: a
     /// superset of those live at its start when no step happened in between.
     pub(crate) fn members_before(&self, bucket: i64) -> Option<Vec<u32>> {
-        self.buckets.range(..bucket).rev().find(|(_, b)| b.filled).map(|(_, b)| b.at.keys().copied().collect())
+        self.buckets.range(..bucket).rev().find(|(_, b)| b.filled).map(|(_, b)| {
+            let mut slots: Vec<u32> = b.discs.iter().map(|d| d.slot).collect();
+            slots.sort_unstable();
+            slots.dedup();
+            slots
+        })
     }
 
     /// Forgets buckets before `bucket`.
@@ -293,16 +390,8 @@ impl TrackIndex {
 
     /// Estimated heap bytes (see [`crate::Memory`]).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let buckets: usize = self
-            .buckets
-            .values()
-            .map(|b| {
-                let levels: usize =
-                    b.levels.iter().map(|l| memory::hash_map(l) + l.values().map(memory::vec).sum::<usize>()).sum();
-                levels + memory::vec(&b.wide) + memory::hash_map(&b.at)
-            })
-            .sum();
-        memory::btree_map(&self.buckets) + buckets
+        let buckets: usize = self.buckets.values().map(|b| memory::vec(&b.discs)).sum();
+        memory::btree_map(&self.buckets) + buckets + memory::vec(&self.last)
     }
 }
 

@@ -130,6 +130,9 @@ impl Tracker {
         pending: &HashMap<ReportId, Option<Observation>>,
     ) {
         let Some(applied) = self.applied else { return };
+        // Look-ups binary-search each bucket's sorted discs.
+        let current = self.index.bucket_of(applied.saturating_mul(rep.scan_ns));
+        self.index.seal(Some(current));
         let mut walk = Walk {
             pending,
             changes,
@@ -272,6 +275,9 @@ impl Tracker {
         mut edits: Vec<(u32, Step, Option<TrackCore>)>,
         applied: i64,
     ) {
+        // The live tracks change places below: the gating grid kept for the
+        // in-order path indexes them by place, so it is rebuilt at the next scan.
+        self.scratch.grid.clear();
         edits.sort_by_key(|(slot, x, _)| (*slot, *x));
         let mut edited: Vec<u32> = Vec::new();
         for (slot, x, v) in edits {

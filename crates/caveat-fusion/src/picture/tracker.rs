@@ -40,7 +40,7 @@ pub(super) struct Tracker {
     /// Histories and indexes describe every step from this scan on.
     pub(super) base_scan: Option<i64>,
     pub(super) pruned: Option<i64>,
-    scratch: Scratch,
+    pub(super) scratch: Scratch,
     /// The replay's own buffers: its grid holds a handful of tracks, and
     /// clearing one that held the whole picture costs more than the step.
     pub(super) replay_scratch: Scratch,
@@ -120,6 +120,9 @@ impl Tracker {
         let (start, end) = rep.bounds(s);
         let bucket = self.index.bucket_of(start);
         if !self.index.filled(bucket) {
+            // The buckets before are complete as far as in-order steps go:
+            // sort their discs for look-up and trim them.
+            self.index.seal(Some(bucket));
             // Every track live before this scan's deletions, so the bucket covers
             // any step a later replay may add before this scan.
             let (bstart, _) = self.index.bounds(bucket);
@@ -128,30 +131,32 @@ impl Tracker {
             }
             self.index.set_filled(bucket);
         }
-        let mut keep = 0;
-        for i in 0..self.live.len() {
-            let dead = self.live.get(i).is_none_or(|t| scan::is_dead(t, start, cfg));
-            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
-            if dead {
-                if let Some(s) = self.slots.get_mut(slot as usize) {
-                    s.live = None;
-                }
+        // Dead tracks leave by swap_remove (the order of the live tracks
+        // never matters: association orders tracks by id), so the gating
+        // grid kept from the previous scan needs one fix-up per death.
+        let mut i = 0;
+        while i < self.live.len() {
+            if self.live.get(i).is_some_and(|t| !scan::is_dead(t, start, cfg)) {
+                i += 1;
                 continue;
             }
-            if keep != i {
-                self.live.swap(keep, i);
-                self.live_slots.swap(keep, i);
-            }
+            let last = self.live.len() - 1;
+            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
             if let Some(s) = self.slots.get_mut(slot as usize) {
-                s.live = Some(keep);
+                s.live = None;
             }
-            keep += 1;
+            self.live.swap_remove(i);
+            self.live_slots.swap_remove(i);
+            self.scratch.grid.swap_remove(i, last);
+            if let Some(&moved) = self.live_slots.get(i)
+                && let Some(m) = self.slots.get_mut(moved as usize)
+            {
+                m.live = Some(i);
+            }
         }
-        self.live.truncate(keep);
-        self.live_slots.truncate(keep);
         self.last_scan = Some(s);
 
-        scan::place_all(&self.live, start, end, cfg, &mut self.scratch);
+        scan::place_due(&self.live, start, end, cfg, &mut self.scratch);
         let mut rest = obs;
         while let Some(first) = rest.first() {
             let step = rep.step(first);
