@@ -136,7 +136,8 @@ impl Picture {
                 i
             }
         };
-        let obs = Observation::from_report(report, originator)?;
+        let mut obs = Observation::from_report(report, originator)?;
+        obs.vessel = obs.vessel.map(|v| self.reports.intern_vessel(v));
         let scan = self.reports.scan_of(obs.t);
         let late = self.tracker.applied.is_some_and(|a| scan <= a);
         self.touch(obs.id, scan);

@@ -20,8 +20,11 @@ use crate::track::{TRAIL_POINT_BYTES, TrackCore, identity_bytes};
 
 /// Length of a bucket of the track index: a track is listed once per bucket
 /// (and again when it moves cell), so longer buckets mean fewer entries but
-/// wider reach discs, hence more candidates per look-up.
-const BUCKET_NS: i64 = 10_000_000_000;
+/// wider reach discs, hence more candidates per look-up. Every live track
+/// is listed in every bucket back to the replay horizon: at 10 s that was
+/// most of the index's memory (issue 16); at 30 s a vessel at 10 m/s adds
+/// 300 m to its disc, within the report index's cells.
+const BUCKET_NS: i64 = 30_000_000_000;
 
 /// Everything derived from the reports: tracks, histories, the track index.
 #[derive(Debug)]
