@@ -9,7 +9,7 @@
 //! candidates that the exact test then rejects. So the indexes never change
 //! a result, only how much is compared.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use caveat_core::{ReportId, SourceKind};
 
@@ -29,14 +29,9 @@ fn cell_of(cell_deg: f64, lat: f64, lon: f64) -> Cell {
     (k(lat), k(lon))
 }
 
-/// The cells of size `cell_m` within `reach` metres of (lat, lon); `None`
-/// when the box is unusable (poles, antimeridian, too large to enumerate).
-fn cells_within(cell_m: f64, lat: f64, lon: f64, reach: f64) -> Option<impl Iterator<Item = Cell>> {
-    let ((y0, x0), (y1, x1)) = cell_box(cell_m, lat, lon, reach)?;
-    Some((y0..=y1).flat_map(move |y| (x0..=x1).map(move |x| (y, x))))
-}
-
-/// The corner cells (south-west, north-east) of [`cells_within`].
+/// The corner cells (south-west, north-east) of the cells of size `cell_m`
+/// within `reach` metres of (lat, lon); `None` when the box is unusable
+/// (poles, antimeridian, too large to enumerate).
 fn cell_box(cell_m: f64, lat: f64, lon: f64, reach: f64) -> Option<(Cell, Cell)> {
     let dlat = reach / M_PER_DEG;
     let lat_max = (lat.abs() + dlat).min(90.0);
@@ -396,54 +391,127 @@ impl TrackIndex {
 }
 
 /// One report as the index keeps it: enough to rule it out without a look-up.
+/// Position and radius at `f32`, the radius rounded up with
+/// [`CENTRE_ROUNDING_M`] added (as a track's disc), and the cell it is
+/// looked up by: a list per cell cost more than the entry (issue 16).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
     pub(crate) key: (i64, ReportId),
+    /// [`pack`]ed cell, or [`WIDE`].
+    cell: u64,
+    lat: f32,
+    lon: f32,
+    own: f32,
     pub(crate) originator: u16,
     pub(crate) source: SourceKind,
-    lat: f64,
-    lon: f64,
-    own: f64,
     /// Gates with anything, whatever the distance (time-uncertain).
     anywhere: bool,
 }
 
+/// The cell of a report listed apart: time-uncertain, or with a radius past one cell.
+const WIDE: u64 = u64::MAX;
+
+impl Entry {
+    fn lat(&self) -> f64 {
+        f64::from(self.lat)
+    }
+    fn lon(&self) -> f64 {
+        f64::from(self.lon)
+    }
+    fn own(&self) -> f64 {
+        f64::from(self.own)
+    }
+}
+
 /// Reports per scan: small ones by the cell of their position, the rest
-/// (time-uncertain, or with a radius past one cell) in a list per scan.
+/// (time-uncertain, or with a radius past one cell) apart.
 #[derive(Debug)]
 pub(crate) struct ReportIndex {
     cell_m: f64,
     scans: BTreeMap<i64, ScanReports>,
+    /// Scans with entries not sorted in yet.
+    unsorted: Vec<i64>,
 }
 
+/// One scan's entries, sorted by cell up to `sorted` (the wide ones last),
+/// then those added since, checked one by one until [`ReportIndex::seal`].
 #[derive(Debug, Default)]
 struct ScanReports {
-    cells: HashMap<Cell, Vec<Entry>>,
-    wide: Vec<Entry>,
+    entries: Vec<Entry>,
+    sorted: usize,
+}
+
+impl ScanReports {
+    fn sort(&mut self, trim: bool) {
+        self.entries.sort_unstable_by_key(|e| e.cell);
+        self.sorted = self.entries.len();
+        if trim {
+            self.entries.shrink_to_fit();
+        }
+    }
 }
 
 impl ReportIndex {
     pub(crate) fn new(cell_m: f64) -> Self {
         let cell_m = if cell_m.is_finite() && cell_m > 100.0 { cell_m } else { 5_000.0 };
-        ReportIndex { cell_m, scans: BTreeMap::new() }
+        ReportIndex { cell_m, scans: BTreeMap::new(), unsorted: Vec::new() }
     }
 
     pub(crate) fn insert(&mut self, scan: i64, o: &Observation, own: f64) {
-        let s = self.scans.entry(scan).or_default();
         let anywhere = o.time_sigma_s > 0.0;
+        let cell = if !anywhere && slack(own) <= self.cell_m {
+            let (y, x) = cell_of(self.cell_m / M_PER_DEG, o.lat, o.lon);
+            pack(0, y, x)
+        } else {
+            WIDE
+        };
         let e = Entry {
             key: (o.t, o.id),
+            cell,
+            lat: to_f32(o.lat),
+            lon: to_f32(o.lon),
+            own: up(own + CENTRE_ROUNDING_M),
             originator: o.originator,
             source: o.source,
-            lat: o.lat,
-            lon: o.lon,
-            own,
             anywhere,
         };
-        if !anywhere && slack(own) <= self.cell_m {
-            s.cells.entry(cell_of(self.cell_m / M_PER_DEG, o.lat, o.lon)).or_default().push(e);
-        } else {
-            s.wide.push(e);
+        let s = self.scans.entry(scan).or_default();
+        if s.sorted == s.entries.len() {
+            self.unsorted.push(scan);
+        }
+        s.entries.push(e);
+        // A late report into a scan already sorted: keep the tail short.
+        if s.entries.len() - s.sorted > 64 + s.sorted / 4 {
+            s.sort(false);
+        }
+    }
+
+    /// Sorts the entries added since the last call into their scans, and
+    /// trims the scans before `current` to size.
+    pub(crate) fn seal(&mut self, current: i64) {
+        let mut keep = Vec::new();
+        for scan in std::mem::take(&mut self.unsorted) {
+            if let Some(s) = self.scans.get_mut(&scan) {
+                if scan < current {
+                    if s.sorted < s.entries.len() {
+                        s.sort(true);
+                    }
+                } else {
+                    keep.push(scan);
+                }
+            }
+        }
+        self.unsorted = keep;
+    }
+
+    /// Sorts every scan's entries (before a replay's look-ups).
+    pub(crate) fn seal_all(&mut self) {
+        for scan in std::mem::take(&mut self.unsorted) {
+            if let Some(s) = self.scans.get_mut(&scan)
+                && s.sorted < s.entries.len()
+            {
+                s.sort(false);
+            }
         }
     }
 
@@ -452,35 +520,35 @@ impl ReportIndex {
     pub(crate) fn candidates(&self, scan: i64, r: &Reach, out: &mut Vec<Entry>) {
         out.clear();
         let Some(s) = self.scans.get(&scan) else { return };
+        let (sorted, tail) = s.entries.split_at(s.sorted.min(s.entries.len()));
         let box_m = slack(r.radius + self.cell_m);
         let cos = cos_within(r.lat, box_m + 2.0 * self.cell_m);
-        let fits = |e: &Entry| e.anywhere || near(r.lat, r.lon, e.lat, e.lon, r.radius + e.own, cos);
+        let fits = |e: &Entry| e.anywhere || near(r.lat, r.lon, e.lat(), e.lon(), r.radius + e.own(), cos);
         let fits_far =
-            |e: &Entry| e.anywhere || near(r.lat, r.lon, e.lat, e.lon, r.radius + e.own, cos_of(r.lat, e.lat));
-        match cells_within(self.cell_m, r.lat, r.lon, box_m) {
-            Some(cells) => {
-                for c in cells {
-                    out.extend(s.cells.get(&c).into_iter().flatten().filter(|e| fits(e)));
+            |e: &Entry| e.anywhere || near(r.lat, r.lon, e.lat(), e.lon(), r.radius + e.own(), cos_of(r.lat, e.lat()));
+        let wide = sorted.partition_point(|e| e.cell < WIDE);
+        match cell_box(self.cell_m, r.lat, r.lon, box_m) {
+            Some(((y0, x0), (y1, x1))) => {
+                for y in y0..=y1 {
+                    let (lo, hi) = (pack(0, y, x0), pack(0, y, x1));
+                    let from = sorted.partition_point(|e| e.cell < lo);
+                    let row = sorted.get(from..wide).unwrap_or_default();
+                    out.extend(row.iter().take_while(|e| e.cell <= hi).filter(|e| fits(e)));
                 }
             }
-            None => out.extend(s.cells.values().flatten().filter(|e| fits_far(e))),
+            None => out.extend(sorted.get(..wide).unwrap_or_default().iter().filter(|e| fits_far(e))),
         }
-        out.extend(s.wide.iter().filter(|e| fits_far(e)));
+        out.extend(sorted.get(wide..).unwrap_or_default().iter().chain(tail).filter(|e| fits_far(e)));
     }
 
     pub(crate) fn prune_before(&mut self, scan: i64) {
         self.scans = self.scans.split_off(&scan);
+        self.unsorted.retain(|&s| s >= scan);
     }
 
     /// Estimated heap bytes (see [`crate::Memory`]).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let scans: usize = self
-            .scans
-            .values()
-            .map(|s| {
-                memory::hash_map(&s.cells) + s.cells.values().map(memory::vec).sum::<usize>() + memory::vec(&s.wide)
-            })
-            .sum();
-        memory::btree_map(&self.scans) + scans
+        let scans: usize = self.scans.values().map(|s| memory::vec(&s.entries)).sum();
+        memory::btree_map(&self.scans) + scans + memory::vec(&self.unsorted)
     }
 }

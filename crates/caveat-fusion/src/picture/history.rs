@@ -150,6 +150,9 @@ impl Picture {
     /// ahead (a tip whose time is a guess) do not push the horizon forward.
     pub(super) fn prune(&mut self) {
         let Some(applied) = self.tracker.applied else { return };
+        // Scans applied in order are complete: sort their reports for a
+        // later replay's look-ups, and trim them.
+        self.reports.index.seal(applied.saturating_add(1));
         let horizon = i64::try_from(self.config.replay_horizon.whole_nanoseconds()).unwrap_or(i64::MAX);
         let newest = applied.saturating_add(1).saturating_mul(self.reports.scan_ns);
         let cut = newest.saturating_sub(horizon);

@@ -73,6 +73,8 @@ impl Picture {
             if self.tracker.base_scan.is_some_and(|b| first.scan < b) {
                 self.reset();
             } else {
+                // Look-ups binary-search each scan's sorted reports.
+                self.reports.index.seal_all();
                 self.tracker.replay(&self.reports, &self.config, &changes, &pending);
             }
         }
