@@ -80,6 +80,6 @@ pub use config::FusionConfig;
 pub use error::Error;
 pub use identity::Identity;
 pub use memory::Memory;
-pub use picture::{Insertion, Picture, TrackMemo, fuse};
+pub use picture::{Insertion, Observed, Picture, TrackMemo, fuse};
 pub use track::{Lineage, Track, TrackId, TrackStatus, TrailPoint};
 pub use views::Views;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use caveat_audit::OriginatorUse;
 use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
-use caveat_fusion::{FusionConfig, Picture, Track, TrackMemo};
+use caveat_fusion::{FusionConfig, Insertion, Observed, Picture, Track, TrackMemo};
 use caveat_policy::{Action, CaseFacts};
 use caveat_store::{ReportQuery, Store, Superseded};
 use time::{Duration, OffsetDateTime};
@@ -33,8 +33,28 @@ pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
 #[derive(Default)]
 struct Recent {
     reports: Vec<Report>,
+    /// Each report converted for fusion once, shared by every view's picture
+    /// (`None`: fusion refuses it, and a picture's insert says why).
+    observed: Vec<Option<Observed>>,
     by_id: HashMap<ReportId, usize>,
     last_seq: u64,
+}
+
+impl Recent {
+    /// The shared conversion of the report at `i`, if fusion took it.
+    fn observed(&self, i: usize) -> Option<Observed> {
+        self.observed.get(i).cloned().flatten()
+    }
+}
+
+/// Adds a recent report to a view's picture, sharing its converted data with
+/// the other views when there is one (a copy per view was most of a view's
+/// bytes per report: issue 16).
+fn fuse_into(picture: &mut Picture, r: &Report, shared: Option<&Observed>) -> Result<Insertion, caveat_fusion::Error> {
+    match shared {
+        Some(o) => picture.insert_observed(o),
+        None => picture.insert(r),
+    }
 }
 
 /// What a report contributes to a track's description.
@@ -507,6 +527,7 @@ impl Pictures {
             sources.insert(r.id, Source::of(&r));
             let at = recent.reports.len();
             recent.by_id.insert(r.id, at);
+            recent.observed.push(Observed::new(&r).ok());
             recent.reports.push(r);
         }
         Ok(recent.last_seq)
@@ -596,13 +617,18 @@ impl Pictures {
         let new = recent.reports.get(b.decided..).unwrap_or_default();
         let decisions = ask.decide(new).await?;
         group_decisions(&mut b.groups, new, &decisions);
-        let mut added: Vec<Report> =
-            new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r.clone()).collect();
+        let mut added: Vec<(Report, Option<Observed>)> = new
+            .iter()
+            .zip(decisions.iter())
+            .enumerate()
+            .filter(|(_, (_, d))| d.is_permit())
+            .map(|(j, (r, _))| (r.clone(), recent.observed(b.decided + j)))
+            .collect();
         b.decided = recent.reports.len();
         let last_seq = recent.last_seq;
         drop(recent);
         let mut expires = built.expires;
-        for r in &added {
+        for (r, _) in &added {
             expires = ask.expiring(expires, &r.marking);
         }
         let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
@@ -617,9 +643,9 @@ impl Pictures {
         // Fusing and re-materialising the tracks is CPU work of tens of
         // milliseconds: off the request threads, so other views' readers are not held up.
         let folded = tokio::task::spawn_blocking(move || {
-            added.sort_by_key(|r| (r.observed_at, r.id));
-            for r in &added {
-                b.picture.insert(r)?;
+            added.sort_by_key(|(r, _)| (r.observed_at, r.id));
+            for (r, shared) in &added {
+                fuse_into(&mut b.picture, r, shared.as_ref())?;
             }
             let tracks = Arc::new(b.picture.tracks_shared(&mut b.memo));
             let same = same_tracks(&previous, &tracks);
@@ -679,7 +705,8 @@ impl Pictures {
         };
         added.sort_by_key(|r| (r.observed_at, r.id));
         for r in added {
-            picture.insert(r).map_err(|e| Error::internal("fusing a report", &e))?;
+            let shared = recent.by_id.get(&r.id).and_then(|&i| recent.observed(i));
+            fuse_into(&mut picture, r, shared.as_ref()).map_err(|e| Error::internal("fusing a report", &e))?;
         }
         let version = self.next_version();
         let tracks = Arc::new(picture.tracks_shared(&mut memo));

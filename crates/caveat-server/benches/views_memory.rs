@@ -2,7 +2,8 @@
 //! of 20 views over about 100,000 reports each, and resident memory again
 //! once the views have gone idle and been dropped.
 //!
-//! `cargo bench -p caveat-server --bench views_memory [-- scale|random [REPORTS [IDLE_S]]]`
+//! `cargo bench -p caveat-server --bench views_memory [-- scale|random [REPORTS [IDLE_S [VIEW_MEMORY_MB]]]]`
+//! (VIEW_MEMORY_MB: the views' memory budget, default the hub's)
 //!
 //! - `scale` (default): caveat-sim's scale scenario (2,000 vessels, seed 1)
 //!   sized to about REPORTS reports (default 100,000) over two hours, ending now;
@@ -95,6 +96,7 @@ fn main() {
     let random = args.first().is_some_and(|a| a == "random");
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let idle_s: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let budget_mb: Option<usize> = args.get(3).and_then(|a| a.parse().ok());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let now = OffsetDateTime::now_utc();
@@ -138,7 +140,10 @@ fn main() {
     let store = Arc::new(SqliteStore::open(dir.path().join("views.db")).unwrap());
     // Views stay open while built and queried; the idle time is lowered to
     // IDLE_S after the last query (the hub's bounds are shared by its clones).
-    let limits = Limits::default();
+    let mut limits = Limits::default();
+    if let Some(mb) = budget_mb {
+        limits.view_memory_bytes = mb << 20;
+    }
     let (state, tokens) = rt.block_on(async {
         for p in &partners {
             store.put_partner(p).await.unwrap();
@@ -186,9 +191,10 @@ fn main() {
         ids.iter().flat_map(|p| Purpose::ALL.map(|u| (p.clone(), u))).take(VIEWS).collect();
 
     println!(
-        "caveat views-memory benchmark: {} reports ({}), {VIEWS} views (partner x purpose), mimalloc, {} logical cores",
+        "caveat views-memory benchmark: {} reports ({}), {VIEWS} views (partner x purpose), view memory budget {} MiB, mimalloc, {} logical cores",
         total,
         if random { "scale scenario at random positions" } else { "scale scenario, 2,000 vessels, 2 h" },
+        limits.view_memory_bytes >> 20,
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     let base = rss_mib();

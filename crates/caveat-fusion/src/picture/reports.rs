@@ -12,7 +12,7 @@ use caveat_core::{Mmsi, PartnerId, ReportId, SourceKind, VesselDescriptors};
 use super::INDEX_CELL_FRACTION;
 use crate::gating;
 use crate::index::ReportIndex;
-use crate::measurement::Observation;
+use crate::measurement::{ObsData, Observation};
 use crate::memory;
 use crate::scan;
 use crate::track::MAX_PARTNERS;
@@ -180,8 +180,16 @@ impl Reports {
             })
             .sum::<usize>()
             + memory::hash_map(&self.vessels);
+        // Report data this picture alone holds (not shared through `Observed`).
+        let own: usize = self
+            .log
+            .values()
+            .filter(|o| Arc::strong_count(o.data()) == 1)
+            .map(|o| memory::arc::<ObsData>() + o.partner.as_str().len())
+            .sum();
         let corrections: usize = self.corrections.values().map(memory::vec).sum();
         let reports = memory::btree_map(&self.log)
+            + own
             + vessels
             + memory::hash_map(&self.times)
             + memory::hash_map(&self.corrections)
