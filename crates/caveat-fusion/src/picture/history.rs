@@ -41,6 +41,12 @@ impl Slot {
     }
 
     pub(super) fn push(&mut self, x: Step, t: TrackCore) {
+        // A first push would reserve four states (over a kilobyte), and most
+        // tracks from clutter or a lone sighting never get a second: one.
+        if self.states.capacity() == 0 {
+            self.steps.reserve_exact(1);
+            self.states.reserve_exact(1);
+        }
         self.steps.push(x);
         self.states.push(t);
     }
@@ -126,6 +132,11 @@ impl Tracker {
             if k > 1 {
                 s.steps.drain(..k - 1);
                 s.states.drain(..k - 1);
+                // Histories past the horizon leave their buffers behind.
+                if s.states.capacity() > 2 * s.states.len() + 4 {
+                    s.steps.shrink_to_fit();
+                    s.states.shrink_to_fit();
+                }
             }
             if !s.freed
                 && s.live.is_none()
