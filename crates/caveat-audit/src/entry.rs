@@ -131,7 +131,9 @@ impl ReportSet {
         let digest = report_ids_digest(&sorted);
         let count = sorted.len() as u64;
         if sorted.len() > INLINE_REPORT_IDS {
-            sorted.clear();
+            // Not `clear`: that keeps the buffer, and a view's decisions hold
+            // a set per originator for as long as the view (16 bytes a report).
+            sorted = Vec::new();
         }
         ReportSet { count, digest, ids: sorted }
     }

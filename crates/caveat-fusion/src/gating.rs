@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use crate::kalman::{self, Estimate};
 use crate::measurement::Observation;
+use crate::memory;
 
 /// Metres per degree of latitude on the sphere used by the tangent planes.
 const M_PER_DEG: f64 = kalman::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
@@ -30,22 +31,35 @@ struct Level {
     cells: HashMap<(i64, i64), Vec<usize>>,
 }
 
-/// Where a track was placed.
+/// Where a track was placed: a level and its cell there, or the wide list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
-    Fine((i64, i64)),
-    Coarse((i64, i64)),
+    Cell(usize, (i64, i64)),
     Wide,
 }
 
-/// Two levels of cells (a fine one, and one four times coarser for tracks
-/// whose uncertainty has grown, such as tentative tracks coasting), and a
-/// list of the tracks too uncertain for either.
+/// Levels of cells, each four times the previous.
+///
+/// Two levels (2 and 8 km by default) once sufficed for vessels that report
+/// often. A tentative track that no report follows (clutter, a vessel seen
+/// once: every report, when reports fall at random positions) coasts for
+/// minutes with a velocity it does not know, and its reach passes 8 km
+/// within two; then it went to the wide list, which every report is
+/// compared with, and thousands of them made fusing 100,000 scattered
+/// reports take tens of seconds (issue 16). Four levels reach 128 km, past
+/// what a track coasting the tentative lifetime covers.
+const LEVELS: usize = 4;
+
+/// Levels of cells for tracks by how far their gate reaches, and a list of
+/// the tracks too uncertain for any.
 #[derive(Debug, Default)]
 pub(crate) struct Grid {
-    fine: Level,
-    coarse: Level,
+    levels: [Level; LEVELS],
+    /// Tracks placed per level: a report looks only at levels that hold some.
+    counts: [usize; LEVELS],
     placed: Vec<Option<Slot>>,
+    /// Per track, the end of the time its placement covers.
+    until: Vec<i64>,
     wide: Vec<usize>,
 }
 
@@ -59,12 +73,15 @@ impl Level {
         ((lat / self.cell_deg).floor() as i64, (lon / self.cell_deg).floor() as i64)
     }
 
-    fn remove(&mut self, k: (i64, i64), index: usize) {
+    /// Takes `index` out of cell `k`; returns whether it was there.
+    fn remove(&mut self, k: (i64, i64), index: usize) -> bool {
         if let Some(v) = self.cells.get_mut(&k)
             && let Some(pos) = v.iter().position(|&i| i == index)
         {
             v.swap_remove(pos);
+            return true;
         }
+        false
     }
 
     /// Adds the tracks in cells a report at (lat, lon) with own radius `own` could reach;
@@ -127,53 +144,136 @@ pub(crate) fn report_radius(o: &Observation, sqrt_gate: f64) -> f64 {
 impl Grid {
     pub(crate) fn new(cell_m: f64) -> Self {
         let cell_m = if cell_m.is_finite() && cell_m > 100.0 { cell_m } else { 5_000.0 };
-        Grid { fine: Level::new(cell_m), coarse: Level::new(cell_m * 4.0), placed: Vec::new(), wide: Vec::new() }
+        let mut size = cell_m;
+        let levels = std::array::from_fn(|_| {
+            let l = Level::new(size);
+            size *= 4.0;
+            l
+        });
+        Grid { levels, counts: [0; LEVELS], placed: Vec::new(), until: Vec::new(), wide: Vec::new() }
     }
 
     pub(crate) fn clear(&mut self) {
         // Emptied cells are kept for reuse, unless far more of them than the
         // tracks placed last time: then walking them costs more than the reuse saves.
         let keep = 4 * self.placed.len() + 256;
-        for level in [&mut self.fine, &mut self.coarse] {
+        for level in &mut self.levels {
             if level.cells.len() > keep {
                 level.cells.clear();
             }
+            for v in level.cells.values_mut() {
+                v.clear();
+            }
         }
-        for v in self.fine.cells.values_mut().chain(self.coarse.cells.values_mut()) {
-            v.clear();
-        }
+        self.counts = [0; LEVELS];
         self.placed.clear();
+        self.until.clear();
         self.wide.clear();
     }
 
-    /// Places track `index` (again, after it moved).
-    pub(crate) fn place(&mut self, index: usize, r: &Reach) {
+    /// Drops emptied cells once they far outnumber the tracks: a grid kept
+    /// from scan to scan collects them as tracks move on.
+    pub(crate) fn compact(&mut self) {
+        let keep = 4 * self.placed.len() + 256;
+        for level in &mut self.levels {
+            if level.cells.len() > keep {
+                level.cells.retain(|_, v| !v.is_empty());
+                level.cells.shrink_to_fit();
+            }
+        }
+    }
+
+    /// The end of the time track `index`'s placement covers, if placed.
+    pub(crate) fn until(&self, index: usize) -> Option<i64> {
+        self.placed.get(index).copied().flatten().and(self.until.get(index).copied())
+    }
+
+    /// Forgets track `index`, and moves the placement of track `last` (the
+    /// last index, which `Vec::swap_remove(index)` moves there) to `index`.
+    pub(crate) fn swap_remove(&mut self, index: usize, last: usize) {
+        self.remove(index);
+        if let Some(p) = self.placed.get_mut(index) {
+            *p = None;
+        }
+        if last != index {
+            let moved = self.placed.get(last).copied().flatten();
+            match moved {
+                Some(Slot::Cell(l, k)) => {
+                    if let Some(v) = self.levels.get_mut(l).and_then(|level| level.cells.get_mut(&k))
+                        && let Some(e) = v.iter_mut().find(|e| **e == last)
+                    {
+                        *e = index;
+                    }
+                }
+                Some(Slot::Wide) => {
+                    if let Some(e) = self.wide.iter_mut().find(|e| **e == last) {
+                        *e = index;
+                    }
+                }
+                None => {}
+            }
+            let until = self.until.get(last).copied().unwrap_or(i64::MIN);
+            if let Some(p) = self.placed.get_mut(index) {
+                *p = moved;
+            }
+            if let Some(u) = self.until.get_mut(index) {
+                *u = until;
+            }
+        }
+        self.placed.truncate(last);
+        self.until.truncate(last);
+    }
+
+    /// Places track `index` (again, after it moved) with reach `r`, which
+    /// covers its gate until `until`.
+    pub(crate) fn place(&mut self, index: usize, r: &Reach, until: i64) {
         self.remove(index);
         let radius = slack(r.radius);
-        let slot = if radius <= self.fine.cell_m {
-            let k = self.fine.key(r.lat, r.lon);
-            self.fine.cells.entry(k).or_default().push(index);
-            Slot::Fine(k)
-        } else if radius <= self.coarse.cell_m {
-            let k = self.coarse.key(r.lat, r.lon);
-            self.coarse.cells.entry(k).or_default().push(index);
-            Slot::Coarse(k)
-        } else {
-            self.wide.push(index);
-            Slot::Wide
+        let slot = match self.levels.iter_mut().enumerate().find(|(_, l)| radius <= l.cell_m) {
+            Some((i, level)) => {
+                let k = level.key(r.lat, r.lon);
+                level.cells.entry(k).or_default().push(index);
+                if let Some(c) = self.counts.get_mut(i) {
+                    *c += 1;
+                }
+                Slot::Cell(i, k)
+            }
+            None => {
+                self.wide.push(index);
+                Slot::Wide
+            }
         };
         if self.placed.len() <= index {
             self.placed.resize(index + 1, None);
+            self.until.resize(index + 1, i64::MIN);
         }
         if let Some(p) = self.placed.get_mut(index) {
             *p = Some(slot);
         }
+        if let Some(u) = self.until.get_mut(index) {
+            *u = until;
+        }
+    }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let level = |l: &Level| memory::hash_map(&l.cells) + l.cells.values().map(memory::vec).sum::<usize>();
+        self.levels.iter().map(level).sum::<usize>()
+            + memory::vec(&self.placed)
+            + memory::vec(&self.until)
+            + memory::vec(&self.wide)
     }
 
     fn remove(&mut self, index: usize) {
         match self.placed.get(index).copied().flatten() {
-            Some(Slot::Fine(k)) => self.fine.remove(k, index),
-            Some(Slot::Coarse(k)) => self.coarse.remove(k, index),
+            Some(Slot::Cell(i, k)) => {
+                if let Some(level) = self.levels.get_mut(i)
+                    && level.remove(k, index)
+                    && let Some(c) = self.counts.get_mut(i)
+                {
+                    *c = c.saturating_sub(1);
+                }
+            }
             Some(Slot::Wide) => {
                 if let Some(pos) = self.wide.iter().position(|&i| i == index) {
                     self.wide.swap_remove(pos);
@@ -187,8 +287,11 @@ impl Grid {
     /// is `own`; `None` when the caller must try every track.
     pub(crate) fn candidates(&self, lat: f64, lon: f64, own: f64, out: &mut Vec<usize>) -> Option<()> {
         out.clear();
-        self.fine.collect(lat, lon, own, out)?;
-        self.coarse.collect(lat, lon, own, out)?;
+        for (level, &n) in self.levels.iter().zip(&self.counts) {
+            if n > 0 {
+                level.collect(lat, lon, own, out)?;
+            }
+        }
         out.extend_from_slice(&self.wide);
         Some(())
     }

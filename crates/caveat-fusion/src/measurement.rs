@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use caveat_core::{Report, ReportId, SourceKind, VesselDescriptors};
+use caveat_core::{PartnerId, Report, ReportId, SourceKind, VesselDescriptors};
 
 use crate::Error;
 use crate::kalman::{self, Estimate, Measurement};
@@ -11,14 +11,16 @@ use crate::matrix::ZERO4;
 /// Knots to metres per second.
 pub(crate) const KNOT_M_S: f64 = 1852.0 / 3600.0;
 
-/// A report reduced to what fusion uses. Cheap to clone.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Observation {
+/// A report reduced to what fusion uses: converted once, shared by every
+/// picture that holds the report ([`crate::Observed`]; a copy per view was
+/// most of a view's bytes per report, issue 16).
+#[derive(Debug, PartialEq)]
+pub(crate) struct ObsData {
     pub(crate) id: ReportId,
+    /// The originator: pictures index it in their own partner tables.
+    pub(crate) partner: PartnerId,
     /// Unix nanoseconds.
     pub(crate) t: i64,
-    /// Index of the originator in the picture's partner table.
-    pub(crate) originator: u16,
     pub(crate) source: SourceKind,
     pub(crate) lat: f64,
     pub(crate) lon: f64,
@@ -28,6 +30,38 @@ pub(crate) struct Observation {
     pub(crate) velocity: Option<([f64; 2], [[f64; 2]; 2])>,
     pub(crate) vessel: Option<Arc<VesselDescriptors>>,
     pub(crate) supersedes: Option<ReportId>,
+}
+
+/// A report as one picture holds it: the shared data, and the index of its
+/// originator in the picture's partner table. Cheap to clone.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Observation {
+    data: Arc<ObsData>,
+    /// Index of the originator in the picture's partner table.
+    pub(crate) originator: u16,
+}
+
+impl std::ops::Deref for Observation {
+    type Target = ObsData;
+    fn deref(&self) -> &ObsData {
+        &self.data
+    }
+}
+
+impl Observation {
+    pub(crate) fn new(data: Arc<ObsData>, originator: u16) -> Self {
+        Observation { data, originator }
+    }
+
+    /// Checks what fusion relies on and converts.
+    pub(crate) fn from_report(report: &Report, originator: u16) -> Result<Self, Error> {
+        Ok(Observation::new(Arc::new(ObsData::from_report(report)?), originator))
+    }
+
+    /// The shared data.
+    pub(crate) fn data(&self) -> &Arc<ObsData> {
+        &self.data
+    }
 }
 
 /// One-sigma speed and course noise of a reported velocity, by source.
@@ -41,9 +75,9 @@ fn velocity_noise(source: SourceKind) -> (f64, f64) {
     }
 }
 
-impl Observation {
+impl ObsData {
     /// Checks what fusion relies on and converts.
-    pub(crate) fn from_report(report: &Report, originator: u16) -> Result<Self, Error> {
+    pub(crate) fn from_report(report: &Report) -> Result<Self, Error> {
         let id = report.id;
         let time = i64::try_from(report.observed_at.unix_timestamp_nanos())
             .map_err(|_| Error::invalid(id, "observed_at", report.observed_at, "outside years 1678-2262"))?;
@@ -83,10 +117,10 @@ impl Observation {
             _ => None,
         };
         let vessel = (!report.vessel.is_empty()).then(|| Arc::new(report.vessel.clone()));
-        Ok(Observation {
+        Ok(ObsData {
             id,
+            partner: report.originator.clone(),
             t: time,
-            originator,
             source: report.source,
             lat: pos.lat,
             lon: pos.lon,

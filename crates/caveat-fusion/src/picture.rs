@@ -31,10 +31,13 @@
 
 use std::collections::HashMap;
 
-use caveat_core::{PartnerId, Report, ReportId};
+use caveat_core::{PartnerId, Report, ReportId, VesselDescriptors};
 use time::OffsetDateTime;
 
-use crate::measurement::Observation;
+use std::sync::Arc;
+
+use crate::measurement::{ObsData, Observation};
+use crate::memory::{self, Memory};
 use crate::scan;
 use crate::track::Track;
 use crate::{Error, FusionConfig};
@@ -52,6 +55,27 @@ use tracker::Tracker;
 /// Cells of the indexes over the past, as a fraction of the gating grid's:
 /// their discs span seconds, not minutes, so they are small.
 const INDEX_CELL_FRACTION: f64 = 0.25;
+
+/// A report converted for fusion once ([`Observed::new`]), to add to many
+/// pictures ([`Picture::insert_observed`]) that then share its data: a hub
+/// keeps one per recent report for all its views.
+#[derive(Debug, Clone)]
+pub struct Observed(Arc<ObsData>);
+
+impl Observed {
+    /// Checks what fusion relies on and converts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidReport`] for a field fusion cannot use.
+    pub fn new(report: &Report) -> Result<Self, Error> {
+        Ok(Observed(Arc::new(ObsData::from_report(report)?)))
+    }
+
+    /// Heap bytes it holds (counted once, however many pictures share it).
+    pub fn heap_bytes(&self) -> usize {
+        memory::arc::<ObsData>() + self.0.vessel.as_ref().map_or(0, |_| memory::arc::<VesselDescriptors>())
+    }
+}
 
 /// What [`Picture::insert`] did with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,12 +146,28 @@ impl Picture {
         if self.reports.times.contains_key(&report.id) {
             return Ok(Insertion::Duplicate);
         }
-        let originator = match self.reports.partner_index.get(&report.originator) {
+        let mut data = ObsData::from_report(report)?;
+        data.vessel = data.vessel.map(|v| self.reports.intern_vessel(v));
+        self.insert_data(Arc::new(data))
+    }
+
+    /// Adds a report converted already ([`Observed::new`]), sharing its data
+    /// with every other picture that holds it, as [`Picture::insert`] does.
+    ///
+    /// # Errors
+    /// [`Error::TooManyOriginators`] past 256 originators.
+    pub fn insert_observed(&mut self, report: &Observed) -> Result<Insertion, Error> {
+        if self.reports.times.contains_key(&report.0.id) {
+            return Ok(Insertion::Duplicate);
+        }
+        self.insert_data(report.0.clone())
+    }
+
+    fn insert_data(&mut self, data: Arc<ObsData>) -> Result<Insertion, Error> {
+        let originator = match self.reports.partner_index.get(&data.partner) {
             Some(&i) => i,
             None => {
-                // Validate before interning so a refused report leaves no trace.
-                Observation::from_report(report, 0)?;
-                let (i, reranked) = self.reports.intern(&report.originator, report.id)?;
+                let (i, reranked) = self.reports.intern(&data.partner, data.id)?;
                 if reranked && self.tracker.applied.is_some() {
                     // The histories are keyed by the old ranks, so no recorded step can be found again.
                     self.reset();
@@ -135,7 +175,7 @@ impl Picture {
                 i
             }
         };
-        let obs = Observation::from_report(report, originator)?;
+        let obs = Observation::new(data, originator);
         let scan = self.reports.scan_of(obs.t);
         let late = self.tracker.applied.is_some_and(|a| scan <= a);
         self.touch(obs.id, scan);
@@ -220,6 +260,15 @@ impl Picture {
             .collect();
         out.sort_by_key(|t| t.id);
         out
+    }
+
+    /// What it holds in memory, estimated from its structures (a caller
+    /// keeping many pictures bounds their total with it).
+    pub fn memory(&self) -> Memory {
+        let (reports, report_index) = self.reports.heap_bytes();
+        let (histories, trails, track_index, other) = self.tracker.heap_bytes();
+        let pending = memory::hash_map(&self.pending);
+        Memory { reports, report_index, histories, trails, track_index, other: other + pending }
     }
 
     /// How many tracks are live (after a refresh), without building them.

@@ -42,6 +42,11 @@ impl Scratch {
     pub(crate) fn new(cfg: &FusionConfig) -> Self {
         Scratch { grid: Grid::new(cfg.grid_cell_m), candidates: Vec::new(), edges: Vec::new() }
     }
+
+    /// Estimated heap bytes (see [`crate::Memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.grid.heap_bytes() + crate::memory::vec(&self.candidates) + crate::memory::vec(&self.edges)
+    }
 }
 
 /// Square root of the largest gate in use.
@@ -86,8 +91,35 @@ pub(crate) fn gate(track: &TrackCore, o: &Observation, cfg: &FusionConfig) -> Op
 pub(crate) fn place_all(tracks: &[TrackCore], start: i64, end: i64, cfg: &FusionConfig, scratch: &mut Scratch) {
     scratch.grid.clear();
     for (i, t) in tracks.iter().enumerate() {
-        scratch.grid.place(i, &reach(t, start, end, cfg));
+        scratch.grid.place(i, &reach(t, start, end, cfg), end);
     }
+}
+
+/// Scans a placement in the kept grid covers: a track not updated is placed
+/// again only this often.
+///
+/// Placing every live track at every scan cost more than fusing itself
+/// once thousands of tracks coast between rare reports (tentative tracks
+/// from reports at random positions: issue 16). A placement's reach over
+/// a longer span contains its reach over any scan within it (the radius
+/// grows with the span and the time from the estimate, the centre moves
+/// less than the added radius), so the grid still finds every track that
+/// can gate; look-ups take whole cells, so the wider discs barely add
+/// candidates.
+const PLACEMENT_SCANS: i64 = 16;
+
+/// Brings the kept grid up to the scan `[start, end)`: places every track
+/// whose placement ends before `end` for the next [`PLACEMENT_SCANS`] scans.
+/// The caller keeps the grid's indices in step with `tracks`
+/// ([`Grid::swap_remove`] as tracks die, [`Grid::place`] as they change).
+pub(crate) fn place_due(tracks: &[TrackCore], start: i64, end: i64, cfg: &FusionConfig, scratch: &mut Scratch) {
+    let until = start.saturating_add(cfg.scan_ns().saturating_mul(PLACEMENT_SCANS)).max(end);
+    for (i, t) in tracks.iter().enumerate() {
+        if scratch.grid.until(i).is_none_or(|u| u < end) {
+            scratch.grid.place(i, &reach(t, start, until, cfg), until);
+        }
+    }
+    scratch.grid.compact();
 }
 
 /// Associates and filters one sensor's reports of one scan (`group`, in
@@ -159,13 +191,13 @@ pub(crate) fn apply_group(
                 Some((ti, track)) => {
                     update(track, o, cfg);
                     if use_grid {
-                        scratch.grid.place(ti, &reach(track, start, end, cfg));
+                        scratch.grid.place(ti, &reach(track, start, end, cfg), end);
                     }
                 }
                 None => {
                     let track = start_track(o, influence, cfg);
                     if use_grid {
-                        scratch.grid.place(tracks.len(), &reach(&track, start, end, cfg));
+                        scratch.grid.place(tracks.len(), &reach(&track, start, end, cfg), end);
                     }
                     touched.push(tracks.len());
                     tracks.push(track);

@@ -116,6 +116,22 @@ pub struct Track {
 }
 
 impl Track {
+    /// Estimated heap bytes it holds (trail, lineage, identity, originator
+    /// sets), not counting its own size: what a caller keeping tracks adds up.
+    pub fn heap_bytes(&self) -> usize {
+        let id = &self.identity;
+        let set = |s: &BTreeSet<PartnerId>| {
+            crate::memory::btree::<PartnerId, ()>(s.len()) + s.iter().map(|p| p.as_str().len()).sum::<usize>()
+        };
+        crate::memory::vec(&self.trail)
+            + crate::memory::vec(&self.lineage.0)
+            + crate::memory::vec(&id.mmsis)
+            + id.name.as_ref().map_or(0, String::capacity)
+            + id.call_sign.as_ref().map_or(0, String::capacity)
+            + set(&self.originators)
+            + set(&self.influenced_by)
+    }
+
     /// The position dead-reckoned to `at` with the estimated velocity.
     pub fn position_at(&self, at: OffsetDateTime) -> Position {
         let dt = (at - self.updated_at).as_seconds_f64();
@@ -172,6 +188,17 @@ struct TrailNode {
     lat: f64,
     lon: f64,
     prev: Option<Arc<TrailNode>>,
+}
+
+/// Heap bytes of one trail point.
+pub(crate) const TRAIL_POINT_BYTES: usize = crate::memory::arc::<TrailNode>();
+
+/// Heap bytes of an identity behind its `Arc`.
+pub(crate) fn identity_bytes(id: &Identity) -> usize {
+    crate::memory::arc::<Identity>()
+        + crate::memory::vec(&id.mmsis)
+        + id.name.as_ref().map_or(0, String::capacity)
+        + id.call_sign.as_ref().map_or(0, String::capacity)
 }
 
 impl Trail {

@@ -86,6 +86,10 @@ pub struct Limits {
     pub view_idle: std::time::Duration,
     /// Most views kept open at once; past it the least recently used are dropped.
     pub max_views: usize,
+    /// Most bytes the open views may hold together (estimated: pictures,
+    /// tracks, decisions); past it the least recently used are dropped. The
+    /// view a request asks for is always served, even alone over the budget.
+    pub view_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -95,6 +99,7 @@ impl Default for Limits {
             max_page: 5_000,
             view_idle: std::time::Duration::from_mins(10),
             max_views: 256,
+            view_memory_bytes: 1 << 30,
         }
     }
 }
@@ -150,6 +155,7 @@ impl Hub {
         // Before anything else: what a crash left stored but unaudited gets its entry (issue 16).
         let recovered = recover::reconcile(store.as_ref(), &audit).await?;
         let views = Arc::new(views::Pictures::new(store.clone()));
+        views.start_sweeper();
         Ok(Hub {
             store,
             access,
@@ -172,7 +178,7 @@ impl Hub {
     /// Sets the limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.views.set_bounds(limits.view_idle, limits.max_views);
+        self.views.set_bounds(limits.view_idle, limits.max_views, limits.view_memory_bytes);
         self.limits = limits;
         self
     }
@@ -205,6 +211,21 @@ impl Hub {
     /// How many views are held in memory.
     pub fn open_views(&self) -> usize {
         self.views.open_views()
+    }
+
+    /// Estimated bytes the open views hold together (what
+    /// [`Limits::view_memory_bytes`] bounds).
+    pub fn view_memory_bytes(&self) -> usize {
+        self.views.memory()
+    }
+
+    /// Runs `f` after views are dropped (idle, or past a bound): the binary
+    /// passes a call that makes its allocator return freed pages to the
+    /// system, which this crate cannot name.
+    #[must_use]
+    pub fn on_views_dropped(self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.views.set_on_evict(Arc::new(f));
+        self
     }
 
     /// The deployment's partners, by id.

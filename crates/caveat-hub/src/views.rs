@@ -9,13 +9,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use caveat_audit::OriginatorUse;
 use caveat_core::{Marking, PartnerId, Report, ReportId, SourceKind, User, ViewKey};
-use caveat_fusion::{FusionConfig, Picture, Track, TrackMemo};
+use caveat_fusion::{FusionConfig, Insertion, Observed, Picture, Track, TrackMemo};
 use caveat_policy::{Action, CaseFacts};
 use caveat_store::{ReportQuery, Store, Superseded};
 use time::{Duration, OffsetDateTime};
 
 use crate::Error;
 use crate::access::{Access, DecisionGroups, decision_uses, group_decisions, uses_of};
+
+mod memory;
+use memory::view_bytes;
 
 /// Most delay before newly stored reports are folded into an open view. A
 /// fold re-materialises every track of the view, so under a steady stream of
@@ -30,8 +33,28 @@ pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
 #[derive(Default)]
 struct Recent {
     reports: Vec<Report>,
+    /// Each report converted for fusion once, shared by every view's picture
+    /// (`None`: fusion refuses it, and a picture's insert says why).
+    observed: Vec<Option<Observed>>,
     by_id: HashMap<ReportId, usize>,
     last_seq: u64,
+}
+
+impl Recent {
+    /// The shared conversion of the report at `i`, if fusion took it.
+    fn observed(&self, i: usize) -> Option<Observed> {
+        self.observed.get(i).cloned().flatten()
+    }
+}
+
+/// Adds a recent report to a view's picture, sharing its converted data with
+/// the other views when there is one (a copy per view was most of a view's
+/// bytes per report: issue 16).
+fn fuse_into(picture: &mut Picture, r: &Report, shared: Option<&Observed>) -> Result<Insertion, caveat_fusion::Error> {
+    match shared {
+        Some(o) => picture.insert_observed(o),
+        None => picture.insert(r),
+    }
 }
 
 /// What a report contributes to a track's description.
@@ -136,6 +159,8 @@ struct Slot {
     /// When a request last asked for it.
     used: Mutex<Option<std::time::Instant>>,
     builder: tokio::sync::Mutex<Option<Builder>>,
+    /// Estimated bytes it holds ([`view_bytes`]), as of its last build.
+    bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl Slot {
@@ -143,7 +168,9 @@ impl Slot {
         self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    fn publish(&self, built: Arc<Built>) {
+    /// Publishes a build, and records what the view now holds.
+    fn publish(&self, built: Arc<Built>, builder: &Builder) {
+        self.bytes.store(view_bytes(&built, builder), std::sync::atomic::Ordering::Relaxed);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(built);
     }
 
@@ -214,6 +241,11 @@ pub(crate) struct Pictures {
     /// Idle time (ms) after which a view is dropped, and most views kept.
     view_idle_ms: std::sync::atomic::AtomicU64,
     max_views: std::sync::atomic::AtomicUsize,
+    /// Most estimated bytes the open views may hold together.
+    view_memory: std::sync::atomic::AtomicUsize,
+    /// Called after views are dropped: the binary hands its allocator the
+    /// freed memory back to the system ([`crate::Hub::on_views_dropped`]).
+    on_evict: Mutex<Arc<dyn Fn() + Send + Sync>>,
     /// When idle views were last looked for.
     swept: Mutex<Option<std::time::Instant>>,
     /// Bytes of the responses rendered into `responses` (approximately: a
@@ -251,6 +283,8 @@ impl Pictures {
             responses: Mutex::new(HashMap::new()),
             view_idle_ms: std::sync::atomic::AtomicU64::new(600_000),
             max_views: std::sync::atomic::AtomicUsize::new(256),
+            view_memory: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            on_evict: Mutex::new(Arc::new(|| {})),
             swept: Mutex::new(None),
             response_bytes: Arc::default(),
             federation: std::sync::OnceLock::new(),
@@ -300,11 +334,18 @@ impl Pictures {
         refused
     }
 
-    /// Sets how long an unused view is kept, and how many views at most.
-    pub(crate) fn set_bounds(&self, idle: std::time::Duration, max_views: usize) {
+    /// Sets how long an unused view is kept, how many views at most, and
+    /// how many bytes they may hold together.
+    pub(crate) fn set_bounds(&self, idle: std::time::Duration, max_views: usize, memory: usize) {
         let ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         self.view_idle_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
         self.max_views.store(max_views.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.view_memory.store(memory, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets what runs after views are dropped.
+    pub(crate) fn set_on_evict(&self, f: Arc<dyn Fn() + Send + Sync>) {
+        *self.on_evict.lock().unwrap_or_else(PoisonError::into_inner) = f;
     }
 
     /// How many views are open.
@@ -313,12 +354,14 @@ impl Pictures {
     }
 
     /// Drops views no request asked for within the idle time, then the least
-    /// recently used past the most views kept (never `keep`, the one being
-    /// asked for). A view holds its picture (every permitted report's track
-    /// state and history), so views must not outlive their use: a partner
-    /// trying many purposes and cases would otherwise grow the hub without
-    /// bound. At most once a second, under the views' lock.
-    fn sweep(&self, keep: &ViewKey) {
+    /// recently used past the most views kept and past the memory budget
+    /// (never `keep`, the one being asked for). A view holds its picture
+    /// (every permitted report's track state and history), so views must not
+    /// outlive their use: a partner trying many purposes and cases would
+    /// otherwise grow the hub without bound. Idle views are looked for at
+    /// most once a second (by requests, and by [`Pictures::start_sweeper`]
+    /// when none come), the bounds on every request; under the views' lock.
+    fn sweep(&self, keep: Option<&ViewKey>) {
         let now = std::time::Instant::now();
         let due = {
             let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
@@ -330,22 +373,91 @@ impl Pictures {
         };
         let idle = std::time::Duration::from_millis(self.view_idle_ms.load(std::sync::atomic::Ordering::Relaxed));
         let max = self.max_views.load(std::sync::atomic::Ordering::Relaxed);
+        let budget = self.view_memory.load(std::sync::atomic::Ordering::Relaxed);
         let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
         let used = |s: &Slot| *s.used.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut gone: Vec<Arc<Slot>> = Vec::new();
         if due {
-            views.retain(|k, s| k == keep || used(s).is_some_and(|t| now.duration_since(t) < idle));
+            let idle_keys: Vec<ViewKey> = views
+                .iter()
+                .filter(|(k, s)| Some(*k) != keep && used(s).is_none_or(|t| now.duration_since(t) >= idle))
+                .map(|(k, _)| k.clone())
+                .collect();
+            gone.extend(idle_keys.iter().filter_map(|k| views.remove(k)));
         }
         // The bound is kept on every request: one more view than allowed
         // drops the least recently used.
-        if views.len() >= max && !views.contains_key(keep) {
+        if let Some(keep) = keep
+            && views.len() >= max
+            && !views.contains_key(keep)
+        {
             let mut by_use: Vec<(Option<std::time::Instant>, ViewKey)> =
                 views.iter().filter(|(k, _)| *k != keep).map(|(k, s)| (used(s), k.clone())).collect();
             by_use.sort();
             let excess = views.len() + 1 - max;
-            for (_, k) in by_use.into_iter().take(excess) {
-                views.remove(&k);
-            }
+            gone.extend(by_use.into_iter().take(excess).filter_map(|(_, k)| views.remove(&k)));
         }
+        let held = views
+            .iter()
+            .map(|(k, s)| memory::Held {
+                key: k.clone(),
+                used: used(s),
+                bytes: s.bytes.load(std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect();
+        for k in memory::over_budget(held, budget, keep) {
+            gone.extend(views.remove(&k));
+        }
+        drop(views);
+        if !gone.is_empty() {
+            self.forget_renderings(&gone);
+            (self.on_evict.lock().unwrap_or_else(PoisonError::into_inner))();
+        }
+    }
+
+    /// Drops the renderings of dropped views: their bytes (up to the
+    /// responses' bound) would otherwise stay until that bound clears them.
+    fn forget_renderings(&self, gone: &[Arc<Slot>]) {
+        let epochs: HashSet<u64> = gone.iter().filter_map(|s| s.current().map(|b| b.epoch)).collect();
+        let mut r = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut freed = 0;
+        r.retain(|_, kept| {
+            kept.retain(|k| {
+                let drop = epochs.contains(&k.epoch);
+                if drop {
+                    freed += k.cell.get().map_or(0, Bytes::len);
+                }
+                !drop
+            });
+            !kept.is_empty()
+        });
+        let _ = self.response_bytes.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |b| Some(b.saturating_sub(freed)),
+        );
+    }
+
+    /// Sweeps idle views every second while the pictures exist, so a hub
+    /// that stops being asked still gives their memory back.
+    pub(crate) fn start_sweeper(self: &Arc<Self>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let weak = Arc::downgrade(self);
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(pictures) = weak.upgrade() else { break };
+                pictures.sweep(None);
+            }
+        });
+    }
+
+    /// Estimated bytes held by the open views.
+    pub(crate) fn memory(&self) -> usize {
+        let views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        views.values().map(|s| s.bytes.load(std::sync::atomic::Ordering::Relaxed)).sum()
     }
 
     fn next_version(&self) -> u64 {
@@ -467,6 +579,7 @@ impl Pictures {
             sources.insert(r.id, Source::of(&r));
             let at = recent.reports.len();
             recent.by_id.insert(r.id, at);
+            recent.observed.push(Observed::new(&r).ok());
             recent.reports.push(r);
         }
         Ok(recent.last_seq)
@@ -499,12 +612,14 @@ impl Pictures {
             Rules { policy_version: policies.version().get(), case: case.clone(), released: released.generation };
         let policy_change = policies.next_change_after(now);
         drop(policies);
-        self.sweep(key);
+        self.sweep(Some(key));
         let slot = {
             let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
-            views.entry(key.clone()).or_default().clone()
+            let slot = views.entry(key.clone()).or_default().clone();
+            // Under the views' lock, so the background sweep never finds it unused.
+            *slot.used.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
+            slot
         };
-        *slot.used.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
         let valid = |b: &Built| b.rules == rules && b.expires.is_none_or(|e| now < e);
         let ask = |case| Asking {
             access,
@@ -534,8 +649,8 @@ impl Pictures {
                 None => self.rebuild(&ask(case), None, None).await?,
             };
             let (built, b) = next;
+            slot.publish(built.clone(), &b);
             *builder = Some(b);
-            slot.publish(built.clone());
             return Ok(self.snapshot(&built));
         }
         let mut builder = slot.builder.lock().await;
@@ -545,8 +660,8 @@ impl Pictures {
         }
         slot.looked_now();
         let (built, b) = self.rebuild(&ask(case), builder.take(), slot.current()).await?;
+        slot.publish(built.clone(), &b);
         *builder = Some(b);
-        slot.publish(built.clone());
         Ok(self.snapshot(&built))
     }
 
@@ -568,13 +683,18 @@ impl Pictures {
         let new = recent.reports.get(b.decided..).unwrap_or_default();
         let decisions = ask.decide(new).await?;
         group_decisions(&mut b.groups, new, &decisions);
-        let mut added: Vec<Report> =
-            new.iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r.clone()).collect();
+        let mut added: Vec<(Report, Option<Observed>)> = new
+            .iter()
+            .zip(decisions.iter())
+            .enumerate()
+            .filter(|(_, (_, d))| d.is_permit())
+            .map(|(j, (r, _))| (r.clone(), recent.observed(b.decided + j)))
+            .collect();
         b.decided = recent.reports.len();
         let last_seq = recent.last_seq;
         drop(recent);
         let mut expires = built.expires;
-        for r in &added {
+        for (r, _) in &added {
             expires = ask.expiring(expires, &r.marking);
         }
         let uses: Arc<[OriginatorUse]> = uses_of(&b.groups).into();
@@ -589,9 +709,9 @@ impl Pictures {
         // Fusing and re-materialising the tracks is CPU work of tens of
         // milliseconds: off the request threads, so other views' readers are not held up.
         let folded = tokio::task::spawn_blocking(move || {
-            added.sort_by_key(|r| (r.observed_at, r.id));
-            for r in &added {
-                b.picture.insert(r)?;
+            added.sort_by_key(|(r, _)| (r.observed_at, r.id));
+            for (r, shared) in &added {
+                fuse_into(&mut b.picture, r, shared.as_ref())?;
             }
             let tracks = Arc::new(b.picture.tracks_shared(&mut b.memo));
             let same = same_tracks(&previous, &tracks);
@@ -663,7 +783,8 @@ impl Pictures {
         };
         added.sort_by_key(|r| (r.observed_at, r.id));
         for r in added {
-            picture.insert(r).map_err(|e| Error::internal("fusing a report", &e))?;
+            let shared = recent.by_id.get(&r.id).and_then(|&i| recent.observed(i));
+            fuse_into(&mut picture, r, shared.as_ref()).map_err(|e| Error::internal("fusing a report", &e))?;
         }
         let version = self.next_version();
         let tracks = Arc::new(picture.tracks_shared(&mut memo));

@@ -86,6 +86,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "gauge",
         state.hub.open_views() as u64,
     );
+    counter(
+        "caveat_view_memory_bytes",
+        "Estimated bytes the open views hold (bounded by --view-memory-mb).",
+        "gauge",
+        state.hub.view_memory_bytes() as u64,
+    );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -26,6 +26,9 @@ pub struct Limits {
     pub view_idle: std::time::Duration,
     /// Most views kept open at once; past it the least recently used are dropped.
     pub max_views: usize,
+    /// Most bytes the open views may hold together (an estimate); past it
+    /// the least recently used are dropped.
+    pub view_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +40,7 @@ impl Default for Limits {
             body_timeout: std::time::Duration::from_secs(30),
             view_idle: std::time::Duration::from_mins(10),
             max_views: 256,
+            view_memory_bytes: caveat_hub::Limits::default().view_memory_bytes,
         }
     }
 }
@@ -97,6 +101,7 @@ impl AppState {
             max_page: limits.max_page,
             view_idle: limits.view_idle,
             max_views: limits.max_views,
+            view_memory_bytes: limits.view_memory_bytes,
         });
         self.limits = limits;
         self

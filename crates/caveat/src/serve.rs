@@ -66,6 +66,11 @@ pub(crate) struct Args {
     /// Most views kept in memory; past it the least recently used is dropped [default: 256].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_views: Option<u64>,
+    /// Most memory, in MiB, that the views may hold together (an estimate of
+    /// their pictures, tracks and decisions); past it the least recently used
+    /// are dropped [default: 1024].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    view_memory_mb: Option<u64>,
 }
 
 /// `caveat serve --config FILE`.
@@ -92,6 +97,8 @@ struct Config {
     view_idle_s: Option<u64>,
     /// Most views kept (`--max-views`).
     max_views: Option<u64>,
+    /// MiB the views may hold (`--view-memory-mb`).
+    view_memory_mb: Option<u64>,
     /// TLS files (`[tls] cert, key, client_ca`).
     #[serde(default)]
     tls: crate::tls::TlsFiles,
@@ -154,6 +161,15 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         view_idle: seconds(args.view_idle_s, config.view_idle_s, defaults.view_idle.as_secs(), "view_idle_s")?,
         max_views: usize::try_from(positive(args.max_views, config.max_views, defaults.max_views as u64, "max_views")?)
             .context("max_views is too large")?,
+        view_memory_bytes: positive(
+            args.view_memory_mb,
+            config.view_memory_mb,
+            (defaults.view_memory_bytes >> 20) as u64,
+            "view_memory_mb",
+        )?
+        .checked_mul(1 << 20)
+        .and_then(|b| usize::try_from(b).ok())
+        .context("view_memory_mb is too large")?,
         ..defaults
     };
     let transport = Transport {

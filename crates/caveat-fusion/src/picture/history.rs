@@ -41,6 +41,12 @@ impl Slot {
     }
 
     pub(super) fn push(&mut self, x: Step, t: TrackCore) {
+        // A first push would reserve four states (over a kilobyte), and most
+        // tracks from clutter or a lone sighting never get a second: one.
+        if self.states.capacity() == 0 {
+            self.steps.reserve_exact(1);
+            self.states.reserve_exact(1);
+        }
         self.steps.push(x);
         self.states.push(t);
     }
@@ -126,6 +132,11 @@ impl Tracker {
             if k > 1 {
                 s.steps.drain(..k - 1);
                 s.states.drain(..k - 1);
+                // Histories past the horizon leave their buffers behind.
+                if s.states.capacity() > 2 * s.states.len() + 4 {
+                    s.steps.shrink_to_fit();
+                    s.states.shrink_to_fit();
+                }
             }
             if !s.freed
                 && s.live.is_none()
@@ -150,6 +161,9 @@ impl Picture {
     /// ahead (a tip whose time is a guess) do not push the horizon forward.
     pub(super) fn prune(&mut self) {
         let Some(applied) = self.tracker.applied else { return };
+        // Scans applied in order are complete: sort their reports for a
+        // later replay's look-ups, and trim them.
+        self.reports.index.seal(applied.saturating_add(1));
         let horizon = i64::try_from(self.config.replay_horizon.whole_nanoseconds()).unwrap_or(i64::MAX);
         let newest = applied.saturating_add(1).saturating_mul(self.reports.scan_ns);
         let cut = newest.saturating_sub(horizon);

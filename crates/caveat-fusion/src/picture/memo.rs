@@ -26,6 +26,15 @@ struct Entry {
     track: Arc<Track>,
 }
 
+impl TrackMemo {
+    /// Estimated heap bytes of the memo itself: the records it compares
+    /// with, not the tracks it shares with the reads that returned them
+    /// ([`Track::heap_bytes`]).
+    pub fn memory(&self) -> usize {
+        crate::memory::hash_map(&self.entries)
+    }
+}
+
 impl Picture {
     /// The tracks, as [`Picture::tracks`], reusing from `memo` every track
     /// that has not changed since the memo last saw it.

@@ -73,6 +73,8 @@ impl Picture {
             if self.tracker.base_scan.is_some_and(|b| first.scan < b) {
                 self.reset();
             } else {
+                // Look-ups binary-search each scan's sorted reports.
+                self.reports.index.seal_all();
                 self.tracker.replay(&self.reports, &self.config, &changes, &pending);
             }
         }
@@ -130,6 +132,9 @@ impl Tracker {
         pending: &HashMap<ReportId, Option<Observation>>,
     ) {
         let Some(applied) = self.applied else { return };
+        // Look-ups binary-search each bucket's sorted discs.
+        let current = self.index.bucket_of(applied.saturating_mul(rep.scan_ns));
+        self.index.seal(Some(current));
         let mut walk = Walk {
             pending,
             changes,
@@ -272,6 +277,9 @@ impl Tracker {
         mut edits: Vec<(u32, Step, Option<TrackCore>)>,
         applied: i64,
     ) {
+        // The live tracks change places below: the gating grid kept for the
+        // in-order path indexes them by place, so it is rebuilt at the next scan.
+        self.scratch.grid.clear();
         edits.sort_by_key(|(slot, x, _)| (*slot, *x));
         let mut edited: Vec<u32> = Vec::new();
         for (slot, x, v) in edits {

@@ -5,13 +5,15 @@
 //! of the tracker.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use caveat_core::{PartnerId, ReportId, SourceKind};
+use caveat_core::{Mmsi, PartnerId, ReportId, SourceKind, VesselDescriptors};
 
 use super::INDEX_CELL_FRACTION;
 use crate::gating;
 use crate::index::ReportIndex;
-use crate::measurement::Observation;
+use crate::measurement::{ObsData, Observation};
+use crate::memory;
 use crate::scan;
 use crate::track::MAX_PARTNERS;
 use crate::{Error, FusionConfig};
@@ -45,7 +47,20 @@ pub(super) struct Reports {
     corrections: HashMap<ReportId, Vec<(ReportId, u16)>>,
     pub(super) index: ReportIndex,
     pub(super) sqrt_gate: f64,
+    /// Vessel descriptors held, one `Arc` per distinct value by MMSI: a
+    /// vessel's AIS repeats the same descriptors in every report, and a copy
+    /// per report was a sixth of a picture's memory (issue 16).
+    vessels: HashMap<Option<Mmsi>, Vec<Arc<VesselDescriptors>>>,
+    /// Insertions since the interned descriptors were last trimmed.
+    interned: usize,
 }
+
+/// Distinct descriptors kept per MMSI (a vessel that changes its static
+/// data keeps its latest few).
+const VESSELS_PER_MMSI: usize = 8;
+
+/// Insertions between trims of descriptors no report holds any more.
+const VESSEL_TRIM_EVERY: usize = 1 << 16;
 
 impl Reports {
     pub(super) fn new(config: &FusionConfig) -> Self {
@@ -59,7 +74,30 @@ impl Reports {
             corrections: HashMap::new(),
             index: ReportIndex::new(config.grid_cell_m * INDEX_CELL_FRACTION),
             sqrt_gate: scan::sqrt_gate(config),
+            vessels: HashMap::new(),
+            interned: 0,
         }
+    }
+
+    /// `v` as held already, if an equal value is.
+    pub(super) fn intern_vessel(&mut self, v: Arc<VesselDescriptors>) -> Arc<VesselDescriptors> {
+        self.interned += 1;
+        if self.interned >= VESSEL_TRIM_EVERY {
+            self.interned = 0;
+            for list in self.vessels.values_mut() {
+                list.retain(|x| Arc::strong_count(x) > 1);
+            }
+            self.vessels.retain(|_, list| !list.is_empty());
+        }
+        let list = self.vessels.entry(v.mmsi).or_default();
+        if let Some(x) = list.iter().find(|x| ***x == *v) {
+            return x.clone();
+        }
+        if list.len() >= VESSELS_PER_MMSI {
+            list.remove(0);
+        }
+        list.push(v.clone());
+        v
     }
 
     /// Interns originator `p`, first named by report `id`. Returns its index
@@ -122,6 +160,44 @@ impl Reports {
                 self.corrections.remove(&old);
             }
         }
+    }
+
+    /// Estimated heap bytes of the reports and of their index (see [`crate::Memory`]).
+    pub(super) fn heap_bytes(&self) -> (usize, usize) {
+        let vessels: usize = self
+            .vessels
+            .values()
+            .map(|list| {
+                memory::vec(list)
+                    + list
+                        .iter()
+                        .map(|v| {
+                            memory::arc::<VesselDescriptors>()
+                                + v.name.as_ref().map_or(0, String::capacity)
+                                + v.call_sign.as_ref().map_or(0, String::capacity)
+                        })
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+            + memory::hash_map(&self.vessels);
+        // Report data this picture alone holds (not shared through `Observed`).
+        let own: usize = self
+            .log
+            .values()
+            .filter(|o| Arc::strong_count(o.data()) == 1)
+            .map(|o| memory::arc::<ObsData>() + o.partner.as_str().len())
+            .sum();
+        let corrections: usize = self.corrections.values().map(memory::vec).sum();
+        let reports = memory::btree_map(&self.log)
+            + own
+            + vessels
+            + memory::hash_map(&self.times)
+            + memory::hash_map(&self.corrections)
+            + corrections
+            + memory::vec(&self.partners)
+            + memory::hash_map(&self.partner_index)
+            + memory::vec(&self.ranks);
+        (reports, self.index.heap_bytes())
     }
 
     pub(super) fn scan_of(&self, t: i64) -> i64 {

@@ -4,21 +4,27 @@
 //! gets that state appended to its history and is listed in the index.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use caveat_core::ReportId;
 
 use super::history::Slot;
 use super::{INDEX_CELL_FRACTION, Reports};
 use crate::FusionConfig;
+use crate::identity::Identity;
 use crate::index::TrackIndex;
 use crate::measurement::Observation;
+use crate::memory;
 use crate::scan::{self, Scratch};
-use crate::track::TrackCore;
+use crate::track::{TRAIL_POINT_BYTES, TrackCore, identity_bytes};
 
 /// Length of a bucket of the track index: a track is listed once per bucket
 /// (and again when it moves cell), so longer buckets mean fewer entries but
-/// wider reach discs, hence more candidates per look-up.
-const BUCKET_NS: i64 = 10_000_000_000;
+/// wider reach discs, hence more candidates per look-up. Every live track
+/// is listed in every bucket back to the replay horizon: at 10 s that was
+/// most of the index's memory (issue 16); at 30 s a vessel at 10 m/s adds
+/// 300 m to its disc, within the report index's cells.
+const BUCKET_NS: i64 = 30_000_000_000;
 
 /// Everything derived from the reports: tracks, histories, the track index.
 #[derive(Debug)]
@@ -37,7 +43,7 @@ pub(super) struct Tracker {
     /// Histories and indexes describe every step from this scan on.
     pub(super) base_scan: Option<i64>,
     pub(super) pruned: Option<i64>,
-    scratch: Scratch,
+    pub(super) scratch: Scratch,
     /// The replay's own buffers: its grid holds a handful of tracks, and
     /// clearing one that held the whole picture costs more than the step.
     pub(super) replay_scratch: Scratch,
@@ -79,6 +85,35 @@ impl Tracker {
         }
     }
 
+    /// Estimated heap bytes: histories, trails and identities, the track
+    /// index, and the rest (see [`crate::Memory`]).
+    pub(super) fn heap_bytes(&self) -> (usize, usize, usize, usize) {
+        let mut histories = memory::vec(&self.slots);
+        let mut trails = 0;
+        for s in &self.slots {
+            histories += memory::vec(&s.steps) + memory::vec(&s.states);
+            // A track's states share its trail (one point per report applied,
+            // so as many as the newest state's hits) and, between changes, its identity.
+            trails += s.states.last().map_or(0, |t| t.hits as usize * TRAIL_POINT_BYTES);
+            let mut last: Option<*const Identity> = None;
+            for t in &s.states {
+                let p = Arc::as_ptr(&t.identity);
+                if last != Some(p) {
+                    trails += identity_bytes(&t.identity);
+                    last = Some(p);
+                }
+            }
+        }
+        let other = memory::vec(&self.live)
+            + memory::vec(&self.live_slots)
+            + memory::vec(&self.free)
+            + memory::hash_map(&self.slot_of)
+            + self.scratch.heap_bytes()
+            + self.replay_scratch.heap_bytes()
+            + memory::vec(&self.touched);
+        (histories, trails, self.index.heap_bytes(), other)
+    }
+
     pub(super) fn place(&mut self, bucket: i64, slot: u32, t: &TrackCore, from: i64, cfg: &FusionConfig) {
         place(&mut self.index, &mut self.slots, bucket, slot, t, from, cfg);
     }
@@ -88,6 +123,9 @@ impl Tracker {
         let (start, end) = rep.bounds(s);
         let bucket = self.index.bucket_of(start);
         if !self.index.filled(bucket) {
+            // The buckets before are complete as far as in-order steps go:
+            // sort their discs for look-up and trim them.
+            self.index.seal(Some(bucket));
             // Every track live before this scan's deletions, so the bucket covers
             // any step a later replay may add before this scan.
             let (bstart, _) = self.index.bounds(bucket);
@@ -96,30 +134,32 @@ impl Tracker {
             }
             self.index.set_filled(bucket);
         }
-        let mut keep = 0;
-        for i in 0..self.live.len() {
-            let dead = self.live.get(i).is_none_or(|t| scan::is_dead(t, start, cfg));
-            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
-            if dead {
-                if let Some(s) = self.slots.get_mut(slot as usize) {
-                    s.live = None;
-                }
+        // Dead tracks leave by swap_remove (the order of the live tracks
+        // never matters: association orders tracks by id), so the gating
+        // grid kept from the previous scan needs one fix-up per death.
+        let mut i = 0;
+        while i < self.live.len() {
+            if self.live.get(i).is_some_and(|t| !scan::is_dead(t, start, cfg)) {
+                i += 1;
                 continue;
             }
-            if keep != i {
-                self.live.swap(keep, i);
-                self.live_slots.swap(keep, i);
-            }
+            let last = self.live.len() - 1;
+            let slot = self.live_slots.get(i).copied().unwrap_or(u32::MAX);
             if let Some(s) = self.slots.get_mut(slot as usize) {
-                s.live = Some(keep);
+                s.live = None;
             }
-            keep += 1;
+            self.live.swap_remove(i);
+            self.live_slots.swap_remove(i);
+            self.scratch.grid.swap_remove(i, last);
+            if let Some(&moved) = self.live_slots.get(i)
+                && let Some(m) = self.slots.get_mut(moved as usize)
+            {
+                m.live = Some(i);
+            }
         }
-        self.live.truncate(keep);
-        self.live_slots.truncate(keep);
         self.last_scan = Some(s);
 
-        scan::place_all(&self.live, start, end, cfg, &mut self.scratch);
+        scan::place_due(&self.live, start, end, cfg, &mut self.scratch);
         let mut rest = obs;
         while let Some(first) = rest.first() {
             let step = rep.step(first);

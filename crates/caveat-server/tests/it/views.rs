@@ -368,3 +368,38 @@ async fn regression_16_views_are_bounded_and_evicted_when_idle() {
     assert_eq!(open().await, 1, "idle views were dropped");
     assert_eq!(lineages(&hub, "can", "interdiction").await, first, "a dropped view is built again alike");
 }
+
+/// Issue 16 item 4: the views' estimated memory is bounded: past the budget
+/// the least recently used go (the one asked for is served regardless), the
+/// estimate is a gauge, and a view dropped for memory is built again alike.
+#[tokio::test]
+async fn regression_16_views_are_bounded_in_memory() {
+    let limits = caveat_server::Limits { view_memory_bytes: 1, ..caveat_server::Limits::default() };
+    let hub = Hub::with_limits(limits).await;
+    scene(&hub).await;
+    let metric = |name: &'static str| {
+        let state = hub.state.clone();
+        async move {
+            let res = tower::ServiceExt::oneshot(
+                caveat_server::operator_app(state),
+                Request::get("/metrics").body(Body::empty()).unwrap(),
+            )
+            .await
+            .unwrap();
+            let text =
+                String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    let first = lineages(&hub, "can", "interdiction").await;
+    assert!(metric("caveat_view_memory_bytes").await > 1, "a built view is counted");
+    for purpose in ["search-and-rescue", "monitoring"] {
+        assert!(!tracks(&hub, "can", purpose).await.is_empty());
+        assert_eq!(metric("caveat_open_views").await, 1, "one view over the budget is kept: the one asked for");
+    }
+    assert_eq!(lineages(&hub, "can", "interdiction").await, first, "a view dropped for memory is built again alike");
+}
