@@ -1,4 +1,5 @@
-//! The node's federation API (issue 17): `POST /v1/federation/release`.
+//! The node's federation API (issue 17): `POST /v1/federation/release`, and
+//! `GET /v1/federation/notice`, the revocation notice the hub keeps open.
 //!
 //! Served on its own listener, which admits only the hub's pinned client
 //! certificate (mutual TLS, configured by `caveat serve`'s `[node]` section):
@@ -11,9 +12,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use caveat_hub::federation::{MAX_RELEASE_REQUEST_BYTES, Node, ReleaseAnswer, ReleaseRequest};
+use caveat_hub::federation::{MAX_NOTICE_WAIT, MAX_RELEASE_REQUEST_BYTES, Node, Notice, ReleaseAnswer, ReleaseRequest};
 use time::OffsetDateTime;
 
 use crate::ApiError;
@@ -25,6 +26,7 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn node_app(node: Arc<Node>) -> Router {
     Router::new()
         .route("/v1/federation/release", post(release))
+        .route("/v1/federation/notice", get(notice))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -42,4 +44,22 @@ async fn release(State(node): State<Arc<Node>>, body: Body) -> Result<Json<Relea
     let req: ReleaseRequest =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("release request: {e}")))?;
     Ok(Json(node.release(req, OffsetDateTime::now_utc()).await?))
+}
+
+/// `?after=N`: the policy version the hub last saw.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeQuery {
+    after: Option<u64>,
+}
+
+/// Answers the node's policy version once it differs from `after` (at once
+/// without it), else after [`MAX_NOTICE_WAIT`]: the hub's open request is how
+/// a suspension here reaches it before its next answer.
+async fn notice(
+    State(node): State<Arc<Node>>,
+    query: Result<Query<NoticeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Notice>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(format!("notice query: {e}")))?;
+    Ok(Json(Notice { version: node.notice(q.after, MAX_NOTICE_WAIT).await? }))
 }
