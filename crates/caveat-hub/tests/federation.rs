@@ -264,7 +264,7 @@ async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
         nodes.push(node.clone());
         links.push(NodeLink { partner: p(o), key: node_key(i).verifier_key(), client: Arc::new(wrap(o, node)) });
     }
-    fed.federate(Federation::new(links, StdDuration::from_millis(500)));
+    fed.federate(Federation::new(links, StdDuration::from_secs(1)));
     World { reports, direct, fed, nodes }
 }
 
@@ -646,7 +646,7 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
         }
     };
     let other_purpose = Purpose::ALL.into_iter().find(|q| *q != key.purpose).unwrap();
-    let doctored = vec![
+    let doctored = [
         ("revoked", retime(suspended + Duration::seconds(30), &|_| {})),
         ("expired", retime(template.at + Duration::minutes(11), &|_| {})),
         (
@@ -658,7 +658,7 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
                     } else {
                         p.into()
                     })
-                })
+                });
             }),
         ),
         ("no-receipt", retime(template.at, &|d| cites(d, &|p| (!p.starts_with("release/")).then(|| p.into())))),
@@ -671,7 +671,7 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
     let first = w.fed.audit().append(doctored.iter().map(|(_, e)| e.clone()).collect()).await.unwrap().start;
 
     let export = w.fed.usage_report(gbr.clone(), None).await.unwrap();
-    let verified = verify_bundle(None, &w.fed.audit().verifier_key(), &export.bundle).unwrap();
+    let verified = verify_bundle(None, w.fed.audit().verifier_key(), &export.bundle).unwrap();
     let node_report = w.nodes[0].hub().usage_report(gbr.clone(), None).await.unwrap();
     let r = reconcile(&gbr, &entries(&node_report), &verified.entries, Duration::ZERO);
     assert!(!r.issued.is_empty() && r.issued.iter().all(|i| i.lease_expires.is_some()), "{:?}", r.issued);
@@ -703,4 +703,60 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
     }
     // Nothing of another originator is listed.
     assert!(verified.entries.iter().all(|(_, e)| e.touches(&gbr)));
+}
+
+/// The ids in an NDJSON export.
+async fn exported(hub: &Hub, key: &ViewKey) -> BTreeSet<String> {
+    let e = hub.export(&user(key.partner.as_str()), key, caveat_hub::export::Format::Ndjson).await.unwrap();
+    String::from_utf8(e.body.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// (a, b) for exports: an export of a federated view holds exactly what the
+/// direct hub's export holds (so a node's no-export data stays home: the node
+/// decides `export`), each use of released data cites an export receipt the
+/// node issued, the originator's reconciliation passes them, and a
+/// suspension at the node applies to the very next export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_of_released_data_need_an_export_receipt_and_follow_a_suspension() {
+    use caveat_hub::federation::reconcile;
+    let w = build(7, |_, n| Local::Node(n)).await;
+    let mut with_node_data = 0;
+    for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for purpose in Purpose::ALL {
+            let key = ViewKey::new(p(partner), purpose, None);
+            let (d, f) = (exported(&w.direct, &key).await, exported(&w.fed, &key).await);
+            assert_eq!(f, d, "{key}");
+            let from_nodes = w
+                .reports
+                .iter()
+                .filter(|r| NODES.contains(&r.originator.as_str()))
+                .any(|r| d.contains(&r.id.to_string()));
+            with_node_data += usize::from(from_nodes);
+        }
+    }
+    assert!(with_node_data >= 5, "only {with_node_data} exports hold node data");
+    for (node, o) in w.nodes.iter().zip(NODES) {
+        let hub_report = w.fed.usage_report(p(o), None).await.unwrap();
+        let verified = caveat_audit::verify_bundle(None, w.fed.audit().verifier_key(), &hub_report.bundle).unwrap();
+        let node_entries = entries(&node.hub().usage_report(p(o), None).await.unwrap());
+        let r = reconcile(&p(o), &node_entries, &verified.entries, Duration::ZERO);
+        let exports: Vec<_> = r.uses.iter().filter(|u| u.action == caveat_audit::Action::Export).collect();
+        assert!(!exports.is_empty(), "{o}: no export use");
+        assert!(r.flagged().next().is_none(), "{o}: {:?}", r.flagged().collect::<Vec<_>>());
+        assert!(r.issued.iter().any(|i| i.action == caveat_audit::Action::Export));
+    }
+    let key = key_using(&w.direct, &["GBR"]).await;
+    let gbr_ids: HashSet<String> =
+        w.reports.iter().filter(|r| r.originator.as_str() == "GBR").map(|r| r.id.to_string()).collect();
+    assert!(exported(&w.fed, &key).await.iter().any(|id| gbr_ids.contains(id)), "{key}: no GBR data exported");
+    let towards = Some([key.partner.clone()].into());
+    caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards, None, "inquiry", OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let after = exported(&w.fed, &key).await;
+    assert!(!after.iter().any(|id| gbr_ids.contains(id)), "GBR's data exported after its suspension");
 }

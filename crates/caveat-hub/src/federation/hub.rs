@@ -302,7 +302,11 @@ impl Federation {
             };
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(timeout, ask_node(&link, &key, facts.as_ref(), cursor, now)).await;
+                let asked = tokio::time::timeout(
+                    timeout,
+                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, now),
+                )
+                .await;
                 (i, epoch, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
             });
         }
@@ -376,6 +380,53 @@ impl Federation {
             let weak = Arc::downgrade(self);
             runtime.spawn(async move { watch_node(weak, i).await });
         }
+    }
+
+    /// Asks every node, in parallel and fresh, for an **export** release for
+    /// `key`: the node decides `export` (so its no-export data stays home) and
+    /// signs an export receipt. Nothing of it is held: an export is a copy the
+    /// receipt permits once, cited by the export's audit entry. A node that
+    /// fails contributes nothing (and its status says why).
+    pub(crate) async fn export_release(
+        &self,
+        key: &ViewKey,
+        facts: Option<&CaseFacts>,
+        now: OffsetDateTime,
+    ) -> (Vec<Report>, Vec<ReceiptId>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, link) in self.nodes.iter().enumerate() {
+            let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
+            tasks.spawn(async move {
+                let asked = tokio::time::timeout(
+                    timeout,
+                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, now),
+                )
+                .await;
+                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+            });
+        }
+        let mut pairs: Vec<(Report, ReceiptId)> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((i, result)) = joined else { continue };
+            match result {
+                Ok(releases) => {
+                    for (receipt, reports) in releases {
+                        pairs.extend(reports.into_iter().map(|r| (r, receipt.id.clone())));
+                    }
+                }
+                Err(e) => {
+                    let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(state) = states.get_mut(i) {
+                        eprintln!("caveat-hub: node {} for an export of {key}: {e}", state.status.partner);
+                        state.status.available = false;
+                        state.status.last_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+        pairs.sort_by_key(|(r, _)| r.id);
+        pairs.dedup_by_key(|(r, _)| r.id);
+        pairs.into_iter().unzip()
     }
 
     /// Drops expired leases and publishes a new [`Released`] if anything changed.
@@ -462,6 +513,7 @@ async fn ask_node(
     link: &NodeLink,
     key: &ViewKey,
     facts: Option<&CaseFacts>,
+    action: ReleaseAction,
     mut cursor: Option<ReceiptId>,
     now: OffsetDateTime,
 ) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
@@ -471,7 +523,7 @@ async fn ask_node(
             recipient: key.partner.clone(),
             purpose: key.purpose,
             case: facts.cloned(),
-            action: ReleaseAction::Fuse,
+            action,
             bbox: None,
             window: caveat_core::TimeWindow::default(),
             cursor: cursor.as_ref().map(ToString::to_string),

@@ -36,7 +36,7 @@ const MAX_EXAMINED: usize = 100_000;
 /// How often a waiting notice request looks at the store's policy events: a
 /// suspension made by another process (`caveat policy suspend` on the node's
 /// database) is seen within this.
-const NOTICE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+const NOTICE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Longest a notice request waits for a policy change before answering the
 /// version unchanged (the hub then asks again).
