@@ -82,6 +82,10 @@ pub struct NodeStatus {
     pub watching: bool,
     /// Revocation notices received (each dropped everything held from the node).
     pub revocations: u64,
+    /// View keys for which the hub holds reports from the node under a live lease.
+    pub leases_held: u64,
+    /// Reports held from the node, over all view keys.
+    pub reports_held: u64,
 }
 
 /// What one view key may use from the nodes now: the reports, each with the
@@ -174,6 +178,8 @@ impl Federation {
                     last_error: None,
                     watching: false,
                     revocations: 0,
+                    leases_held: 0,
+                    reports_held: 0,
                 },
                 backoff_until: None,
                 epoch: 0,
@@ -189,9 +195,21 @@ impl Federation {
         }
     }
 
-    /// Each node's availability.
+    /// Each node's availability, and what the hub holds from it now.
     pub fn status(&self) -> Vec<NodeStatus> {
-        self.states.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|s| s.status.clone()).collect()
+        let mut out: Vec<NodeStatus> =
+            self.states.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|s| s.status.clone()).collect();
+        let keys: Vec<Arc<KeyState>> =
+            self.keys.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for k in keys {
+            for (h, s) in k.held.lock().unwrap_or_else(PoisonError::into_inner).iter().zip(out.iter_mut()) {
+                if !h.reports.is_empty() {
+                    s.leases_held += 1;
+                    s.reports_held += h.reports.len() as u64;
+                }
+            }
+        }
+        out
     }
 
     /// Every report id held for any view key (what the hub may still describe).

@@ -368,6 +368,14 @@ fn a_hub_and_two_nodes_on_mutual_tls_equal_a_direct_hub_and_degrade_when_a_node_
     assert!(asked.elapsed() < Duration::from_secs(3), "the hub waited {:?} for a dead node", asked.elapsed());
     let o = originators(&after);
     assert!(o.contains("GBR") && !o.contains("NLD"), "{partner}/{purpose} after NLD's lease: {o:?}");
+    // The API says whose data is unavailable (item 6), without the reason.
+    let (status, body) = get(fed_port, "/v1/federation/status", token, purpose);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["unavailable"], json!(["NLD"]), "{v}");
+    let gbr = v["nodes"].as_array().unwrap().iter().find(|n| n["partner"] == "GBR").unwrap();
+    assert!(gbr["available"] == true && gbr["watching"] == true && gbr["leases_held"].as_u64() > Some(0), "{v}");
+    assert!(!body.contains("127.0.0.1"), "the status tells partners the nodes' addresses: {body}");
 
     // (b) GBR suspends at its own node, from another process on the node's
     // database: the node's revocation notice reaches the hub, which drops
