@@ -609,7 +609,9 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
     let towards = Some([key.partner.clone()].into());
     caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards, None, "inquiry", suspended).await.unwrap();
     tokio::time::sleep(StdDuration::from_millis(20)).await;
-    assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"), "the deaf hub dropped the data");
+    // Unless the first answer took over a second (a loaded machine), the hub
+    // does not ask again yet and, deaf, answers from what it holds.
+    let deaf_showed = originators(&tracks(&w.fed, &key).await).contains("GBR");
 
     // The test double: further uses of an honest entry's data, logged as they happened.
     let template = honest_entries
@@ -681,13 +683,16 @@ async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease(
     for u in &r.uses {
         if honest_indexes.contains(&u.hub_index) {
             assert!(u.flags.is_empty(), "an honest use is flagged: {u:?}");
-        } else if u.hub_index < first {
-            // The deaf hub's answer after the suspension.
+        } else if u.hub_index < first && deaf_showed {
+            // The deaf hub's answer after the suspension, from the old receipts.
             assert!(u.flags.iter().all(|f| matches!(f, Flag::Revoked { .. })) && !u.flags.is_empty(), "{u:?}");
             late += 1;
+        } else if u.hub_index < first {
+            // It asked again: a new receipt, issued under the suspension, covers it.
+            assert!(u.flags.is_empty(), "{u:?}");
         }
     }
-    assert!(late >= 1, "the deaf hub's use after the suspension is not listed");
+    assert!(late >= 1 || !deaf_showed, "the deaf hub's use after the suspension is not listed");
     for (k, (what, _)) in doctored.iter().enumerate() {
         let u = r.uses.iter().find(|u| u.hub_index == first + k as u64).unwrap_or_else(|| panic!("{what}: not listed"));
         let caught = match *what {
