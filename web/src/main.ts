@@ -84,7 +84,32 @@ class App {
       new UsagePanel(byId("usage-panel"), api, errors);
       this.transparencyPage(api, errors);
     }
+    this.federationStatus(api);
     this.setView(this.view);
+  }
+
+  /**
+   * Names the partners whose node the hub cannot reach (their data is missing from the picture
+   * until the node returns), polled every few seconds; nothing is shown when all are reachable or
+   * the hub runs no federation. A failed poll leaves the line as it was: the error banner is for
+   * the picture itself.
+   */
+  private federationStatus(api: Api): void {
+    const node = byId("federation-status");
+    const poll = (): void => {
+      api.federationStatus().then(
+        (s) => {
+          node.hidden = s.unavailable.length === 0;
+          node.textContent =
+            s.unavailable.length === 0
+              ? ""
+              : `Data unavailable from ${s.unavailable.join(", ")} (node unreachable)`;
+        },
+        () => undefined,
+      );
+    };
+    poll();
+    setInterval(poll, 5000);
   }
 
   /** The transparency report: a page over the map, opened from the top bar or by `#transparency`. */

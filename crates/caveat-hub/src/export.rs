@@ -261,7 +261,21 @@ impl Hub {
     pub async fn export(&self, user: &User, key: &ViewKey, format: Format) -> Result<Export, Error> {
         let case = self.case_facts(key).await?;
         let now = OffsetDateTime::now_utc();
-        let (reports, uses) = self.views.permitted(&self.access, user, key, Action::Export, case, now).await?;
+        let (mut reports, mut uses) =
+            self.views.permitted(&self.access, user, key, Action::Export, case.clone(), now).await?;
+        if let Some(federation) = self.views.federation() {
+            // Released reports go into an export only under an export receipt
+            // asked for this export (issue 17), decided again by the hub's policy.
+            let (released, receipts) = federation.export_release(key, case.as_ref(), now).await;
+            let posted: HashSet<ReportId> = reports.iter().map(|r| r.id).collect();
+            let (released, receipts): (Vec<Report>, Vec<_>) =
+                released.into_iter().zip(receipts).filter(|(r, _)| !posted.contains(&r.id)).unzip();
+            let decisions = self.access.decide(user, key, Action::Export, case, &released, now).await?;
+            let mut groups = crate::access::DecisionGroups::new();
+            crate::federation::group_released(&mut groups, &released, &receipts, &decisions);
+            uses.extend(crate::access::uses_of(&groups));
+            reports.extend(released.into_iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r));
+        }
         self.audit.append(self.access.entries(user, key, Action::Export, uses, now).await?).await?;
         let marking = Marking::combine(reports.iter().map(|r| &r.marking));
         // A correction names the report it corrects only where that report is in

@@ -293,8 +293,8 @@ impl Pictures {
     }
 
     /// Makes every view ask `federation`'s nodes (once; a second call is ignored).
-    pub(crate) fn set_federation(&self, federation: Arc<crate::federation::Federation>) {
-        let _first = self.federation.set(federation).is_ok();
+    pub(crate) fn set_federation(&self, federation: Arc<crate::federation::Federation>) -> bool {
+        self.federation.set(federation).is_ok()
     }
 
     /// The federation, if configured.

@@ -25,7 +25,7 @@ use caveat_core::{
     BoundingBox, CaseId, Marking, Partner, PartnerId, Position, Purpose, Report, ReportId, SourceKind, User, ViewKey,
 };
 use caveat_hub::federation::{
-    Federation, Node, NodeClient, NodeError, NodeFuture, NodeLink, Receipt, ReleaseAction, ReleaseAnswer,
+    Federation, Node, NodeClient, NodeError, NodeFuture, NodeLink, NoticeFuture, Receipt, ReleaseAction, ReleaseAnswer,
     ReleaseRequest, Scope,
 };
 use caveat_hub::{Actor, Batch, Hub, TrackQuery};
@@ -178,10 +178,12 @@ async fn policies(hub: &Hub, originator: &str) {
     }
 }
 
-/// An in-process node; or one refusing, slow, or tampering with its answer.
+/// An in-process node; or one refusing, slow, or tampering with its answer;
+/// or one whose revocation notices the hub never gets (`Deaf`).
 #[derive(Debug)]
 enum Local {
     Node(Arc<Node>),
+    Deaf(Arc<Node>),
     Down,
     Slow(Arc<Node>),
     Tamper(Arc<Node>),
@@ -197,7 +199,7 @@ impl NodeClient for Local {
     fn release<'a>(&'a self, request: &'a ReleaseRequest) -> NodeFuture<'a> {
         Box::pin(async move {
             match self {
-                Local::Node(n) => answer(n, request).await,
+                Local::Node(n) | Local::Deaf(n) => answer(n, request).await,
                 Local::Down => Err(NodeError::Unreachable("connection refused".into())),
                 Local::Slow(n) => {
                     tokio::time::sleep(StdDuration::from_secs(5)).await;
@@ -210,6 +212,18 @@ impl NodeClient for Local {
                     }
                     Ok(a)
                 }
+            }
+        })
+    }
+
+    fn notice(&self, after: Option<u64>) -> NoticeFuture<'_> {
+        Box::pin(async move {
+            match self {
+                Local::Node(n) => n
+                    .notice(after, caveat_hub::federation::MAX_NOTICE_WAIT)
+                    .await
+                    .map_err(|e| NodeError::Refused { status: 409, message: e.to_string() }),
+                _ => Err(NodeError::Refused { status: 404, message: "no notices".into() }),
             }
         })
     }
@@ -250,7 +264,7 @@ async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
         nodes.push(node.clone());
         links.push(NodeLink { partner: p(o), key: node_key(i).verifier_key(), client: Arc::new(wrap(o, node)) });
     }
-    fed.federate(Federation::new(links, StdDuration::from_millis(500)));
+    fed.federate(Federation::new(links, StdDuration::from_secs(1)));
     World { reports, direct, fed, nodes }
 }
 
@@ -501,6 +515,42 @@ async fn a_suspension_at_the_node_reaches_the_hubs_next_answer() {
     assert_eq!(after, tracks(&w.direct, &key).await);
 }
 
+/// (b) The revocation notice: a suspension at the node drops what the hub
+/// holds from it before the hub's next answer, well inside the second in which
+/// the hub would not ask the node again by itself; a hub deaf to notices still
+/// shows the suspended data then (and loses it only at its next ask or lease end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_notice_drops_the_data_before_the_next_answer() {
+    for deaf in [false, true] {
+        let w = build(31, |_, n| if deaf { Local::Deaf(n) } else { Local::Node(n) }).await;
+        let key = key_using(&w.direct, &["GBR"]).await;
+        // Let the notice requests open (each node answers the first at once).
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+        let watching = w.fed.federation_status().iter().all(|s| s.watching);
+        assert_eq!(watching, !deaf, "{:?}", w.fed.federation_status());
+        // Build the view, then let it fall due, so the next request asks the
+        // nodes at its start: the hub will not ask again for a second after.
+        assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+        tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+        let asked = std::time::Instant::now();
+        assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+        let towards = Some([key.partner.clone()].into());
+        let now = OffsetDateTime::now_utc();
+        caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards.clone(), None, "inquiry", now).await.unwrap();
+        tokio::time::sleep(StdDuration::from_millis(150)).await;
+        let elapsed = asked.elapsed();
+        assert!(elapsed < StdDuration::from_millis(950), "too slow to tell the notice from an ask: {elapsed:?}");
+        let after = tracks(&w.fed, &key).await;
+        assert_eq!(originators(&after).contains("GBR"), deaf, "deaf {deaf}");
+        if !deaf {
+            caveat_hub::suspend(&w.direct, &actor("GBR"), towards, None, "inquiry", now).await.unwrap();
+            assert_eq!(after, tracks(&w.direct, &key).await);
+            let gbr = w.fed.federation_status().into_iter().find(|s| s.partner.as_str() == "GBR").unwrap();
+            assert_eq!(gbr.revocations, 1, "{gbr:?}");
+        }
+    }
+}
+
 /// A node down, slow or tampering: the hub answers within its timeout, with
 /// exactly what a hub holding everyone's reports but that node's shows, and
 /// records which node is unavailable.
@@ -531,4 +581,187 @@ async fn a_node_down_slow_or_lying_leaves_the_others_data() {
         assert!(!nld.available && nld.last_error.is_some(), "{bad}: {nld:?}");
         assert!(status.iter().find(|s| s.partner.as_str() == "GBR").unwrap().available);
     }
+}
+
+fn entries(report: &caveat_audit::UsageReport) -> Vec<(u64, AuditEntry)> {
+    report.bundle.entries.iter().map(|e| (e.index, AuditEntry::from_bytes(&e.data).unwrap())).collect()
+}
+
+/// (c) A hub deaf to revocation notices that goes on using GBR's data after a
+/// suspension at GBR's node, and a test double of a hub that keeps data past
+/// its lease, cites receipts never issued or for another scope, or cites none:
+/// GBR's reconciliation (its node's log against the hub's verified usage
+/// export) catches each such use, and passes every honest one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_catches_each_use_a_hub_makes_past_a_revocation_or_lease() {
+    use caveat_audit::{PolicyId, verify_bundle};
+    use caveat_hub::federation::{Flag, reconcile};
+    let w = build(31, |_, n| Local::Deaf(n)).await;
+    let gbr = p("GBR");
+    let key = key_using(&w.direct, &["GBR"]).await;
+    assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+    let honest = w.fed.usage_report(gbr.clone(), None).await.unwrap();
+    let honest_entries = entries(&honest);
+
+    // GBR suspends towards the view's partner at its own node; the deaf hub
+    // answers again within the second, still from what it holds.
+    let suspended = OffsetDateTime::now_utc();
+    let towards = Some([key.partner.clone()].into());
+    caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards, None, "inquiry", suspended).await.unwrap();
+    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    // Unless the first answer took over a second (a loaded machine), the hub
+    // does not ask again yet and, deaf, answers from what it holds.
+    let deaf_showed = originators(&tracks(&w.fed, &key).await).contains("GBR");
+
+    // The test double: further uses of an honest entry's data, logged as they happened.
+    let template = honest_entries
+        .iter()
+        .find_map(|(_, e)| match e {
+            AuditEntry::PolicyDecision(d)
+                if d.partner == key.partner
+                    && d.originators.iter().any(|u| {
+                        u.originator == gbr
+                            && u.decision == Decision::Permit
+                            && u.reports.count() > 0
+                            && u.determining_policies.iter().any(|p| p.as_str().starts_with("release/"))
+                    }) =>
+            {
+                Some(d.clone())
+            }
+            _ => None,
+        })
+        .expect("an honest use of GBR's released data");
+    let retime = |at: OffsetDateTime, edit: &dyn Fn(&mut caveat_audit::PolicyDecision)| {
+        let mut d = template.clone();
+        d.at = at;
+        edit(&mut d);
+        AuditEntry::PolicyDecision(d)
+    };
+    let cites = |d: &mut caveat_audit::PolicyDecision, f: &dyn Fn(&str) -> Option<String>| {
+        for u in d.originators.iter_mut().filter(|u| u.originator == gbr) {
+            u.determining_policies = u
+                .determining_policies
+                .iter()
+                .filter_map(|p| f(p.as_str()))
+                .map(|s| s.parse::<PolicyId>().unwrap())
+                .collect();
+        }
+    };
+    let other_purpose = Purpose::ALL.into_iter().find(|q| *q != key.purpose).unwrap();
+    let doctored = [
+        ("revoked", retime(suspended + Duration::seconds(30), &|_| {})),
+        ("expired", retime(template.at + Duration::minutes(11), &|_| {})),
+        (
+            "not-issued",
+            retime(template.at, &|d| {
+                cites(d, &|p| {
+                    Some(if p.starts_with("release/") {
+                        "release/r-0123456789abcdef0123456789abcdef".into()
+                    } else {
+                        p.into()
+                    })
+                });
+            }),
+        ),
+        ("no-receipt", retime(template.at, &|d| cites(d, &|p| (!p.starts_with("release/")).then(|| p.into())))),
+        ("other-purpose", retime(template.at, &|d| d.purpose = other_purpose)),
+        (
+            "other-recipient",
+            retime(template.at, &|d| d.partner = p(if key.partner.as_str() == "CAN" { "JIATFS" } else { "CAN" })),
+        ),
+    ];
+    let first = w.fed.audit().append(doctored.iter().map(|(_, e)| e.clone()).collect()).await.unwrap().start;
+
+    let export = w.fed.usage_report(gbr.clone(), None).await.unwrap();
+    let verified = verify_bundle(None, w.fed.audit().verifier_key(), &export.bundle).unwrap();
+    let node_report = w.nodes[0].hub().usage_report(gbr.clone(), None).await.unwrap();
+    let r = reconcile(&gbr, &entries(&node_report), &verified.entries, Duration::ZERO);
+    assert!(!r.issued.is_empty() && r.issued.iter().all(|i| i.lease_expires.is_some()), "{:?}", r.issued);
+
+    let honest_indexes: HashSet<u64> = honest_entries.iter().map(|(i, _)| *i).collect();
+    let mut late = 0;
+    for u in &r.uses {
+        if honest_indexes.contains(&u.hub_index) {
+            assert!(u.flags.is_empty(), "an honest use is flagged: {u:?}");
+        } else if u.hub_index < first && deaf_showed {
+            // The deaf hub's answer after the suspension, from the old receipts.
+            assert!(u.flags.iter().all(|f| matches!(f, Flag::Revoked { .. })) && !u.flags.is_empty(), "{u:?}");
+            late += 1;
+        } else if u.hub_index < first {
+            // It asked again: a new receipt, issued under the suspension, covers it.
+            assert!(u.flags.is_empty(), "{u:?}");
+        }
+    }
+    assert!(late >= 1 || !deaf_showed, "the deaf hub's use after the suspension is not listed");
+    for (k, (what, _)) in doctored.iter().enumerate() {
+        let u = r.uses.iter().find(|u| u.hub_index == first + k as u64).unwrap_or_else(|| panic!("{what}: not listed"));
+        let caught = match *what {
+            "revoked" => u.flags == [Flag::Revoked { receipt: u.receipts[0].clone(), revoked: suspended }],
+            "expired" => u.flags.iter().any(|f| matches!(f, Flag::Expired { .. })),
+            "not-issued" => matches!(u.flags.as_slice(), [Flag::NotIssued { .. }]),
+            "no-receipt" => u.flags == [Flag::NoReceipt],
+            "other-purpose" => matches!(u.flags.as_slice(), [Flag::OtherScope { what, .. }] if what == "purpose"),
+            "other-recipient" => matches!(u.flags.as_slice(), [Flag::OtherScope { what, .. }] if what == "recipient"),
+            _ => unreachable!(),
+        };
+        assert!(caught, "{what}: {:?}", u.flags);
+    }
+    // Nothing of another originator is listed.
+    assert!(verified.entries.iter().all(|(_, e)| e.touches(&gbr)));
+}
+
+/// The ids in an NDJSON export.
+async fn exported(hub: &Hub, key: &ViewKey) -> BTreeSet<String> {
+    let e = hub.export(&user(key.partner.as_str()), key, caveat_hub::export::Format::Ndjson).await.unwrap();
+    String::from_utf8(e.body.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// (a, b) for exports: an export of a federated view holds exactly what the
+/// direct hub's export holds (so a node's no-export data stays home: the node
+/// decides `export`), each use of released data cites an export receipt the
+/// node issued, the originator's reconciliation passes them, and a
+/// suspension at the node applies to the very next export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_of_released_data_need_an_export_receipt_and_follow_a_suspension() {
+    use caveat_hub::federation::reconcile;
+    let w = build(7, |_, n| Local::Node(n)).await;
+    let mut with_node_data = 0;
+    for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for purpose in Purpose::ALL {
+            let key = ViewKey::new(p(partner), purpose, None);
+            let (d, f) = (exported(&w.direct, &key).await, exported(&w.fed, &key).await);
+            assert_eq!(f, d, "{key}");
+            let from_nodes = w
+                .reports
+                .iter()
+                .filter(|r| NODES.contains(&r.originator.as_str()))
+                .any(|r| d.contains(&r.id.to_string()));
+            with_node_data += usize::from(from_nodes);
+        }
+    }
+    assert!(with_node_data >= 5, "only {with_node_data} exports hold node data");
+    for (node, o) in w.nodes.iter().zip(NODES) {
+        let hub_report = w.fed.usage_report(p(o), None).await.unwrap();
+        let verified = caveat_audit::verify_bundle(None, w.fed.audit().verifier_key(), &hub_report.bundle).unwrap();
+        let node_entries = entries(&node.hub().usage_report(p(o), None).await.unwrap());
+        let r = reconcile(&p(o), &node_entries, &verified.entries, Duration::ZERO);
+        let exports: Vec<_> = r.uses.iter().filter(|u| u.action == caveat_audit::Action::Export).collect();
+        assert!(!exports.is_empty(), "{o}: no export use");
+        assert!(r.flagged().next().is_none(), "{o}: {:?}", r.flagged().collect::<Vec<_>>());
+        assert!(r.issued.iter().any(|i| i.action == caveat_audit::Action::Export));
+    }
+    let key = key_using(&w.direct, &["GBR"]).await;
+    let gbr_ids: HashSet<String> =
+        w.reports.iter().filter(|r| r.originator.as_str() == "GBR").map(|r| r.id.to_string()).collect();
+    assert!(exported(&w.fed, &key).await.iter().any(|id| gbr_ids.contains(id)), "{key}: no GBR data exported");
+    let towards = Some([key.partner.clone()].into());
+    caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards, None, "inquiry", OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let after = exported(&w.fed, &key).await;
+    assert!(!after.iter().any(|id| gbr_ids.contains(id)), "GBR's data exported after its suspension");
 }

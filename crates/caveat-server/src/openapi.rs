@@ -38,6 +38,7 @@ exactly like one that does not exist. Prose: docs/api.md.",
         (name = "policy", description = "An originator's standing policies and suspensions."),
         (name = "cases", description = "Interdiction cases and their steps."),
         (name = "audit", description = "The audit log: checkpoints, proofs, usage and transparency reports."),
+        (name = "federation", description = "Partner nodes (issue 17): whose data is currently unavailable."),
     )
 )]
 struct Meta;

@@ -34,6 +34,29 @@ pub(crate) enum Command {
         #[arg(long)]
         partner: Option<PartnerId>,
     },
+    /// As the originator, on its node's database: reconcile the hub's usage
+    /// export with this node's own log. Lists every use of the node partner's
+    /// data at the hub with the receipt behind it, and flags each use that
+    /// cites no receipt, a receipt this node never issued, one for another
+    /// recipient, purpose, case or action, or one whose lease had ended or that
+    /// a suspension here had revoked. Exits 1 if any use is flagged.
+    Reconcile {
+        /// The hub's usage export for this node's partner (`caveat audit export`, `GET /v1/usage`).
+        #[arg(long)]
+        usage: PathBuf,
+        /// The hub's public key (the vkey text, or a file holding it): the export's checkpoint must verify with it.
+        #[arg(long)]
+        hub_key: String,
+        /// A hub checkpoint saved earlier (file): the export must extend it.
+        #[arg(long)]
+        saved: Option<PathBuf>,
+        /// Clock difference and notice delay allowed, milliseconds (default 2000).
+        #[arg(long, default_value_t = 2000)]
+        grace_ms: u64,
+        /// Print the reconciliation as JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Verify an exported usage report or bundle offline: signatures, inclusion, consistency.
     Verify {
         /// The hub's public key (the vkey text, or a file holding it).
@@ -69,6 +92,9 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         Command::Checkpoint => {
             print!("{}", hub.checkpoint().await?);
         }
+        Command::Reconcile { usage, hub_key, saved, grace_ms, json } => {
+            reconcile(&hub, &usage, &hub_key, saved.as_deref(), grace_ms, json).await?;
+        }
         Command::Export { partner, saved, out } => {
             let saved_size = match &saved {
                 Some(p) => Some(
@@ -94,9 +120,80 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
     Ok(())
 }
 
-fn verify(key: &str, saved: Option<&Path>, export: &Path) -> anyhow::Result<()> {
+/// A verifier key given as its text or as a file holding it.
+fn verifier_key(key: &str, flag: &str) -> anyhow::Result<VerifierKey> {
     let key_text = if Path::new(key).exists() { read(Path::new(key))? } else { key.to_owned() };
-    let vkey: VerifierKey = key_text.trim().parse().context("--key: not a C2SP verifier key")?;
+    key_text.trim().parse().with_context(|| format!("{flag}: not a C2SP verifier key"))
+}
+
+/// `caveat audit reconcile`: the hub's export is verified against the hub's
+/// key (and the saved checkpoint) first, so every use listed is proved to be in
+/// the log the hub signed; the node's own entries are read from its own log.
+async fn reconcile(
+    node: &caveat_hub::Hub,
+    usage: &Path,
+    hub_key: &str,
+    saved: Option<&Path>,
+    grace_ms: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let vkey = verifier_key(hub_key, "--hub-key")?;
+    let text = read(usage)?;
+    let report: UsageReport = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a usage report (caveat audit export)", usage.display()))?;
+    let saved_text = saved.map(read).transpose()?;
+    let verified = match verify_bundle(saved_text.as_deref(), &vkey, &report.bundle) {
+        Ok(v) => v,
+        Err(e) => bail!("{}: VERIFICATION FAILED: {e}", usage.display()),
+    };
+    let partner = report.originator.clone();
+    let mine = node.usage_report(partner.clone(), None).await?;
+    let node_entries = mine
+        .bundle
+        .entries
+        .iter()
+        .map(|e| caveat_audit::AuditEntry::from_bytes(&e.data).map(|a| (e.index, a)))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading this node's log")?;
+    let grace = time::Duration::milliseconds(i64::try_from(grace_ms).context("--grace-ms")?);
+    let r = caveat_hub::federation::reconcile(&partner, &node_entries, &verified.entries, grace);
+    let flagged = r.flagged().count();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{partner}: {} receipts issued by this node; {} uses at the hub (checkpoint of {} entries), {flagged} flagged",
+            r.issued.len(),
+            r.uses.len(),
+            verified.checkpoint.size()
+        );
+        for u in &r.uses {
+            let verdict = if u.flags.is_empty() {
+                "ok".to_owned()
+            } else {
+                u.flags.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            };
+            println!(
+                "  #{:<6} {} {:9} {:18} {:7} {:>6} reports  {}  {}",
+                u.hub_index,
+                u.at,
+                u.partner.as_str(),
+                u.purpose.map_or_else(|| "-".into(), |p| p.to_string()),
+                format!("{:?}", u.action).to_lowercase(),
+                u.reports,
+                if u.receipts.is_empty() { "-".into() } else { u.receipts.join(",") },
+                verdict
+            );
+        }
+    }
+    if flagged > 0 {
+        bail!("{partner}: {flagged} of {} uses at the hub are not covered by a receipt of this node", r.uses.len());
+    }
+    Ok(())
+}
+
+fn verify(key: &str, saved: Option<&Path>, export: &Path) -> anyhow::Result<()> {
+    let vkey = verifier_key(key, "--key")?;
     let saved_text = saved.map(read).transpose()?;
     let text = read(export)?;
     let (bundle, summary) = match serde_json::from_str::<UsageReport>(&text) {

@@ -38,7 +38,7 @@ use caveat_core::PartnerId;
 use caveat_hub::Hub;
 use caveat_hub::federation::{
     DEFAULT_LEASE, DEFAULT_NODE_TIMEOUT, Federation, MAX_RELEASE_ANSWER_BYTES, Node, NodeClient, NodeError, NodeFuture,
-    NodeLink, ReleaseAnswer, ReleaseRequest,
+    NodeLink, Notice, NoticeFuture, ReleaseAnswer, ReleaseRequest,
 };
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper_util::rt::TokioIo;
@@ -159,6 +159,12 @@ pub(crate) fn federation(config: &FederationConfig) -> anyhow::Result<Federation
 /// The path of the node's release API.
 const RELEASE_PATH: &str = "/v1/federation/release";
 
+/// The path of the node's revocation notice.
+const NOTICE_PATH: &str = "/v1/federation/notice";
+
+/// Largest notice answer read, bytes (it is `{"version": N}`).
+const MAX_NOTICE_BYTES: usize = 1024;
+
 /// A node reached over HTTPS with mutual TLS: one connection per ask (a hub
 /// asks each node at most about once a second per open view, and a fresh
 /// connection never carries a stale TLS session past a re-pin).
@@ -195,6 +201,29 @@ impl HttpsNode {
     }
 
     async fn post(&self, body: Vec<u8>) -> Result<ReleaseAnswer, NodeError> {
+        let request = hyper::Request::post(RELEASE_PATH)
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| NodeError::Bad(e.to_string()))?;
+        let bytes = self.send(request, MAX_RELEASE_ANSWER_BYTES).await?;
+        serde_json::from_slice(&bytes).map_err(|e| NodeError::Bad(format!("the answer is not a release: {e}")))
+    }
+
+    async fn notice(&self, after: Option<u64>) -> Result<u64, NodeError> {
+        let path = after.map_or_else(|| NOTICE_PATH.to_owned(), |a| format!("{NOTICE_PATH}?after={a}"));
+        let request = hyper::Request::get(path)
+            .header(hyper::header::HOST, &self.authority)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| NodeError::Bad(e.to_string()))?;
+        let bytes = self.send(request, MAX_NOTICE_BYTES).await?;
+        let notice: Notice =
+            serde_json::from_slice(&bytes).map_err(|e| NodeError::Bad(format!("the answer is not a notice: {e}")))?;
+        Ok(notice.version)
+    }
+
+    /// One request on a fresh connection; the body of a 2xx answer, at most `limit` bytes.
+    async fn send(&self, request: hyper::Request<Full<Bytes>>, limit: usize) -> Result<Bytes, NodeError> {
         fn unreachable(e: &dyn Display) -> NodeError {
             NodeError::Unreachable(e.to_string())
         }
@@ -206,14 +235,9 @@ impl HttpsNode {
         // The connection is driven apart and ended with this ask, however it ends
         // (the hub's timeout drops this future mid-way).
         let _driver = AbortOnDrop(tokio::spawn(conn));
-        let request = hyper::Request::post(RELEASE_PATH)
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| NodeError::Bad(e.to_string()))?;
         let response = sender.send_request(request).await.map_err(|e| unreachable(&e))?;
         let status = response.status().as_u16();
-        let bytes = match Limited::new(response.into_body(), MAX_RELEASE_ANSWER_BYTES).collect().await {
+        let bytes = match Limited::new(response.into_body(), limit).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(NodeError::TooLarge),
             Err(e) => return Err(unreachable(&e)),
@@ -223,7 +247,7 @@ impl HttpsNode {
             let message: String = text.chars().take(200).collect();
             return Err(NodeError::Refused { status, message });
         }
-        serde_json::from_slice(&bytes).map_err(|e| NodeError::Bad(format!("the answer is not a release: {e}")))
+        Ok(bytes)
     }
 }
 
@@ -241,5 +265,9 @@ impl NodeClient for HttpsNode {
             let body = serde_json::to_vec(request).map_err(|e| NodeError::Bad(e.to_string()))?;
             self.post(body).await
         })
+    }
+
+    fn notice(&self, after: Option<u64>) -> NoticeFuture<'_> {
+        Box::pin(HttpsNode::notice(self, after))
     }
 }

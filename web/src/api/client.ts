@@ -3,6 +3,7 @@
 import type {
   DemoUser,
   ErrorBody,
+  FederationStatus,
   Me,
   Policy,
   Suspension,
@@ -123,6 +124,11 @@ export class Api {
 
   me(): Promise<Me> {
     return request<Me>("/v1/me", { token: this.token });
+  }
+
+  /** Which partners' nodes the hub reaches (issue 17): whose data is currently unavailable. */
+  federationStatus(): Promise<FederationStatus> {
+    return request<FederationStatus>("/v1/federation/status", { token: this.token });
   }
 
   /** Every track of the view, following `next_cursor` to the end. */

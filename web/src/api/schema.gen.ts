@@ -201,6 +201,27 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/federation/status": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Which partners' nodes the hub reaches, and what it holds from each: the COP
+     *     names the partners whose data is unavailable. Why an ask failed is kept for
+     *     the hub's operator (its log), not told to partners.
+     */
+    get: operations["federation_status"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/live": {
     parameters: {
       query?: never;
@@ -686,6 +707,13 @@ export interface components {
      * @enum {string}
      */
     FeatureType: "Feature";
+    /** @description `GET /v1/federation/status`. */
+    FederationStatus: {
+      /** @description The configured partner nodes (empty on a hub without federation). */
+      nodes: components["schemas"]["NodeState"][];
+      /** @description The partners whose node is unavailable now: their data is missing from every view. */
+      unavailable: components["schemas"]["PartnerId"][];
+    };
     /** @description A flag state: ISO 3166-1 alpha-2 code. */
     Flag: string;
     /**
@@ -885,6 +913,38 @@ export interface components {
       purposes?: components["schemas"]["Purpose"][] | null;
       /** @description Why, in the originator's words (recorded in the audit log). */
       reason: string;
+    };
+    /** @description One partner node as the hub sees it. */
+    NodeState: {
+      /** @description The node's partner. */
+      partner: components["schemas"]["PartnerId"];
+      /**
+       * @description Whether the hub's last ask of it succeeded; `false`: its data is
+       *     currently unavailable (what the hub held ages out with its leases).
+       */
+      available: boolean;
+      /**
+       * Format: date-time
+       * @description When an ask (a release) last succeeded.
+       */
+      last_release?: string | null;
+      /** @description Whether the hub holds an open revocation-notice request to it. */
+      watching: boolean;
+      /**
+       * Format: int64
+       * @description Revocation notices received since the hub started.
+       */
+      revocations: number;
+      /**
+       * Format: int64
+       * @description View keys the hub holds its reports for under a live lease.
+       */
+      leases_held: number;
+      /**
+       * Format: int64
+       * @description Reports the hub holds from it, over all view keys.
+       */
+      reports_held: number;
     };
     /** @description A partner's id, e.g. `GBR`, `USA-USCG`: 2-32 upper-case letters and digits, single inner hyphens. */
     PartnerId: string;
@@ -1865,6 +1925,36 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  federation_status: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The partner nodes' availability. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["FederationStatus"];
         };
       };
       /** @description No valid token. */

@@ -14,6 +14,7 @@ export type Role = Schemas["Role"];
 
 /** `GET /v1/me` */
 export type Me = Schemas["Me"];
+export type FederationStatus = Schemas["FederationStatus"];
 /** One row of `GET /v1/demo/users` (demo mode only). */
 export type DemoUser = Schemas["DemoUser"];
 

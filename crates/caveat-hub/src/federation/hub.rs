@@ -34,6 +34,9 @@ const ASK_INTERVAL: std::time::Duration = crate::views::ADD_INTERVAL;
 /// node that is down costs at most one timeout per backoff, not one per request.
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// After a failed notice request, the wait before the next one.
+const NOTICE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Most release answers (pages) read from one node in one ask.
 const MAX_PAGES: usize = 10;
 
@@ -73,6 +76,16 @@ pub struct NodeStatus {
     pub last_ok: Option<OffsetDateTime>,
     /// Why the last failed ask failed.
     pub last_error: Option<String>,
+    /// Whether the hub holds an open revocation-notice request to the node
+    /// (without one, a suspension reaches the hub at its next ask, or at worst
+    /// when the lease ends).
+    pub watching: bool,
+    /// Revocation notices received (each dropped everything held from the node).
+    pub revocations: u64,
+    /// View keys for which the hub holds reports from the node under a live lease.
+    pub leases_held: u64,
+    /// Reports held from the node, over all view keys.
+    pub reports_held: u64,
 }
 
 /// What one view key may use from the nodes now: the reports, each with the
@@ -130,6 +143,9 @@ struct KeyState {
 struct NodeState {
     status: NodeStatus,
     backoff_until: Option<Instant>,
+    /// Bumped by each revocation notice: an ask begun before one is not
+    /// applied (it may carry reports decided under the revoked policy).
+    epoch: u64,
 }
 
 /// The hub's federation: configured nodes and the reports they lent.
@@ -155,8 +171,18 @@ impl Federation {
         let states = nodes
             .iter()
             .map(|n| NodeState {
-                status: NodeStatus { partner: n.partner.clone(), available: false, last_ok: None, last_error: None },
+                status: NodeStatus {
+                    partner: n.partner.clone(),
+                    available: false,
+                    last_ok: None,
+                    last_error: None,
+                    watching: false,
+                    revocations: 0,
+                    leases_held: 0,
+                    reports_held: 0,
+                },
                 backoff_until: None,
+                epoch: 0,
             })
             .collect();
         Federation {
@@ -169,9 +195,21 @@ impl Federation {
         }
     }
 
-    /// Each node's availability.
+    /// Each node's availability, and what the hub holds from it now.
     pub fn status(&self) -> Vec<NodeStatus> {
-        self.states.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|s| s.status.clone()).collect()
+        let mut out: Vec<NodeStatus> =
+            self.states.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|s| s.status.clone()).collect();
+        let keys: Vec<Arc<KeyState>> =
+            self.keys.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for k in keys {
+            for (h, s) in k.held.lock().unwrap_or_else(PoisonError::into_inner).iter().zip(out.iter_mut()) {
+                if !h.reports.is_empty() {
+                    s.leases_held += 1;
+                    s.reports_held += h.reports.len() as u64;
+                }
+            }
+        }
+        out
     }
 
     /// Every report id held for any view key (what the hub may still describe).
@@ -275,21 +313,29 @@ impl Federation {
                     continue;
                 }
             }
+            let epoch = self.states.lock().unwrap_or_else(PoisonError::into_inner).get(i).map_or(0, |s| s.epoch);
             let cursor = {
                 let held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
                 held.get(i).filter(|h| !h.needs_full(facts, now)).and_then(|h| h.cursor.clone())
             };
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(timeout, ask_node(&link, &key, facts.as_ref(), cursor, now)).await;
-                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+                let asked = tokio::time::timeout(
+                    timeout,
+                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, now),
+                )
+                .await;
+                (i, epoch, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let Ok((i, result)) = joined else { continue };
+            let Ok((i, epoch, result)) = joined else { continue };
             let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(state) = states.get_mut(i) else { continue };
             match result {
+                // A revocation arrived while asking: what the node answered may
+                // predate it. Nothing of it is held; the next request asks again.
+                Ok(_) if state.epoch != epoch => {}
                 Ok(releases) => {
                     let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
                     let Some(h) = held.get_mut(i) else { continue };
@@ -312,6 +358,93 @@ impl Federation {
                 }
             }
         }
+    }
+
+    /// A revocation notice from node `i`: drops everything held from it, for
+    /// every view key, before anything else is answered, and makes each key's
+    /// next request wait for a fresh (full, re-decided) release.
+    fn revoke(&self, i: usize, now: OffsetDateTime) {
+        {
+            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = states.get_mut(i) {
+                s.epoch += 1;
+                s.status.revocations += 1;
+                s.backoff_until = None;
+            }
+        }
+        let keys: Vec<Arc<KeyState>> =
+            self.keys.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for k in keys {
+            if let Some(h) = k.held.lock().unwrap_or_else(PoisonError::into_inner).get_mut(i) {
+                *h = Held::default();
+            }
+            *k.asked.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            self.publish(&k, now);
+        }
+    }
+
+    fn set_watching(&self, i: usize, watching: bool) {
+        if let Some(s) = self.states.lock().unwrap_or_else(PoisonError::into_inner).get_mut(i) {
+            s.status.watching = watching;
+        }
+    }
+
+    /// Keeps one revocation-notice request open to each node, for as long as
+    /// the federation lives (each task holds it weakly). Needs a Tokio runtime;
+    /// without one nothing is started and suspensions arrive with the next ask.
+    pub(crate) fn watch_nodes(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        for i in 0..self.nodes.len() {
+            let weak = Arc::downgrade(self);
+            runtime.spawn(async move { watch_node(weak, i).await });
+        }
+    }
+
+    /// Asks every node, in parallel and fresh, for an **export** release for
+    /// `key`: the node decides `export` (so its no-export data stays home) and
+    /// signs an export receipt. Nothing of it is held: an export is a copy the
+    /// receipt permits once, cited by the export's audit entry. A node that
+    /// fails contributes nothing (and its status says why).
+    pub(crate) async fn export_release(
+        &self,
+        key: &ViewKey,
+        facts: Option<&CaseFacts>,
+        now: OffsetDateTime,
+    ) -> (Vec<Report>, Vec<ReceiptId>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, link) in self.nodes.iter().enumerate() {
+            let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
+            tasks.spawn(async move {
+                let asked = tokio::time::timeout(
+                    timeout,
+                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, now),
+                )
+                .await;
+                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+            });
+        }
+        let mut pairs: Vec<(Report, ReceiptId)> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((i, result)) = joined else { continue };
+            match result {
+                Ok(releases) => {
+                    for (receipt, reports) in releases {
+                        pairs.extend(reports.into_iter().map(|r| (r, receipt.id.clone())));
+                    }
+                }
+                Err(e) => {
+                    let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(state) = states.get_mut(i) {
+                        eprintln!("caveat-hub: node {} for an export of {key}: {e}", state.status.partner);
+                        state.status.available = false;
+                        state.status.last_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+        pairs.sort_by_key(|(r, _)| r.id);
+        pairs.dedup_by_key(|(r, _)| r.id);
+        pairs.into_iter().unzip()
     }
 
     /// Drops expired leases and publishes a new [`Released`] if anything changed.
@@ -345,6 +478,35 @@ impl Federation {
     }
 }
 
+/// One node's notice loop: ask for the node's policy version, then wait for it
+/// to change; each change is a revocation. After a failure the last version
+/// known is asked after again, so a change made while the node or the link was
+/// down is still noticed when it returns.
+async fn watch_node(federation: std::sync::Weak<Federation>, i: usize) {
+    let mut known: Option<u64> = None;
+    loop {
+        let Some(link) = federation.upgrade().and_then(|f| f.nodes.get(i).cloned()) else { return };
+        let wait = super::MAX_NOTICE_WAIT + std::time::Duration::from_secs(5);
+        let answer = tokio::time::timeout(wait, link.client.notice(known)).await;
+        drop(link);
+        let Some(f) = federation.upgrade() else { return };
+        match answer {
+            Ok(Ok(version)) => {
+                f.set_watching(i, true);
+                if known.is_some_and(|k| k != version) {
+                    f.revoke(i, OffsetDateTime::now_utc());
+                }
+                known = Some(version);
+            }
+            Ok(Err(_)) | Err(_) => {
+                f.set_watching(i, false);
+                drop(f);
+                tokio::time::sleep(NOTICE_RETRY).await;
+            }
+        }
+    }
+}
+
 /// Applies verified releases (in order) to what is held from their node.
 fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Report>)>) {
     for (receipt, reports) in releases {
@@ -369,6 +531,7 @@ async fn ask_node(
     link: &NodeLink,
     key: &ViewKey,
     facts: Option<&CaseFacts>,
+    action: ReleaseAction,
     mut cursor: Option<ReceiptId>,
     now: OffsetDateTime,
 ) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
@@ -378,7 +541,7 @@ async fn ask_node(
             recipient: key.partner.clone(),
             purpose: key.purpose,
             case: facts.cloned(),
-            action: ReleaseAction::Fuse,
+            action,
             bbox: None,
             window: caveat_core::TimeWindow::default(),
             cursor: cursor.as_ref().map(ToString::to_string),
@@ -474,8 +637,15 @@ fn valid_report(report: &Report, partner: &Partner, now: OffsetDateTime) -> Resu
 impl crate::Hub {
     /// Makes this hub (and every clone of it) ask `federation`'s nodes for
     /// every view it builds. Once: a second federation is ignored.
+    ///
+    /// Also keeps a revocation-notice request open to each node (when called
+    /// inside a Tokio runtime), so a suspension at a node drops what the hub
+    /// holds from it before the hub's next answer.
     pub fn federate(&self, federation: Federation) {
-        self.views.set_federation(Arc::new(federation));
+        let federation = Arc::new(federation);
+        if self.views.set_federation(federation.clone()) {
+            federation.watch_nodes();
+        }
     }
 
     /// The configured nodes' availability (empty without federation).

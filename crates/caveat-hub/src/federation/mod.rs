@@ -20,6 +20,7 @@
 mod hub;
 mod node;
 mod receipt;
+mod reconcile;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,8 +31,9 @@ use serde::{Deserialize, Serialize};
 
 pub use hub::{DEFAULT_NODE_TIMEOUT, Federation, NodeLink, NodeStatus, Released};
 pub(crate) use hub::{group_released, usable};
-pub use node::{DEFAULT_LEASE, Node, RELEASE_USER};
+pub use node::{DEFAULT_LEASE, MAX_NOTICE_WAIT, Node, RELEASE_USER};
 pub use receipt::{Receipt, ReceiptError, ReceiptId, Scope, content_digest};
+pub use reconcile::{Flag, Issued, LEASE_PREFIX, RELEASE_PREFIX, Reconciliation, Use, reconcile};
 
 /// Most reports one release answer carries. Each report is about 0.5 KB of
 /// JSON, so an answer stays under about 5 MB; more follow in further releases
@@ -164,12 +166,34 @@ pub enum NodeError {
 /// A future a [`NodeClient`] returns.
 pub type NodeFuture<'a> = Pin<Box<dyn Future<Output = Result<ReleaseAnswer, NodeError>> + Send + 'a>>;
 
+/// A future a [`NodeClient::notice`] returns: the node's policy version.
+pub type NoticeFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, NodeError>> + Send + 'a>>;
+
+/// `GET /v1/federation/notice` on a node: its policy version, as soon as it
+/// differs from `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// The node's policy version (any change, a suspension first of all,
+    /// revokes everything the hub holds from the node).
+    pub version: u64,
+}
+
 /// How the hub reaches one node. The `caveat` binary implements it over HTTPS
 /// with mutual TLS; tests implement it in process.
 pub trait NodeClient: Send + Sync + std::fmt::Debug {
     /// Sends one release request and returns the node's answer, unverified
     /// (the [`Federation`] checks the receipt against the node's pinned key).
     fn release<'a>(&'a self, request: &'a ReleaseRequest) -> NodeFuture<'a>;
+
+    /// Waits (up to [`MAX_NOTICE_WAIT`]) for the node's policy version to
+    /// differ from `after` and returns it (at once without `after`). A client
+    /// that cannot watch refuses, and the hub learns of a suspension only at
+    /// its next ask or, at worst, when the lease ends.
+    fn notice(&self, after: Option<u64>) -> NoticeFuture<'_> {
+        let _ = after;
+        Box::pin(async { Err(NodeError::Refused { status: 404, message: "no revocation notices".into() }) })
+    }
 }
 
 /// The partner every report of a node must come from (for the answer checks).

@@ -33,6 +33,19 @@ const PAGE: usize = 1_000;
 /// bounded in work whatever the node holds.
 const MAX_EXAMINED: usize = 100_000;
 
+/// How often a waiting notice request looks at the store's policy events: a
+/// suspension made by another process (`caveat policy suspend` on the node's
+/// database) is seen within this.
+const NOTICE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Longest a notice request waits for a policy change before answering the
+/// version unchanged (the hub then asks again).
+pub const MAX_NOTICE_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// Notice requests waiting at once. One hub (one pinned certificate) keeps one
+/// open; a few more cover its reconnects.
+const MAX_NOTICE_WAITERS: usize = 8;
+
 /// Cursors remembered. A cursor is only an optimisation (an unknown one gets a
 /// full release), so the table is bounded and kept in memory.
 const MAX_CURSORS: usize = 10_000;
@@ -87,6 +100,7 @@ pub struct Node {
     key: SigningKey,
     lease: Duration,
     cursors: Mutex<Cursors>,
+    notice_waiters: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Node {
@@ -100,7 +114,14 @@ impl Node {
     /// node's audit key, so its published `caveat audit key` verifies them)
     /// and granting leases of `lease` (at least a second).
     pub fn new(hub: Hub, partner: PartnerId, key: SigningKey, lease: Duration) -> Self {
-        Node { hub, partner, key, lease: lease.max(Duration::SECOND), cursors: Mutex::default() }
+        Node {
+            hub,
+            partner,
+            key,
+            lease: lease.max(Duration::SECOND),
+            cursors: Mutex::default(),
+            notice_waiters: tokio::sync::Semaphore::new(MAX_NOTICE_WAITERS),
+        }
     }
 
     /// The partner whose reports this node releases.
@@ -111,6 +132,32 @@ impl Node {
     /// The hub underneath (the node's own API and commands use it as a hub).
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The revocation notice (`GET /v1/federation/notice?after=N`): the node's
+    /// policy version, answered as soon as it differs from `after` (at once
+    /// without `after`), else after `wait` (at most [`MAX_NOTICE_WAIT`]) with
+    /// the version unchanged. The hub keeps one such request open, so a
+    /// suspension at the node (by its API or by `caveat policy suspend` in
+    /// another process on its database) reaches the hub within about
+    /// [`NOTICE_POLL`] plus a round trip, and the hub drops what it holds
+    /// from this node before its next answer. Any policy change counts: the
+    /// hub then asks a full release, re-decided under the new policy.
+    ///
+    /// # Errors
+    /// Too many notice requests waiting at once; the store fails.
+    pub async fn notice(&self, after: Option<u64>, wait: std::time::Duration) -> Result<u64, Error> {
+        let Ok(_slot) = self.notice_waiters.try_acquire() else {
+            return Err(Error::Conflict("too many notice requests waiting at once".into()));
+        };
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_NOTICE_WAIT);
+        loop {
+            let version = self.hub.access().policies().await?.version().get();
+            if after.is_none_or(|a| a != version) || tokio::time::Instant::now() >= deadline {
+                return Ok(version);
+            }
+            tokio::time::sleep(NOTICE_POLL.min(deadline - tokio::time::Instant::now())).await;
+        }
     }
 
     /// Answers one release request at `now`.
@@ -248,7 +295,7 @@ impl Node {
         let note = receipt.sign(&self.key).map_err(|e| Error::internal("signing a receipt", &e))?;
 
         let mut uses = uses_of(&groups);
-        cite_receipt(&mut uses, &id, &self.partner);
+        cite_receipt(&mut uses, &id, lease_expires, &self.partner);
         // One entry: every use is of the node partner's reports.
         let entries = uses_entries(&user, &key, action, uses, now);
         self.hub.audit().append(entries).await?;
@@ -264,13 +311,25 @@ fn release_user() -> Result<UserId, Error> {
     RELEASE_USER.parse().map_err(|e| Error::internal("naming the release user", &e))
 }
 
-/// Adds `release/<id>` to the determining policies of every permit (an empty
-/// permit when nothing was released, so the entry always names its receipt).
-pub(crate) fn cite_receipt(uses: &mut Vec<OriginatorUse>, id: &ReceiptId, originator: &PartnerId) {
+/// Adds `release/<id>` and `lease-until/<expiry>` to the determining policies
+/// of every permit (an empty permit when nothing was released, so the entry
+/// always names its receipt): the node's log alone then says which receipt it
+/// issued and until when it covered, which `caveat audit reconcile` needs.
+pub(crate) fn cite_receipt(
+    uses: &mut Vec<OriginatorUse>,
+    id: &ReceiptId,
+    lease_expires: OffsetDateTime,
+    originator: &PartnerId,
+) {
     let Some(cited) = id.policy_id() else { return };
+    let mut cites = vec![cited];
+    let until = lease_expires.format(&time::format_description::well_known::Rfc3339).ok();
+    if let Some(lease) = until.and_then(|t| format!("{}{t}", super::LEASE_PREFIX).parse().ok()) {
+        cites.push(lease);
+    }
     let mut any = false;
     for u in uses.iter_mut().filter(|u| u.decision == Decision::Permit) {
-        u.determining_policies.push(cited.clone());
+        u.determining_policies.extend(cites.iter().cloned());
         any = true;
     }
     if !any {
@@ -278,7 +337,7 @@ pub(crate) fn cite_receipt(uses: &mut Vec<OriginatorUse>, id: &ReceiptId, origin
             originator: originator.clone(),
             reports: ReportSet::new(&[]),
             decision: Decision::Permit,
-            determining_policies: vec![cited],
+            determining_policies: cites,
         });
     }
 }

@@ -356,7 +356,7 @@ fn a_hub_and_two_nodes_on_mutual_tls_equal_a_direct_hub_and_degrade_when_a_node_
     // A node goes down: the hub answers at once with the other node's data,
     // and the down node's leased data is gone once its lease has run out.
     drop(servers.remove(1)); // NLD's node
-    let (partner, purpose) = with_node_data[0];
+    let (partner, purpose) = *with_node_data.iter().find(|(p, _)| !["GBR", "NLD"].contains(p)).unwrap();
     let token = &tokens.iter().find(|(p, _, _)| *p == partner).unwrap().2;
     let asked = Instant::now();
     let still = tracks(fed_port, token, purpose);
@@ -368,5 +368,44 @@ fn a_hub_and_two_nodes_on_mutual_tls_equal_a_direct_hub_and_degrade_when_a_node_
     assert!(asked.elapsed() < Duration::from_secs(3), "the hub waited {:?} for a dead node", asked.elapsed());
     let o = originators(&after);
     assert!(o.contains("GBR") && !o.contains("NLD"), "{partner}/{purpose} after NLD's lease: {o:?}");
+    // The API says whose data is unavailable (item 6), without the reason.
+    let (status, body) = get(fed_port, "/v1/federation/status", token, purpose);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["unavailable"], json!(["NLD"]), "{v}");
+    let gbr = v["nodes"].as_array().unwrap().iter().find(|n| n["partner"] == "GBR").unwrap();
+    assert!(gbr["available"] == true && gbr["watching"] == true && gbr["leases_held"].as_u64() > Some(0), "{v}");
+    assert!(!body.contains("127.0.0.1"), "the status tells partners the nodes' addresses: {body}");
+
+    // (b) GBR suspends at its own node, from another process on the node's
+    // database: the node's revocation notice reaches the hub, which drops
+    // GBR's data before answering again, within a second.
+    let gbr_node = &nodes[0].1;
+    ok(gbr_node, &["policy", "suspend", "--as", "GBR", "--partners", partner, "--reason", "inquiry"]);
+    let suspended = Instant::now();
+    loop {
+        let o = originators(&tracks(fed_port, token, purpose));
+        if !o.contains("GBR") {
+            break;
+        }
+        assert!(suspended.elapsed() < Duration::from_secs(1), "GBR's data outlived its suspension by a second: {o:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("suspension effective at the hub after {:?}", suspended.elapsed());
+
+    // (c) GBR reconciles the hub's usage export with its node's log: every use
+    // of its data cites a receipt its node issued, for that recipient and
+    // purpose, inside its lease and before the suspension.
+    let usage = fed.path("usage-gbr.json");
+    ok(&fed, &["audit", "export", "--partner", "GBR", "--out", usage.to_str().unwrap()]);
+    let hub_vkey = ok(&fed, &["audit", "key"]).trim().to_owned();
+    let out = gbr_node.run(&["audit", "reconcile", "--usage", usage.to_str().unwrap(), "--hub-key", &hub_vkey]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(", 0 flagged") && text.lines().filter(|l| l.ends_with("  ok")).count() > 5, "{text}");
+    // Against another hub's key, the export does not verify.
+    let direct_vkey = ok(&direct, &["audit", "key"]).trim().to_owned();
+    let out = gbr_node.run(&["audit", "reconcile", "--usage", usage.to_str().unwrap(), "--hub-key", &direct_vkey]);
+    assert!(!out.status.success() && stderr(&out).contains("VERIFICATION FAILED"), "{}", stderr(&out));
     eprintln!("federation test took {:?}", started.elapsed());
 }
