@@ -207,3 +207,83 @@ fn bad_feed_flags_are_clear_errors() {
         assert!(stderr(&out).contains(want), "{flags:?}: {}", stderr(&out));
     }
 }
+
+/// Adversarial senders: connections past the limit are closed at once and
+/// counted; a stream that never sends a newline and a flood of datagrams into
+/// a one-chunk queue are counted, and the hub goes on taking good lines.
+#[test]
+fn floods_and_connection_limits_are_counted_not_fatal() {
+    let hub = Hub::new();
+    let (http, ops, udp, tcp) = (free_port(), free_port(), free_port(), free_port());
+    let config = hub.write(
+        "feeds.toml",
+        format!(
+            "[feeds]\nqueue = 1\nmax_connections = 2\nmax_line_bytes = 200\n\n\
+             [[feeds.feed]]\nname = \"gbr-shore\"\npartner = \"GBR\"\nudp = \"127.0.0.1:{udp}\"\n\n\
+             [[feeds.feed]]\nname = \"can-mux\"\npartner = \"CAN\"\ntcp = \"127.0.0.1:{tcp}\"\n"
+        ),
+    );
+    let _server = Server(
+        hub.command(&[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{http}"),
+            "--metrics-listen",
+            &format!("127.0.0.1:{ops}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", ops)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (gbr, can) = ("feed=\"gbr-shore\",partner=\"GBR\"", "feed=\"can-mux\",partner=\"CAN\"");
+    let wait_for = |what: &str, ok: &dyn Fn(&str) -> bool| loop {
+        let text = metrics(ops);
+        if ok(&text) {
+            return text;
+        }
+        assert!(started.elapsed() < Duration::from_mins(1), "{what}:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    // Two connections are taken; the third is closed unread.
+    let mut first = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    let _second = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    wait_for("two connections", &|t| value(t, "caveat_feed_connections", can) == 2);
+    let mut third = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    third.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(third.read(&mut byte).map_err(|e| e.kind()), Ok(0), "closed at once");
+    wait_for("one refused", &|t| value(t, "caveat_feed_connections_refused_total", can) == 1);
+
+    // 4 MB without a newline, then a good line: one over-long line, one report.
+    let junk = vec![b'!'; 64 * 1024];
+    for _ in 0..64 {
+        first.write_all(&junk).unwrap();
+    }
+    first.write_all(b"\n\\s:66,c:1555624740*3B\\!AIVDM,1,1,,,19NSLshujFwsdHB2jicRpBCf06c`,0*04\n").unwrap();
+    let text = wait_for("the good line after the junk", &|t| value(t, "caveat_feed_reports_committed_total", can) == 1);
+    assert_eq!(value(&text, "caveat_feed_rejected_total", &format!("{can},reason=\"too_long\"")), 1);
+
+    // A flood of datagrams into a queue of one: whatever the hub cannot keep up
+    // with is dropped (by the queue, counted, or by the kernel), never fatal.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let line = b"\\s:66,c:1555624740*3B\\!AIVDM,1,1,,,19NSLshujFwsdHB2jicRpBCf06c`,0*04\r\n".repeat(16);
+    for _ in 0..20_000 {
+        sender.send_to(&line, ("127.0.0.1", udp)).ok();
+    }
+    let text = wait_for("flood counted", &|t| value(t, "caveat_feed_reports_committed_total", gbr) > 0);
+    let lines = value(&text, "caveat_feed_lines_total", gbr);
+    assert!(lines <= 20_000 * 16, "{text}");
+    // The hub still answers and still takes a good datagram.
+    let before = value(&metrics(ops), "caveat_feed_lines_total", gbr);
+    sender.send_to(&line, ("127.0.0.1", udp)).unwrap();
+    wait_for("a datagram after the flood", &|t| value(t, "caveat_feed_lines_total", gbr) > before);
+}
