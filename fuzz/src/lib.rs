@@ -6,9 +6,11 @@
 mod checkpoint_and_proof;
 mod ndjson_ingest;
 mod nmea_line;
+mod nmea_stream;
 mod policy_upload;
 
 pub use checkpoint_and_proof::{checkpoint_and_proof, checkpoint_seeds};
 pub use ndjson_ingest::ndjson_ingest;
 pub use nmea_line::nmea_line;
+pub use nmea_stream::nmea_stream;
 pub use policy_upload::policy_upload;

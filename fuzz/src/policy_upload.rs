@@ -57,6 +57,7 @@ pub fn policy_upload(data: &[u8]) {
             remarks: None,
             marking: open_marking.clone(),
             supersedes: None,
+            station: None,
         })
         .collect();
     let case = CaseFacts {

@@ -21,6 +21,8 @@
 //!   the partner's AIS marking), attaching the identity learnt from types 5,
 //!   19 and 24 to later reports of the same MMSI.
 //! - [`AisBits`]: six-bit armor decoding and encoding.
+//! - [`LineFramer`]: a byte stream (a TCP feed, a UDP datagram) cut into
+//!   lines of bounded length, for live feeds.
 //!
 //! The decoder is hand-written rather than built on the `nmea-parser` crate:
 //! on the real recordings it decodes about 6 times as many sentences per
@@ -73,6 +75,7 @@
 mod armor;
 mod error;
 mod feed;
+mod framing;
 mod gatehouse;
 mod message;
 mod reassembly;
@@ -82,6 +85,7 @@ mod sentence;
 pub use armor::{AisBits, AisText};
 pub use error::Error;
 pub use feed::{Decoded, FeedConfig, FeedDecoder, FeedStats};
+pub use framing::LineFramer;
 pub use message::{
     AidToNavigationReport, BaseStationReport, ClassBExtendedReport, ClassBPositionReport, Coordinates, LongRangeReport,
     Message, PositionReport, RateOfTurn, SUPPORTED_TYPES, ShipDimensions, StaticDataPartA, StaticDataPartB,

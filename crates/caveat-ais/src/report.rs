@@ -117,6 +117,9 @@ impl ReportConverter {
             remarks: None,
             marking: None,
             supersedes: None,
+            // A tag block's `s:` that is no valid station id (control bytes were
+            // already replaced, so only blank or over-long ones) is dropped, not the report.
+            station: decoded.tag.source.and_then(|s| s.as_str().trim().parse().ok()),
         };
         draft.validate(ctx).map(Some).map_err(|source| Error::Report { line: decoded.line, source })
     }

@@ -68,7 +68,7 @@ pub use purpose::{Purpose, SourceKind};
 pub use report::ReportBuilder;
 pub use report::{
     DEFAULT_FUTURE_SKEW, IngestContext, MAX_REMARKS_CHARS, MAX_TIME_UNCERTAINTY_S, MAX_UNCERTAINTY_M, Report,
-    ReportDraft, ReportId, ReportIdMint,
+    ReportDraft, ReportId, ReportIdMint, Station,
 };
 pub use vessel::{Flag, Imo, Mmsi, VesselDescriptors, VesselType};
 pub use view::{CaseId, ViewKey};

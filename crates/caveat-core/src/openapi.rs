@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
-use crate::{CaseId, Flag, Imo, Mmsi, PartnerId, ReportId, UserId};
+use crate::{CaseId, Flag, Imo, Mmsi, PartnerId, ReportId, Station, UserId};
 
 /// A string schema described by `description`.
 fn string(description: &str) -> ObjectBuilder {
@@ -48,6 +48,14 @@ named!(
     "UserId",
     string("A user's id, e.g. `ana@can`: 1-64 of a-z 0-9 . _ - @.")
         .pattern(Some("^[a-z0-9._@-]+$"))
+        .min_length(Some(1))
+        .max_length(Some(64))
+);
+named!(
+    Station,
+    "Station",
+    string("A receiving station's id, from an AIS tag block's `s:`: 1-64 printable ASCII, no outer spaces.")
+        .pattern(Some("^[!-~]([ -~]*[!-~])?$"))
         .min_length(Some(1))
         .max_length(Some(64))
 );

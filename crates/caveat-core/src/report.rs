@@ -115,6 +115,58 @@ impl ReportIdMint {
     }
 }
 
+/// The receiving station a report came through: an AIS tag block's `s:` field
+/// (IEC 61162-450), e.g. a shore receiver or satellite id such as `rORBCOMM008`.
+///
+/// It is what the originator's feed said, kept so lineage can show which
+/// receiver heard a vessel (operators ask which station to trust or fix). 1 to
+/// [`Station::MAX_CHARS`] printable ASCII characters, not starting or ending with a space.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Station(String);
+
+impl Station {
+    /// Longest station id accepted: a tag block's whole parameter field is at most 80 characters.
+    pub const MAX_CHARS: usize = 64;
+
+    /// The id as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Station {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let printable = s.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        let trimmed = !s.starts_with(' ') && !s.ends_with(' ');
+        if (1..=Station::MAX_CHARS).contains(&s.len()) && printable && trimmed {
+            Ok(Station(s.to_owned()))
+        } else {
+            Err(Error::invalid("station", s, "must be 1-64 printable ASCII characters, no leading or trailing space"))
+        }
+    }
+}
+
+impl TryFrom<String> for Station {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+impl From<Station> for String {
+    fn from(s: Station) -> String {
+        s.0
+    }
+}
+
+impl fmt::Display for Station {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One observation contributed by one partner. Immutable once stored; a
 /// correction is a new report whose `supersedes` names the one it replaces.
 ///
@@ -156,6 +208,11 @@ pub struct Report {
     /// The earlier report, by the same originator, that this one corrects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersedes: Option<ReportId>,
+    /// The receiving station it came through (an AIS feed's tag block `s:`).
+    /// Omitted when absent, so reports stored before it existed keep their
+    /// JSON, and with it their audited content hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<Station>,
 }
 
 /// A report as a partner submits it: the JSON form with `id`, `originator` and
@@ -199,6 +256,9 @@ pub struct ReportDraft {
     /// See [`Report::supersedes`].
     #[serde(default)]
     pub supersedes: Option<ReportId>,
+    /// See [`Report::station`].
+    #[serde(default)]
+    pub station: Option<Station>,
 }
 
 /// Largest position uncertainty accepted, metres: a tip can be vague, not continental.
@@ -294,6 +354,7 @@ impl ReportDraft {
             remarks: self.remarks,
             marking,
             supersedes: self.supersedes,
+            station: self.station,
         })
     }
 }
@@ -339,6 +400,7 @@ mod builder {
                 remarks: None,
                 marking: Marking::builder().to(&["CAN", "USA-USCG"]).purposes(&[crate::Purpose::Interdiction]).build(),
                 supersedes: None,
+                station: None,
             })
         }
     }
@@ -398,6 +460,16 @@ mod builder {
         /// Sets the remarks.
         pub fn remarks(mut self, r: &str) -> Self {
             self.0.remarks = Some(r.to_owned());
+            self
+        }
+        /// Sets the receiving station.
+        ///
+        /// # Panics
+        /// When `station` is not a valid [`Station`].
+        pub fn station(mut self, station: &str) -> Self {
+            #[expect(clippy::expect_used, reason = "test fixture input")]
+            let s = station.parse().expect("a valid station id");
+            self.0.station = Some(s);
             self
         }
         /// Makes it a correction of `earlier`.

@@ -283,6 +283,9 @@ pub struct LineageEntry {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub observed_at: OffsetDateTime,
+    /// The receiving station it came through (an AIS feed's tag block `s:`), when its feed named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub station: Option<caveat_core::Station>,
 }
 
 impl Hub {
@@ -372,6 +375,7 @@ impl Hub {
                     originator: s.originator.clone(),
                     source: s.kind,
                     observed_at: s.observed_at,
+                    station: s.station.clone(),
                 })
             })
             .collect();

@@ -64,6 +64,8 @@ pub(crate) struct Source {
     pub(crate) kind: SourceKind,
     pub(crate) observed_at: OffsetDateTime,
     pub(crate) marking: Marking,
+    /// The receiving station, for lineage.
+    pub(crate) station: Option<caveat_core::Station>,
 }
 
 impl Source {
@@ -73,6 +75,7 @@ impl Source {
             kind: r.source,
             observed_at: r.observed_at,
             marking: r.marking.clone(),
+            station: r.station.clone(),
         }
     }
 }

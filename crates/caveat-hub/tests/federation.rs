@@ -121,6 +121,7 @@ fn world(seed: u64, now: OffsetDateTime) -> Vec<Report> {
                 remarks: None,
                 marking: m,
                 supersedes: None,
+                station: None,
             });
         }
     }

@@ -61,6 +61,7 @@
 //!     remarks: None,
 //!     marking,
 //!     supersedes: None,
+//!     station: None,
 //! };
 //! let analyst = User { id: "ana@can".parse()?, partner: "CAN".parse()?, roles: BTreeSet::new() };
 //!

@@ -56,7 +56,7 @@ use utoipa_axum::routes;
 pub use auth::{Caller, View, hash_token, new_token};
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use federation::node_app;
-pub use state::{AppState, DemoUser, Limits};
+pub use state::{AppState, DemoUser, Limits, MetricsSource};
 
 /// The partners' API's routes, each registered with its OpenAPI operation
 /// (`#[utoipa::path]` on the handler names the method and path), and the

@@ -93,6 +93,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         state.hub.view_memory_bytes() as u64,
     );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
+    for source in &state.metrics_sources {
+        source.write_metrics(&mut out);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

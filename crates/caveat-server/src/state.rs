@@ -65,6 +65,13 @@ pub(crate) struct Metrics {
     pub(crate) live_clients: AtomicU64,
 }
 
+/// Counters kept outside the hub and the HTTP layer (the `caveat` binary's
+/// live AIS feeds) that the operator's `/metrics` also writes out.
+pub trait MetricsSource: Send + Sync {
+    /// Appends this source's metrics, in the Prometheus text format, to `out`.
+    fn write_metrics(&self, out: &mut String);
+}
+
 /// Everything handlers share: the hub, and what only HTTP needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -72,6 +79,7 @@ pub struct AppState {
     pub(crate) limits: Limits,
     pub(crate) demo_users: Option<Arc<Vec<DemoUser>>>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) metrics_sources: Vec<Arc<dyn MetricsSource>>,
 }
 
 impl AppState {
@@ -85,7 +93,13 @@ impl AppState {
 
     /// State over a hub already open.
     pub fn over(hub: Hub) -> Self {
-        AppState { hub, limits: Limits::default(), demo_users: None, metrics: Arc::default() }
+        AppState {
+            hub,
+            limits: Limits::default(),
+            demo_users: None,
+            metrics: Arc::default(),
+            metrics_sources: Vec::new(),
+        }
     }
 
     /// The hub.
@@ -111,6 +125,13 @@ impl AppState {
     #[must_use]
     pub fn with_demo_users(mut self, users: Vec<DemoUser>) -> Self {
         self.demo_users = Some(Arc::new(users));
+        self
+    }
+
+    /// Writes `source`'s metrics at the operator's `/metrics` too (states cloned before miss it).
+    #[must_use]
+    pub fn with_metrics_source(mut self, source: Arc<dyn MetricsSource>) -> Self {
+        self.metrics_sources.push(source);
         self
     }
 

@@ -390,6 +390,7 @@ impl ReportStream {
             remarks: o.remarks,
             marking,
             supersedes: None,
+            station: None,
         };
         SimReport { report, arrival, origin: o.origin }
     }

@@ -72,6 +72,7 @@ fn reports(n: usize, salt: u64, now: OffsetDateTime) -> Vec<Report> {
                 remarks: None,
                 marking: marking.clone(),
                 supersedes: None,
+                station: None,
             }
         })
         .collect()

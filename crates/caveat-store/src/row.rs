@@ -176,6 +176,7 @@ impl ReportRow<'_> {
             remarks: details.remarks,
             marking: markings.get(self.marking, seq)?,
             supersedes,
+            station: details.station,
         };
         let received = self.received_at.ok_or_else(|| corrupt("batch", "missing".into()))?;
         Ok(StoredReport {
@@ -258,6 +259,9 @@ pub(crate) struct Details {
     pub(crate) vessel: VesselDescriptors,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) remarks: Option<String>,
+    /// Absent from rows written before reports had a station, and from reports without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) station: Option<caveat_core::Station>,
 }
 
 /// [`Details`] borrowed from a report, for writing without copying its strings.
@@ -274,6 +278,8 @@ pub(crate) struct DetailsRef<'a> {
     vessel: &'a VesselDescriptors,
     #[serde(skip_serializing_if = "Option::is_none")]
     remarks: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    station: Option<&'a str>,
 }
 
 impl<'a> DetailsRef<'a> {
@@ -285,6 +291,7 @@ impl<'a> DetailsRef<'a> {
             speed_kn: r.speed_kn,
             vessel: &r.vessel,
             remarks: r.remarks.as_deref(),
+            station: r.station.as_ref().map(caveat_core::Station::as_str),
         }
     }
 

@@ -10,6 +10,7 @@ mod audit;
 mod audit_key;
 mod db;
 mod demo;
+mod feed;
 mod ingest;
 mod init;
 mod node;
@@ -50,7 +51,7 @@ enum Command {
     /// List or count stored reports.
     Reports(reports::Args),
     /// Run the hub: HTTP API and web COP.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Manage users and their API tokens.
     #[command(subcommand)]
     User(user::Command),
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
             Command::Init(args) => init::run(&cli.db, args).await,
             Command::Ingest(args) => ingest::run(&cli.db, args).await,
             Command::Reports(args) => reports::run(&cli.db, args).await,
-            Command::Serve(args) => serve::run(&cli.db, args).await,
+            Command::Serve(args) => serve::run(&cli.db, *args).await,
             Command::User(cmd) => user::run(&cli.db, cmd).await,
             Command::Policy(cmd) => policy::run(&cli.db, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.db, cmd).await,

@@ -71,6 +71,9 @@ pub(crate) struct Args {
     /// are dropped [default: 1024].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     view_memory_mb: Option<u64>,
+    /// Live AIS feeds (issue 21).
+    #[command(flatten)]
+    feeds: crate::feed::FeedArgs,
 }
 
 /// `caveat serve --config FILE`.
@@ -106,6 +109,8 @@ struct Config {
     node: Option<crate::node::NodeConfig>,
     /// `[federation]`: ask these partner nodes for every view (issue 17).
     federation: Option<crate::node::FederationConfig>,
+    /// `[feeds]` and `[[feeds.feed]]`: live AIS feeds (`--feed-udp` and the like).
+    feeds: Option<crate::feed::FeedsConfig>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -222,6 +227,11 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     }
     if let Some(reports) = demo_reports {
         crate::demo::start(state.hub().clone(), reports).await?;
+    }
+    let (feeds, feed_limits) = crate::feed::specs(&args.feeds, config.feeds.as_ref())?;
+    if !feeds.is_empty() {
+        let counters = crate::feed::start(state.hub(), feeds, feed_limits).await?;
+        state = state.with_metrics_source(counters);
     }
     if let Some(addr) = args.metrics_listen.or(config.metrics_listen) {
         let listener =

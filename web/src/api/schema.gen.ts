@@ -839,6 +839,7 @@ export interface components {
        * @description When.
        */
       observed_at: string;
+      station?: null | components["schemas"]["Station"];
     };
     /**
      * @description The use conditions attached to a report.
@@ -1042,6 +1043,7 @@ export interface components {
       /** @description The use conditions. */
       marking: components["schemas"]["Marking"];
       supersedes?: null | components["schemas"]["ReportId"];
+      station?: null | components["schemas"]["Station"];
     };
     /**
      * Format: uuid
@@ -1080,6 +1082,8 @@ export interface components {
        */
       version: number;
     };
+    /** @description A receiving station's id, from an AIS tag block's `s:`: 1-64 printable ASCII, no outer spaces. */
+    Station: string;
     /** @description What was done, with what each kind of step must record. */
     StepAction:
       | {

@@ -138,3 +138,37 @@ async fn bad_batches_are_refused_whole_with_the_line_and_field() {
     let res = hub.submit("auditor", good).await;
     assert_eq!((res.status, res.code()), (StatusCode::FORBIDDEN, "forbidden_role".into()));
 }
+
+/// Issue 21: the receiving station a report came through (an AIS tag block's
+/// `s:`) is named in its track's lineage; a report without one names none.
+#[tokio::test]
+async fn lineage_names_the_receiving_station() {
+    let hub = Hub::new().await;
+    let now = time::OffsetDateTime::now_utc();
+    let at = |mins: i64| {
+        (now - time::Duration::minutes(mins)).format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let report = |mins: i64, lon: f64, station: &str| {
+        format!(
+            r#"{{"observed_at":"{}","position":{{"lat":18.4,"lon":{lon}}},"uncertainty_m":10,"course_deg":270,"speed_kn":10,"source":"ais","vessel":{{"mmsi":"205125000"}}{station}}}"#,
+            at(mins)
+        ) + "\n"
+    };
+    let body = report(10, -64.60, r#","station":"rORBCOMM008""#) + &report(5, -64.614, "");
+    let res = hub.submit("gbr", body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.message());
+    let page = hub.get("/v1/tracks", "can", Some("interdiction")).await.json();
+    let tracks = page["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 1, "{page}");
+    let id = tracks[0]["id"].as_str().unwrap();
+    let detail = hub.get(&format!("/v1/tracks/{id}"), "can", Some("interdiction")).await.json();
+    let lineage = detail["lineage"].as_array().unwrap();
+    assert_eq!(lineage.len(), 2, "{detail}");
+    let stations: Vec<Option<&str>> = lineage.iter().map(|l| l.get("station").map(|s| s.as_str().unwrap())).collect();
+    assert!(stations.contains(&Some("rORBCOMM008")) && stations.contains(&None), "{detail}");
+
+    // A station that is no valid id is refused like any bad field.
+    let res = hub.submit("gbr", report(4, -64.62, r#","station":" padded ""#)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.message());
+    assert!(res.message().contains("station"), "{}", res.message());
+}

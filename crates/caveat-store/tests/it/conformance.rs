@@ -41,6 +41,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     partners_round_trip(store).await;
     batches_are_all_or_nothing(store).await;
     corrections_supersede(store).await;
+    stations_round_trip(store).await;
     queries_match_a_scan(store).await;
     cursor_pages_in_store_order(store).await;
     users_and_tokens(store).await;
@@ -333,6 +334,21 @@ async fn corrections_supersede(store: &dyn Store) {
     assert!(latest.iter().any(|s| s.report.id == fix.id));
     let all = ReportQuery { superseded: Superseded::Include, ..ReportQuery::default() };
     assert!(store.reports(&all).await.unwrap().iter().any(|s| s.report.id == original.id));
+}
+
+/// Issue 21: a report's receiving station is kept; a report without one is
+/// stored and read back with no `station` at all, so its JSON (and the content
+/// hash an ingest entry commits to) is what it was before the field existed.
+async fn stations_round_trip(store: &dyn Store) {
+    let with = Report::builder().station("rORBCOMM008").build();
+    let without = Report::builder().build();
+    store.insert_batch(&pid("GBR"), NOW, vec![with.clone(), without.clone()]).await.unwrap();
+    let (got, _) = store.report(with.id).await.unwrap().unwrap();
+    assert_eq!(got.report, with);
+    assert_eq!(got.report.station.as_ref().map(caveat_core::Station::as_str), Some("rORBCOMM008"));
+    let (got, _) = store.report(without.id).await.unwrap().unwrap();
+    assert_eq!(got.report, without);
+    assert!(!serde_json::to_string(&got.report).unwrap().contains("station"));
 }
 
 async fn queries_match_a_scan(store: &dyn Store) {
