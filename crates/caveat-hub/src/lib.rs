@@ -32,6 +32,7 @@ pub mod audit_schema;
 mod cases;
 mod change;
 mod error;
+mod events;
 pub mod export;
 pub mod federation;
 mod ingest;
@@ -55,6 +56,7 @@ pub use audit::AuditLog;
 pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
+pub use events::{EventBody, EventKindName, EventList, EventQuery, EventState};
 pub use ingest::{Batch, Ingested};
 pub use policy::{PolicyView, StandingView, SuspensionView};
 pub use recover::{RECOVERY_USER, Recovered};
@@ -133,6 +135,8 @@ pub struct Hub {
     follow_up: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     recovered: Recovered,
+    /// Behaviour events per view (issue 20).
+    events: Arc<events::Events>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -166,6 +170,7 @@ impl Hub {
             follow_up: Arc::default(),
             metrics: Arc::default(),
             recovered,
+            events: Arc::new(events::Events::new()?),
         })
     }
 

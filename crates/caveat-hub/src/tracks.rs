@@ -290,7 +290,7 @@ pub struct LineageEntry {
 
 impl Hub {
     /// The caller's view now, not yet audited, and the time it was taken at.
-    async fn current(&self, user: &User, key: &ViewKey) -> Result<(ViewSnapshot, OffsetDateTime), Error> {
+    pub(crate) async fn current(&self, user: &User, key: &ViewKey) -> Result<(ViewSnapshot, OffsetDateTime), Error> {
         let case = self.case_facts(key).await?;
         let now = OffsetDateTime::now_utc();
         Ok((self.views.view(&self.access, user, key, case, now).await?, now))

@@ -30,6 +30,7 @@
 mod auth;
 mod cases;
 mod error;
+mod events;
 mod extract;
 mod federation;
 mod limits;
@@ -71,6 +72,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tracks::list))
         .routes(routes!(tracks::get))
         .routes(routes!(tracks::export))
+        .routes(routes!(events::list))
         .routes(routes!(policy::get))
         .routes(routes!(policy::put_standing))
         .routes(routes!(policy::suspend))

@@ -78,4 +78,11 @@ pub use scenario::{Scenario, ScenarioConfig, ScenarioPlan};
 pub use sensors::{AisNetwork, CoastalRadar, Cutter, HourWindow, PatrolAircraft, SensorSet, TipSource};
 pub use stream::{ReportStream, SimReport};
 pub use traffic::Habit;
+
+/// The ports and anchorages the simulated traffic heads for (Puerto Rico, the
+/// Virgin Islands and the Lesser Antilles): the shore points event detection
+/// is scored with ("in harbour" is near one of them).
+pub fn ports() -> Vec<caveat_core::Position> {
+    traffic::PORTS.iter().map(|p| caveat_core::Position { lat: p.lat, lon: p.lon }).collect()
+}
 pub use truth::{Truth, TruthSample, TruthVessel, VesselId, VesselKind};

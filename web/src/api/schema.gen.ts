@@ -179,6 +179,30 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's view's behaviour events, with lineage and combined marking.
+     * @description Computed only from the tracks and reports the view key may use, so a
+     *     suspension removes every event that rested on the suspended data on the
+     *     very next request. An event announced before and no longer supported by
+     *     late or corrected data is listed as `retracted` with the time. Audited as
+     *     reads of the reports the returned events rest on.
+     */
+    get: operations["listEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/export": {
     parameters: {
       query?: never;
@@ -686,6 +710,75 @@ export interface components {
       /** @description What was wrong, for people: names the field, line or limit, never data the caller may not see. */
       message: string;
     };
+    /** @description An event of the caller's view, derived only from what its view key may use. */
+    Event: {
+      /** @description Stable id: the same event detected again has the same id. */
+      id: string;
+      /** @description What happened. */
+      kind: components["schemas"]["EventKindName"];
+      /** @description Active or retracted. */
+      state: components["schemas"]["EventState"];
+      /**
+       * Format: date-time
+       * @description When the criteria first held (the true start, however late the data came).
+       */
+      start: string;
+      /**
+       * Format: date-time
+       * @description When they stopped holding; null while they still hold.
+       */
+      end: string | null;
+      /** @description Where, at the start. */
+      position: components["schemas"]["Position"];
+      /** @description The tracks it is about (ids as at `/v1/tracks`). */
+      tracks: string[];
+      /** @description The MMSIs it is about (gaps, identity anomalies). */
+      mmsis: number[];
+      /** @description The area or speed rule it names. */
+      rule: string | null;
+      /** @description The reports it rests on: its lineage. */
+      reports: components["schemas"]["ReportId"][];
+      /** @description The partners whose reports those are. */
+      originators: components["schemas"]["PartnerId"][];
+      marking: null | components["schemas"]["Marking"];
+      /**
+       * Format: date-time
+       * @description When this view first announced it.
+       */
+      raised_at: string;
+      /**
+       * Format: date-time
+       * @description When this view retracted it; null while active.
+       */
+      retracted_at: string | null;
+    };
+    /**
+     * @description The kind of an event, by its published name.
+     * @enum {string}
+     */
+    EventKindName:
+      | "ais-gap"
+      | "going-dark"
+      | "encounter"
+      | "dark-rendezvous"
+      | "loitering"
+      | "area-entry"
+      | "area-exit"
+      | "speed-in-area"
+      | "mmsi-in-two-places"
+      | "mmsi-change";
+    /** @description The events of the caller's view, by start. */
+    EventList: {
+      /** @description The events, earliest start first (active and retracted). */
+      events: components["schemas"]["Event"][];
+      /** @description Whether more matched than `limit`. */
+      truncated: boolean;
+    };
+    /**
+     * @description Whether an announced event still holds.
+     * @enum {string}
+     */
+    EventState: "active" | "retracted";
     /** @description A track as a GeoJSON feature. */
     Feature: {
       /** @description `Feature`. */
@@ -1882,6 +1975,60 @@ export interface operations {
       };
       /** @description Not a demo hub. */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  listEvents: {
+    parameters: {
+      query?: {
+        /**
+         * @description Only these kinds, comma-separated (e.g. `encounter,dark-rendezvous`); all when absent.
+         * @example ais-gap,going-dark
+         */
+        kind?: string;
+        /** @description `true` leaves out retracted events. */
+        active_only?: boolean;
+        /** @description Events per response: default 500, at most the hub's page limit. */
+        limit?: number;
+      };
+      header: {
+        /** @description What the data will be used for. No purpose, no data: a request without one is refused. */
+        "Caveat-Purpose": components["schemas"]["Purpose"];
+        /** @description The case the request acts in, if any: one the caller's partner takes part in. */
+        "Caveat-Case"?: components["schemas"]["CaseId"];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The events, earliest start first. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EventList"];
+        };
+      };
+      /** @description No purpose, an unknown one, an unknown case, or a bad query. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
         headers: {
           [name: string]: unknown;
         };

@@ -12,6 +12,7 @@ mod api;
 mod bad_input;
 mod cases;
 mod contract;
+mod events;
 mod leaks;
 mod outage;
 mod snapshots;

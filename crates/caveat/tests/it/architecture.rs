@@ -11,9 +11,14 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("caveat-policy", &["caveat-core"][..]),
         ("caveat-fusion", &["caveat-core"][..]),
         ("caveat-audit", &["caveat-core"][..]),
+        // Events are derived from tracks, beside fusion and below the hub.
+        ("caveat-events", &["caveat-core", "caveat-fusion"][..]),
         ("caveat-sim", &["caveat-core", "caveat-ais"][..]),
         ("caveat-store", &["caveat-core", "caveat-audit", "caveat-policy"][..]),
-        ("caveat-hub", &["caveat-core", "caveat-store", "caveat-policy", "caveat-fusion", "caveat-audit"][..]),
+        (
+            "caveat-hub",
+            &["caveat-core", "caveat-store", "caveat-policy", "caveat-fusion", "caveat-audit", "caveat-events"][..],
+        ),
         // The HTTP adapter sits on the hub: it never reaches past it to fusion.
         ("caveat-server", &["caveat-core", "caveat-hub", "caveat-store", "caveat-policy", "caveat-audit"][..]),
         // The CLI calls the hub's use-cases and starts the server; never the server's internals.
