@@ -42,6 +42,7 @@ mod tracks;
 mod usage;
 mod verify;
 mod views;
+pub mod witnessing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -133,6 +134,8 @@ pub struct Hub {
     follow_up: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     recovered: Recovered,
+    /// The witnesses asked to cosign checkpoints (issue 18), once configured.
+    witnesses: Arc<std::sync::OnceLock<Arc<witnessing::Witnesses>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -166,6 +169,7 @@ impl Hub {
             follow_up: Arc::default(),
             metrics: Arc::default(),
             recovered,
+            witnesses: Arc::default(),
         })
     }
 

@@ -106,6 +106,9 @@ struct Config {
     node: Option<crate::node::NodeConfig>,
     /// `[federation]`: ask these partner nodes for every view (issue 17).
     federation: Option<crate::node::FederationConfig>,
+    /// `[[witnesses]]`: ask these witnesses to cosign checkpoints (issue 18).
+    #[serde(default)]
+    witnesses: Vec<crate::witness::WitnessEntry>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -216,6 +219,9 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let tls = crate::tls::server_config(&tls_files)?;
     if let Some(f) = &config.federation {
         state.hub().federate(crate::node::federation(f)?);
+    }
+    if !config.witnesses.is_empty() {
+        state.hub().witness_with(crate::witness::witnesses(&config.witnesses)?);
     }
     if let Some(n) = &config.node {
         crate::node::start_node(state.hub().clone(), db, n, args.demo).await?;
