@@ -182,4 +182,30 @@ pub enum Error {
     /// A usage report's summary is not what its entries add up to.
     #[error("usage summary does not match its entries")]
     SummaryMismatch,
+    /// A witness policy is malformed.
+    #[error("witness policy line {line}: {reason}")]
+    Policy {
+        /// 1-based line number (0: the policy as a whole).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint lacks the quorum of valid cosignatures the policy asks.
+    #[error("checkpoint of size {size} lacks the witness quorum {quorum}: valid cosignatures from [{}]{}", cosigned.join(", "), if invalid.is_empty() { String::new() } else { format!(", cosignatures that do not verify from [{}]", invalid.join(", ")) })]
+    NoQuorum {
+        /// The checkpoint's size.
+        size: u64,
+        /// What the quorum asks, e.g. `2 of (gbr, can, nld)`.
+        quorum: String,
+        /// The witnesses whose cosignatures verified.
+        cosigned: Vec<String>,
+        /// The policy's witnesses whose cosignature line did not verify.
+        invalid: Vec<String>,
+    },
+    /// Two checkpoints of one log cannot both be honest: a split view.
+    #[error("SPLIT VIEW: {what}")]
+    SplitView {
+        /// Which checkpoints disagree, and how.
+        what: String,
+    },
 }

@@ -55,9 +55,11 @@ mod hash;
 mod log;
 mod note;
 mod proof;
+mod quorum;
 mod storage;
 mod tree;
 mod usage;
+mod witness;
 
 pub use bundle::{AuditBundle, BundleEntry, MAX_BUNDLE_ENTRIES, VerifiedBundle, verify_bundle};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
@@ -75,6 +77,11 @@ pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use log::{MerkleLog, TreeHead};
 pub use note::{MAX_NOTE_BYTES, MAX_NOTE_SIGNATURES, NoteSignature, SignedNote, SigningKey, VerifierKey};
 pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_HASHES};
+pub use quorum::{QuorumCheckpoint, WitnessPolicy, compare_checkpoints, verify_bundle_quorum};
 pub use storage::{AppendBatch, LogStorage, MemoryStorage};
 pub use tree::{NodeId, stored_node_count};
 pub use usage::{UsageLine, UsageReport, entries_touching, summarise};
+pub use witness::{
+    ALG_COSIGNATURE_V1, AddCheckpoint, CosignerKey, CosignerVerifier, FileWitnessStore, MAX_ADD_CHECKPOINT_BYTES,
+    MAX_ADD_CHECKPOINT_PROOF, MemoryWitnessStore, Statement, Witness, WitnessError, WitnessStore,
+};

@@ -23,7 +23,7 @@ pub const MAX_NOTE_SIGNATURES: usize = 100;
 /// At most this many bytes are read as one note.
 pub const MAX_NOTE_BYTES: usize = 1 << 20;
 
-fn check_key_name(name: &str) -> Result<(), Error> {
+pub(crate) fn check_key_name(name: &str) -> Result<(), Error> {
     let reason = if name.is_empty() {
         "must not be empty"
     } else if name.contains('+') {
@@ -39,10 +39,15 @@ fn check_key_name(name: &str) -> Result<(), Error> {
 }
 
 fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    key_id_for(name, ALG_ED25519, public)
+}
+
+/// `SHA-256(name || 0x0A || alg || public key)[:4]`, the key id of c2sp.org/signed-note.
+pub(crate) fn key_id_for(name: &str, alg: u8, public: &[u8; 32]) -> u32 {
     let mut buf = Vec::with_capacity(name.len() + 34);
     buf.extend_from_slice(name.as_bytes());
     buf.push(b'\n');
-    buf.push(ALG_ED25519);
+    buf.push(alg);
     buf.extend_from_slice(public);
     let digest = Hash::sha256(&buf);
     let (id, _) = digest.as_bytes().split_first_chunk::<4>().unwrap_or((&[0; 4], &[]));
@@ -166,6 +171,20 @@ pub struct VerifierKey {
 }
 
 impl VerifierKey {
+    /// The verifier of key `name` whose Ed25519 public key is `public` (as a
+    /// Sigsum policy names a log: a raw key; the name is the log's origin).
+    pub fn from_ed25519(name: &str, public: [u8; 32]) -> Result<Self, Error> {
+        check_key_name(name)?;
+        let inner = ed25519_dalek::VerifyingKey::from_bytes(&public)
+            .map_err(|_| Error::Key { value: shorten(name), reason: "not an Ed25519 public key" })?;
+        Ok(VerifierKey { name: name.to_owned(), key_id: key_id(name, &public), inner })
+    }
+
+    /// The raw Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.inner.to_bytes()
+    }
+
     /// The key name.
     pub fn name(&self) -> &str {
         &self.name
@@ -236,6 +255,23 @@ pub struct NoteSignature {
 }
 
 impl NoteSignature {
+    pub(crate) fn new(name: String, key_id: u32, signature: Vec<u8>) -> Self {
+        NoteSignature { name, key_id, signature }
+    }
+
+    /// The signature bytes after the key id (for a cosignature: timestamp and signature).
+    pub fn bytes(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// The signature line, `— <name> <base64(key id || signature)>` and a newline.
+    pub fn to_line(&self) -> String {
+        let mut raw = Vec::with_capacity(4 + self.signature.len());
+        raw.extend_from_slice(&self.key_id.to_be_bytes());
+        raw.extend_from_slice(&self.signature);
+        format!("{SIG_PREFIX}{} {}\n", self.name, STANDARD.encode(raw))
+    }
+
     /// The signing key's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -264,6 +300,26 @@ impl SignedNote {
     /// The signature lines, in order.
     pub fn signatures(&self) -> &[NoteSignature] {
         &self.signatures
+    }
+
+    /// Appends signature lines (e.g. a witness's cosignature), each
+    /// `— <name> <base64>` and a newline, checked for syntax only; a line of a
+    /// key already present replaces that key's line.
+    pub fn push_signature_line(&mut self, lines: &str) -> Result<(), Error> {
+        let parsed: SignedNote = format!("x\n\n{lines}").parse()?;
+        for sig in parsed.signatures {
+            self.signatures.retain(|s| s.name != sig.name || s.key_id != sig.key_id);
+            if self.signatures.len() == MAX_NOTE_SIGNATURES {
+                return Err(Error::Note { line: 1, reason: "more than 100 signatures" });
+            }
+            self.signatures.push(sig);
+        }
+        Ok(())
+    }
+
+    /// Keeps only the signatures `keep` accepts.
+    pub fn retain_signatures(&mut self, keep: impl Fn(&NoteSignature) -> bool) {
+        self.signatures.retain(keep);
     }
 }
 
@@ -334,10 +390,7 @@ impl fmt::Display for SignedNote {
         f.write_str(&self.text)?;
         f.write_str("\n")?;
         for s in &self.signatures {
-            let mut raw = Vec::with_capacity(4 + s.signature.len());
-            raw.extend_from_slice(&s.key_id.to_be_bytes());
-            raw.extend_from_slice(&s.signature);
-            writeln!(f, "{SIG_PREFIX}{} {}", s.name, STANDARD.encode(raw))?;
+            f.write_str(&s.to_line())?;
         }
         Ok(())
     }

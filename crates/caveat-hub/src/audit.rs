@@ -25,9 +25,16 @@ type Reply<T> = oneshot::Sender<Result<T, String>>;
 enum Command {
     Append(Vec<AuditEntry>, Reply<Range<u64>>),
     Checkpoint(Reply<SignedCheckpoint>),
+    Size(Reply<u64>),
     Inclusion(u64, u64, Reply<InclusionProof>),
     Consistency(u64, u64, Reply<ConsistencyProof>),
-    Usage { originator: PartnerId, indexes: Vec<u64>, saved_size: Option<u64>, reply: Reply<UsageReport> },
+    Usage {
+        originator: PartnerId,
+        indexes: Vec<u64>,
+        saved_size: Option<u64>,
+        checkpoint: Option<SignedCheckpoint>,
+        reply: Reply<UsageReport>,
+    },
     Accounted(Vec<StoreItem>, Reply<Vec<Option<u64>>>),
 }
 
@@ -101,6 +108,11 @@ impl AuditLog {
         self.ask(Command::Checkpoint, "signing a checkpoint").await
     }
 
+    /// The number of entries.
+    pub async fn tree_size(&self) -> Result<u64, Error> {
+        self.ask(Command::Size, "reading the audit log's size").await
+    }
+
     /// An inclusion proof of entry `index` in the tree of `size`.
     pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, Error> {
         self.ask(|r| Command::Inclusion(index, size, r), "building an inclusion proof").await
@@ -111,14 +123,20 @@ impl AuditLog {
         self.ask(|r| Command::Consistency(old, new, r), "building a consistency proof").await
     }
 
-    /// A usage report for `originator` over `indexes`, proved against a fresh checkpoint.
+    /// A usage report for `originator` over `indexes`, proved against
+    /// `checkpoint` (a cosigned one) or else a fresh one.
     pub async fn usage(
         &self,
         originator: PartnerId,
         indexes: Vec<u64>,
         saved_size: Option<u64>,
+        checkpoint: Option<SignedCheckpoint>,
     ) -> Result<UsageReport, Error> {
-        self.ask(|reply| Command::Usage { originator, indexes, saved_size, reply }, "building a usage report").await
+        self.ask(
+            |reply| Command::Usage { originator, indexes, saved_size, checkpoint, reply },
+            "building a usage report",
+        )
+        .await
     }
 }
 
@@ -152,11 +170,13 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
                     r.send(log.storage().accounted(&items).map_err(|e| e.to_string())).is_ok()
                 }
                 Command::Checkpoint(r) => r.send(log.sign_checkpoint(key).map_err(text)).is_ok(),
+                Command::Size(r) => r.send(Ok(log.size())).is_ok(),
                 Command::Inclusion(i, s, r) => r.send(log.inclusion_proof(i, s).map_err(text)).is_ok(),
                 Command::Consistency(a, b, r) => r.send(log.consistency_proof(a, b).map_err(text)).is_ok(),
-                Command::Usage { originator, indexes, saved_size, reply } => reply
+                Command::Usage { originator, indexes, saved_size, checkpoint, reply } => reply
                     .send(
-                        log.sign_checkpoint(key)
+                        checkpoint
+                            .map_or_else(|| log.sign_checkpoint(key), Ok)
                             .and_then(|cp| UsageReport::build(&log, &originator, &cp, saved_size, &indexes))
                             .map_err(text),
                     )

@@ -43,6 +43,7 @@ mod tracks;
 mod usage;
 mod verify;
 mod views;
+pub mod witnessing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -137,6 +138,8 @@ pub struct Hub {
     recovered: Recovered,
     /// Behaviour events per view (issue 20).
     events: Arc<events::Events>,
+    /// The witnesses asked to cosign checkpoints (issue 18), once configured.
+    witnesses: Arc<std::sync::OnceLock<Arc<witnessing::Witnesses>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -171,6 +174,7 @@ impl Hub {
             metrics: Arc::default(),
             recovered,
             events: Arc::new(events::Events::new()?),
+            witnesses: Arc::default(),
         })
     }
 

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use caveat_audit::{AuditBundle, AuditEntry, ConsistencyProof, InclusionProof, UsageLine, UsageReport};
+use caveat_audit::{
+    AuditBundle, AuditEntry, ConsistencyProof, InclusionProof, SignedCheckpoint, UsageLine, UsageReport,
+};
 use caveat_core::{CaseId, CaseStatus, PartnerId, StepAction};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -26,16 +28,15 @@ fn check_saved(saved: Option<u64>, size: u64) -> Result<(), Error> {
 }
 
 impl Hub {
-    /// A checkpoint of the log as it is now, signed, in signed-note text; kept
-    /// in the store too (so the hub can later prove consistency with it).
+    /// A checkpoint of the log as it is now, signed, in signed-note text, with
+    /// the cosignatures of the witnesses that gave one (see
+    /// [`Hub::cosigned_checkpoint`]); kept in the store too (so the hub can
+    /// later prove consistency with it).
     ///
     /// # Errors
     /// The store or the audit log fails.
     pub async fn checkpoint(&self) -> Result<String, Error> {
-        let cp = self.audit.checkpoint().await?;
-        let text = cp.to_string();
-        self.store.save_checkpoint(cp.checkpoint().size(), text.clone()).await?;
-        Ok(text)
+        Ok(self.cosigned_checkpoint().await?.note)
     }
 
     /// An inclusion proof of entry `index` in the tree of `size`.
@@ -67,13 +68,27 @@ impl Hub {
     /// # Errors
     /// [`Error::BadRequest`] for a saved size beyond the log; the store or the audit log fails.
     pub async fn usage_report(&self, me: PartnerId, saved_size: Option<u64>) -> Result<UsageReport, Error> {
-        let size = self.audit.checkpoint().await?.checkpoint().size();
+        // With witnesses, the report is proved against the cosigned checkpoint,
+        // so a quorum policy can accept it (`caveat audit verify --policy`).
+        let checkpoint = match self.witnesses.get() {
+            Some(w) => {
+                let c = w.cosign(&self.audit).await?;
+                let cp = SignedCheckpoint::open(&c.note, self.audit.verifier_key())
+                    .map_err(|e| Error::internal("reading the cosigned checkpoint", &e))?;
+                Some(cp)
+            }
+            None => None,
+        };
+        let size = match &checkpoint {
+            Some(cp) => cp.checkpoint().size(),
+            None => self.audit.tree_size().await?,
+        };
         check_saved(saved_size, size)?;
         let mut indexes = self.store.audit_entries_touching(&me, size, usize::MAX).await?;
         if indexes.len() > MAX_USAGE_ENTRIES {
             indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
         }
-        self.audit.usage(me, indexes, saved_size).await
+        self.audit.usage(me, indexes, saved_size, checkpoint).await
     }
 
     /// An originator's transparency report (the API's `/v1/transparency`, the

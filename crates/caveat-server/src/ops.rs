@@ -96,6 +96,24 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     for source in &state.metrics_sources {
         source.write_metrics(&mut out);
     }
+    let witnesses = state.hub.witness_status();
+    counter(
+        "caveat_witnesses_down",
+        "Configured witnesses that did not cosign the latest checkpoint.",
+        "gauge",
+        witnesses.iter().filter(|w| !w.up).count() as u64,
+    );
+    if !witnesses.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP caveat_witness_up Whether this witness cosigned the latest checkpoint.\n# TYPE caveat_witness_up gauge"
+        );
+        for w in &witnesses {
+            // Label values escape backslash and quote (Prometheus text format).
+            let name = w.name.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "caveat_witness_up{{witness=\"{name}\"}} {}", u8::from(w.up));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

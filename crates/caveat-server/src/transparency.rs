@@ -18,22 +18,42 @@ use crate::{ApiError, AppState};
 
 const AUDITORS: &[Role] = &[Role::Auditor, Role::PartnerAdmin];
 
-/// A checkpoint of the audit log as it is now, signed by the hub (C2SP signed note); the hub keeps it too.
+/// A checkpoint of the audit log as it is now, signed by the hub (C2SP signed
+/// note), with a cosignature line from each configured witness that gave one
+/// (C2SP tlog-cosignature); the hub keeps it too. Witnesses that did not
+/// cosign are named in the `Caveat-Witnesses-Down` header.
 #[utoipa::path(
     get,
     path = "/audit/checkpoint",
     operation_id = "checkpoint",
     tag = "audit",
     responses(
-        (status = 200, description = "The signed note.", body = String, content_type = "text/plain"),
+        (status = 200, description = "The signed note.", body = String, content_type = "text/plain",
+            headers(
+                ("Caveat-Witnesses-Cosigned" = String, description = "The witnesses whose cosignatures the note carries, comma-separated (absent without witnesses)."),
+                ("Caveat-Witnesses-Down" = String, description = "Configured witnesses that did not cosign it (down, slow or refusing), comma-separated; absent when none."),
+            )),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
     )
 )]
 pub(crate) async fn checkpoint(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    let text = state.hub.checkpoint().await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+    let c = state.hub.cosigned_checkpoint().await?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    let list = |names: &[String]| header::HeaderValue::from_str(&names.join(", ")).ok();
+    if !c.cosigned_by.is_empty()
+        && let Some(v) = list(&c.cosigned_by)
+    {
+        headers.insert("caveat-witnesses-cosigned", v);
+    }
+    if !c.down.is_empty()
+        && let Some(v) = list(&c.down)
+    {
+        headers.insert("caveat-witnesses-down", v);
+    }
+    Ok((headers, c.note))
 }
 
 /// The hub's audit public key (C2SP vkey), to verify checkpoints with.

@@ -1,17 +1,24 @@
-//! `caveat audit key/checkpoint/export/verify`: the hub's side (key, signed
+//! `caveat audit key/checkpoint/export/verify/compare-checkpoints`: the hub's side (key, signed
 //! checkpoint, exported usage report) and the partner's side (an offline
 //! check that needs no access to the hub's store).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use caveat_audit::{AuditBundle, UsageReport, VerifierKey, verify_bundle};
+use caveat_audit::{
+    AuditBundle, ConsistencyProof, SignedCheckpoint, UsageReport, VerifierKey, WitnessPolicy, compare_checkpoints,
+    verify_bundle, verify_bundle_quorum,
+};
 use caveat_core::PartnerId;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Print the hub's public key (C2SP vkey): partners verify checkpoints with it.
-    Key,
+    Key {
+        /// Print instead the `log` line of a witness policy (Sigsum format).
+        #[arg(long)]
+        policy_line: bool,
+    },
     /// Sign and print a checkpoint of the log as it is now (a partner saves it).
     Checkpoint,
     /// Export PARTNER's usage report: every entry touching its data, with proofs.
@@ -60,13 +67,36 @@ pub(crate) enum Command {
     /// Verify an exported usage report or bundle offline: signatures, inclusion, consistency.
     Verify {
         /// The hub's public key (the vkey text, or a file holding it).
+        #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
+        key: Option<String>,
+        /// A witness policy (Sigsum format): the checkpoint is accepted only
+        /// when the policy's log key signed it and its quorum of witnesses cosigned it.
         #[arg(long)]
-        key: String,
+        policy: Option<PathBuf>,
+        /// A checkpoint another partner saw (file), gossiped: it must be of the
+        /// same log as the export's, or the hub showed a split view.
+        #[arg(long)]
+        gossip: Option<PathBuf>,
         /// A checkpoint saved earlier (file), to check the log only grew since.
         #[arg(long)]
         saved: Option<PathBuf>,
         /// The exported JSON (usage report or bundle).
         export: PathBuf,
+    },
+    /// Compare two signed checkpoints of the hub's log (e.g. one a partner
+    /// gossiped): same root at the same size, or a consistency proof between
+    /// them; anything else is a split view, and says so.
+    CompareCheckpoints {
+        /// The hub's public key (the vkey text, or a file holding it).
+        #[arg(long)]
+        key: String,
+        /// A consistency proof (JSON, from `/v1/audit/consistency`) from the smaller to the larger.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// The first checkpoint (file).
+        a: PathBuf,
+        /// The second checkpoint (file).
+        b: PathBuf,
     },
 }
 
@@ -76,9 +106,17 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Verify { key, saved, export } => return verify(&key, saved.as_deref(), &export),
-        Command::Key => {
-            println!("{}", crate::audit_key::load(db, false)?.verifier_key());
+        Command::Verify { key, policy, gossip, saved, export } => {
+            return verify(key.as_deref(), policy.as_deref(), gossip.as_deref(), saved.as_deref(), &export);
+        }
+        Command::CompareCheckpoints { key, proof, a, b } => return compare(&key, proof.as_deref(), &a, &b),
+        Command::Key { policy_line } => {
+            let key = crate::audit_key::load(db, false)?.verifier_key();
+            if policy_line {
+                println!("log {}", hex::encode(key.public_key()));
+            } else {
+                println!("{key}");
+            }
             return Ok(());
         }
         // No hub is opened: opening one would recover missing entries first,
@@ -115,7 +153,10 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
                 None => println!("{json}"),
             }
         }
-        Command::Key | Command::Verify { .. } | Command::VerifyStore { .. } => {}
+        Command::Key { .. }
+        | Command::Verify { .. }
+        | Command::VerifyStore { .. }
+        | Command::CompareCheckpoints { .. } => {}
     }
     Ok(())
 }
@@ -192,20 +233,80 @@ async fn reconcile(
     Ok(())
 }
 
-fn verify(key: &str, saved: Option<&Path>, export: &Path) -> anyhow::Result<()> {
+fn compare(key: &str, proof: Option<&Path>, a: &Path, b: &Path) -> anyhow::Result<()> {
     let vkey = verifier_key(key, "--key")?;
+    let open = |p: &Path| {
+        SignedCheckpoint::open(&read(p)?, &vkey)
+            .with_context(|| format!("{}: not a checkpoint signed by {vkey}", p.display()))
+    };
+    let (ca, cb) = (open(a)?, open(b)?);
+    let proof: Option<ConsistencyProof> = proof
+        .map(|p| serde_json::from_str(&read(p)?).with_context(|| format!("{}: not a consistency proof", p.display())))
+        .transpose()?;
+    if let Err(e) = compare_checkpoints(ca.checkpoint(), cb.checkpoint(), proof.as_ref()) {
+        bail!("{} and {}: {e}", a.display(), b.display());
+    }
+    println!(
+        "OK: the checkpoints of {} entries and {} entries are of one log",
+        ca.checkpoint().size(),
+        cb.checkpoint().size()
+    );
+    Ok(())
+}
+
+fn verify(
+    key: Option<&str>,
+    policy: Option<&Path>,
+    gossip: Option<&Path>,
+    saved: Option<&Path>,
+    export: &Path,
+) -> anyhow::Result<()> {
+    let policy: Option<WitnessPolicy> = policy
+        .map(|p| read(p)?.parse().with_context(|| format!("{}: not a witness policy", p.display())))
+        .transpose()?;
     let saved_text = saved.map(read).transpose()?;
     let text = read(export)?;
     let (bundle, summary) = match serde_json::from_str::<UsageReport>(&text) {
         Ok(r) => (r.bundle.clone(), Some(r)),
         Err(_) => (AuditBundle::from_json(&text).context("not a usage report or an audit bundle")?, None),
     };
-    let verified = match verify_bundle(saved_text.as_deref(), &vkey, &bundle) {
-        Ok(v) => v,
-        Err(e) => bail!("{}: VERIFICATION FAILED: {e}", export.display()),
+    let (verified, vkey, witnessed) = match (&policy, key) {
+        (Some(policy), _) => match verify_bundle_quorum(saved_text.as_deref(), policy, &bundle) {
+            Ok((v, q)) => {
+                let names: Vec<String> = q.cosigners.iter().map(|(n, _)| n.clone()).collect();
+                (v, q.log_key, format!("; cosigned by a quorum of witnesses ({})", names.join(", ")))
+            }
+            Err(e) => bail!("{}: VERIFICATION FAILED: {e}", export.display()),
+        },
+        (None, Some(key)) => {
+            let vkey = verifier_key(key, "--key")?;
+            match verify_bundle(saved_text.as_deref(), &vkey, &bundle) {
+                Ok(v) => (v, vkey, String::new()),
+                Err(e) => bail!("{}: VERIFICATION FAILED: {e}", export.display()),
+            }
+        }
+        (None, None) => bail!("give --key or --policy"),
     };
+    if let Some(g) = gossip {
+        let other = SignedCheckpoint::open(&read(g)?, &vkey)
+            .with_context(|| format!("{}: not a checkpoint signed by {vkey}", g.display()))?;
+        // A consistency proof between the two is not in the export; equal sizes
+        // are compared here, other sizes with `caveat audit compare-checkpoints --proof`.
+        if other.checkpoint().size() == verified.checkpoint.size() {
+            if let Err(e) = compare_checkpoints(other.checkpoint(), &verified.checkpoint, None) {
+                bail!("{} against {}: {e}", export.display(), g.display());
+            }
+        } else {
+            eprintln!(
+                "note: {} is of size {}, the export of {}: compare them with `caveat audit compare-checkpoints --proof`",
+                g.display(),
+                other.checkpoint().size(),
+                verified.checkpoint.size()
+            );
+        }
+    }
     println!(
-        "OK: checkpoint of {} entries signed by {}; {} entries proved included{}",
+        "OK: checkpoint of {} entries signed by {}{witnessed}; {} entries proved included{}",
         verified.checkpoint.size(),
         vkey,
         verified.entries.len(),

@@ -31,7 +31,7 @@ pub(crate) fn load(db: &crate::db::Db, create: bool) -> anyhow::Result<SigningKe
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

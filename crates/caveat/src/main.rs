@@ -24,6 +24,7 @@ mod slots;
 mod store;
 mod tls;
 mod user;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,9 @@ enum Command {
     /// Move a hub between databases.
     #[command(subcommand)]
     Store(store::Command),
+    /// Witness a hub's audit log: cosign its checkpoints (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witness(witness::Command),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
             Command::Report(cmd) => report::run(&cli.db, cmd).await,
             Command::Migrate => store::migrate(&cli.db).await,
             Command::Store(cmd) => store::run(cmd).await,
+            Command::Witness(cmd) => witness::run(cmd).await,
         }
     });
     match result {

@@ -111,6 +111,9 @@ struct Config {
     federation: Option<crate::node::FederationConfig>,
     /// `[feeds]` and `[[feeds.feed]]`: live AIS feeds (`--feed-udp` and the like).
     feeds: Option<crate::feed::FeedsConfig>,
+    /// `[[witnesses]]`: ask these witnesses to cosign checkpoints (issue 18).
+    #[serde(default)]
+    witnesses: Vec<crate::witness::WitnessEntry>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -221,6 +224,9 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let tls = crate::tls::server_config(&tls_files)?;
     if let Some(f) = &config.federation {
         state.hub().federate(crate::node::federation(f)?);
+    }
+    if !config.witnesses.is_empty() {
+        state.hub().witness_with(crate::witness::witnesses(&config.witnesses)?);
     }
     if let Some(n) = &config.node {
         crate::node::start_node(state.hub().clone(), db, n, args.demo).await?;

@@ -42,7 +42,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A checkpoint of the audit log as it is now, signed by the hub (C2SP signed note); the hub keeps it too. */
+    /**
+     * A checkpoint of the audit log as it is now, signed by the hub (C2SP signed
+     *     note), with a cosignature line from each configured witness that gave one
+     *     (C2SP tlog-cosignature); the hub keeps it too. Witnesses that did not
+     *     cosign are named in the `Caveat-Witnesses-Down` header.
+     */
     get: operations["checkpoint"];
     put?: never;
     post?: never;
@@ -1586,6 +1591,10 @@ export interface operations {
       /** @description The signed note. */
       200: {
         headers: {
+          /** @description The witnesses whose cosignatures the note carries, comma-separated (absent without witnesses). */
+          "Caveat-Witnesses-Cosigned"?: string;
+          /** @description Configured witnesses that did not cosign it (down, slow or refusing), comma-separated; absent when none. */
+          "Caveat-Witnesses-Down"?: string;
           [name: string]: unknown;
         };
         content: {

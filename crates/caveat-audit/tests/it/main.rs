@@ -7,6 +7,8 @@
 )]
 
 #[cfg(test)]
+mod c2sp_interop;
+#[cfg(test)]
 mod fixture;
 #[cfg(test)]
 mod proofs;

@@ -19,6 +19,7 @@ mod same_audit;
 mod slow_clients;
 mod tls;
 mod verify_store;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -31,6 +32,14 @@ pub(crate) struct Hub {
 impl Hub {
     pub(crate) fn new() -> Hub {
         let hub = Hub { dir: tempfile::tempdir().unwrap() };
+        let out = hub.run(&["init"]);
+        assert!(out.status.success(), "init failed: {}", stderr(&out));
+        hub
+    }
+
+    /// A hub initialised in `dir` (which may already hold its audit key).
+    pub(crate) fn in_dir(dir: tempfile::TempDir) -> Hub {
+        let hub = Hub { dir };
         let out = hub.run(&["init"]);
         assert!(out.status.success(), "init failed: {}", stderr(&out));
         hub
