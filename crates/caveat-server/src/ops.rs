@@ -93,9 +93,6 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         state.hub.view_memory_bytes() as u64,
     );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
-    for source in &state.metrics_sources {
-        source.write_metrics(&mut out);
-    }
     let witnesses = state.hub.witness_status();
     counter(
         "caveat_witnesses_down",
@@ -113,6 +110,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             let name = w.name.replace('\\', "\\\\").replace('"', "\\\"");
             let _ = writeln!(out, "caveat_witness_up{{witness=\"{name}\"}} {}", u8::from(w.up));
         }
+    }
+    for source in &state.metrics_sources {
+        source.write_metrics(&mut out);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
