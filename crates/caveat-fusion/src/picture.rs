@@ -131,7 +131,7 @@ impl Picture {
 
     /// The reports held, in (observed time, id) order.
     pub fn report_ids(&self) -> impl Iterator<Item = ReportId> + '_ {
-        self.reports.log.keys().map(|(_, id)| *id)
+        self.reports.log.iter().map(|o| o.id)
     }
 
     /// Adds a report. The caller has already decided the picture's view may see it.
@@ -213,13 +213,23 @@ impl Picture {
         let doomed: Vec<ReportId> = self
             .reports
             .log
-            .values()
+            .iter()
             .filter(|o| !self.reports.partners.get(usize::from(o.originator)).is_some_and(|p| keep(&o.id, p)))
             .map(|o| o.id)
             .collect();
+        // Every change is noted before any is made (as `remove` does for one),
+        // then the reports go in one pass.
         for id in &doomed {
-            self.remove(id);
+            let Some(&t) = self.reports.times.get(id) else { continue };
+            self.touch(*id, self.reports.scan_of(t));
+            let supersedes = self.reports.log.get(&(t, *id)).and_then(|o| o.supersedes);
+            if let Some(old) = supersedes
+                && let Some(&t_old) = self.reports.times.get(&old)
+            {
+                self.touch(old, self.reports.scan_of(t_old));
+            }
         }
+        self.reports.remove_all(&doomed.iter().copied().collect());
         doomed.len()
     }
 
@@ -231,7 +241,7 @@ impl Picture {
     /// Brings the tracker state up to every report held.
     pub fn refresh(&mut self) {
         self.replay_pending();
-        if let Some(&(t, _)) = self.reports.log.keys().next_back() {
+        if let Some(t) = self.reports.log.last().map(|o| o.t) {
             let last = self.reports.scan_of(t);
             self.tracker.apply_through(&self.reports, &self.config, last);
             self.prune();

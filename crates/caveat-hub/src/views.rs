@@ -29,6 +29,20 @@ pub const ADD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 /// How far back a view looks, by observation time.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::hours(24);
 
+/// How far back a view's picture keeps track histories to replay a late
+/// report locally ([`FusionConfig::replay_horizon`]; fusion's default is an
+/// hour). Histories were most of a view's bytes (issue 16); feeds are late
+/// by seconds to minutes, and a report later than this re-fuses the view's
+/// reports, with the same result.
+pub(crate) const REPLAY_HORIZON: Duration = Duration::minutes(15);
+
+/// The fusion config of every view.
+fn view_config() -> FusionConfig {
+    let mut config = FusionConfig::default();
+    config.replay_horizon = REPLAY_HORIZON;
+    config
+}
+
 /// The reports every view is computed from: the store's recent reports, in memory.
 #[derive(Default)]
 struct Recent {
@@ -278,7 +292,7 @@ impl Pictures {
         Pictures {
             store,
             window: DEFAULT_WINDOW,
-            config: FusionConfig::default(),
+            config: view_config(),
             recent: tokio::sync::RwLock::new(Recent::default()),
             sources: Arc::default(),
             views: Mutex::new(HashMap::new()),

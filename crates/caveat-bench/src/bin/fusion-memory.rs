@@ -1,11 +1,12 @@
 //! Memory of one picture (issue 16): the bytes a view's fusion state costs
 //! per report, counted by a global allocator that tracks live heap bytes.
 //!
-//! `fusion-memory [scale|random] [reports]`: `scale` (default) is caveat-sim's
+//! `fusion-memory [scale|random] [reports] [horizon_min]`: `scale` (default) is caveat-sim's
 //! scale scenario sized to about `reports` reports (default 100,000) over two
 //! hours; `random` puts the same number of reports at random positions in the
 //! eastern Caribbean (nothing associates: every report starts a tentative
-//! track), the case the issue saw reads of 13-41 s on. Reports are converted
+//! track), the case the issue saw reads of 13-41 s on. The replay horizon is
+//! `horizon_min` minutes (default 15, as the hub's views). Reports are converted
 //! once ([`caveat_fusion::Observed`], as a hub shares them among its views)
 //! and counted apart. Prints live heap bytes
 //! per report after building the picture, after materialising its tracks
@@ -71,6 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let kind = args.get(1).map_or("scale", String::as_str);
     let n: usize = args.get(2).map_or(Ok(100_000), |s| s.parse())?;
+    let horizon_min: i64 = args.get(3).map_or(Ok(15), |s| s.parse())?;
+    let mut config = FusionConfig::default();
+    config.replay_horizon = time::Duration::minutes(horizon_min);
     let reports = match kind {
         "random" => random(n)?,
         _ => scale(n)?,
@@ -78,7 +82,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = reports.len();
     let span = reports.last().map(|r| r.observed_at).zip(reports.first().map(|r| r.observed_at));
     let span_min = span.map_or(0.0, |(b, a)| (b - a).as_seconds_f64() / 60.0);
-    println!("fusion-memory: {kind}, {n} reports over {span_min:.0} min, default config (replay horizon 1 h)");
+    println!(
+        "fusion-memory: {kind}, {n} reports over {span_min:.0} min, default config but a replay horizon of {horizon_min} min"
+    );
 
     // As a hub does: each report converted once, shared by every view's picture.
     let shared_before = live();
@@ -86,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shared = live() - shared_before;
     let before = live();
     let t = Instant::now();
-    let mut picture = Picture::new(FusionConfig::default());
+    let mut picture = Picture::new(config);
     for o in &observed {
         picture.insert_observed(o)?;
     }

@@ -174,8 +174,8 @@ impl Picture {
         let anchor = match self.anchor {
             Some((at, t)) if len < at.saturating_add(ANCHOR_RANK) => t,
             _ => {
-                let keys = &self.reports.log;
-                let t = keys.keys().nth_back(ANCHOR_RANK - 1).or_else(|| keys.keys().next()).map_or(i64::MIN, |k| k.0);
+                let log = &self.reports.log;
+                let t = log.nth_back(ANCHOR_RANK - 1).or_else(|| log.first()).map_or(i64::MIN, |o| o.t);
                 self.anchor = Some((len, t));
                 t
             }

@@ -155,7 +155,7 @@ impl Tracker {
                 next_change
             } else {
                 let next_report =
-                    rep.log.range((after.saturating_mul(rep.scan_ns), lo)..).next().map(|((t, _), _)| rep.scan_of(*t));
+                    rep.log.from((after.saturating_mul(rep.scan_ns), lo)).first().map(|o| rep.scan_of(o.t));
                 match (next_change, next_report) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

@@ -4,7 +4,7 @@
 //! Everything here is derived from the reports alone, so it survives a reset
 //! of the tracker.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use caveat_core::{Mmsi, PartnerId, ReportId, SourceKind, VesselDescriptors};
@@ -33,6 +33,83 @@ impl Step {
     }
 }
 
+/// The reports held, in (observation time, id) order: a sorted vector, 16
+/// bytes a report where a B-tree map keyed by (time, id) took about 76 (issue
+/// 16). Reports come mostly in time order, so an insertion is mostly a push;
+/// a late one moves the newer entries up (a memmove of at most a few
+/// megabytes, far less than the replay it causes).
+#[derive(Debug, Default)]
+pub(super) struct Log(Vec<Observation>);
+
+impl Log {
+    fn find(&self, key: &(i64, ReportId)) -> Result<usize, usize> {
+        self.0.binary_search_by(|o| (o.t, o.id).cmp(key))
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every report, in order.
+    pub(super) fn iter(&self) -> std::slice::Iter<'_, Observation> {
+        self.0.iter()
+    }
+
+    pub(super) fn get(&self, key: &(i64, ReportId)) -> Option<&Observation> {
+        self.find(key).ok().and_then(|i| self.0.get(i))
+    }
+
+    /// Holds `o` (replacing a report with its time and id).
+    fn insert(&mut self, o: Observation) {
+        match self.find(&(o.t, o.id)) {
+            Ok(i) => {
+                if let Some(e) = self.0.get_mut(i) {
+                    *e = o;
+                }
+            }
+            Err(i) => self.0.insert(i, o),
+        }
+    }
+
+    fn remove(&mut self, key: &(i64, ReportId)) -> Option<Observation> {
+        self.find(key).ok().map(|i| self.0.remove(i))
+    }
+
+    /// The reports from `lo` (inclusive) to `hi` (exclusive).
+    pub(super) fn range(&self, lo: (i64, ReportId), hi: (i64, ReportId)) -> &[Observation] {
+        let a = self.0.partition_point(|o| (o.t, o.id) < lo);
+        let b = self.0.partition_point(|o| (o.t, o.id) < hi).max(a);
+        self.0.get(a..b).unwrap_or_default()
+    }
+
+    /// The reports from `lo` on.
+    pub(super) fn from(&self, lo: (i64, ReportId)) -> &[Observation] {
+        let a = self.0.partition_point(|o| (o.t, o.id) < lo);
+        self.0.get(a..).unwrap_or_default()
+    }
+
+    /// The report `k` places from the newest (0: the newest).
+    pub(super) fn nth_back(&self, k: usize) -> Option<&Observation> {
+        self.0.len().checked_sub(k + 1).and_then(|i| self.0.get(i))
+    }
+
+    pub(super) fn first(&self) -> Option<&Observation> {
+        self.0.first()
+    }
+
+    pub(super) fn last(&self) -> Option<&Observation> {
+        self.0.last()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        memory::vec(&self.0)
+    }
+}
+
 /// The reports held, and what is derived from them alone.
 #[derive(Debug)]
 pub(super) struct Reports {
@@ -41,7 +118,7 @@ pub(super) struct Reports {
     pub(super) partner_index: HashMap<PartnerId, u16>,
     /// Rank of each interned originator among all of them by id: the step order.
     ranks: Vec<u32>,
-    pub(super) log: BTreeMap<(i64, ReportId), Observation>,
+    pub(super) log: Log,
     pub(super) times: HashMap<ReportId, i64>,
     /// Corrections held: superseded id -> (correcting id, its originator).
     corrections: HashMap<ReportId, Vec<(ReportId, u16)>>,
@@ -69,7 +146,7 @@ impl Reports {
             partners: Vec::new(),
             partner_index: HashMap::new(),
             ranks: Vec::new(),
-            log: BTreeMap::new(),
+            log: Log::default(),
             times: HashMap::new(),
             corrections: HashMap::new(),
             index: ReportIndex::new(config.grid_cell_m * INDEX_CELL_FRACTION),
@@ -143,7 +220,7 @@ impl Reports {
         let own = gating::report_radius(&obs, self.sqrt_gate);
         self.index.insert(scan, &obs, own);
         self.times.insert(obs.id, obs.t);
-        self.log.insert((obs.t, obs.id), obs);
+        self.log.insert(obs);
     }
 
     /// Forgets report `id`, and the correction it made. Its entry in the
@@ -152,6 +229,28 @@ impl Reports {
     pub(super) fn remove(&mut self, id: &ReportId) {
         let Some(t) = self.times.remove(id) else { return };
         let supersedes = self.log.remove(&(t, *id)).and_then(|o| o.supersedes);
+        self.forget_correction(id, supersedes);
+    }
+
+    /// Forgets the reports `ids` in one pass over the log (one removal at a
+    /// time would move the log's tail once per report).
+    pub(super) fn remove_all(&mut self, ids: &HashSet<ReportId>) {
+        let mut corrections = Vec::new();
+        self.log.0.retain(|o| {
+            let gone = ids.contains(&o.id);
+            if gone {
+                corrections.push((o.id, o.supersedes));
+            }
+            !gone
+        });
+        for (id, supersedes) in corrections {
+            self.times.remove(&id);
+            self.forget_correction(&id, supersedes);
+        }
+    }
+
+    /// Forgets the correction report `id` made of `supersedes`, if any.
+    fn forget_correction(&mut self, id: &ReportId, supersedes: Option<ReportId>) {
         if let Some(old) = supersedes
             && let Some(v) = self.corrections.get_mut(&old)
         {
@@ -183,12 +282,12 @@ impl Reports {
         // Report data this picture alone holds (not shared through `Observed`).
         let own: usize = self
             .log
-            .values()
+            .iter()
             .filter(|o| Arc::strong_count(o.data()) == 1)
             .map(|o| memory::arc::<ObsData>() + o.partner.as_str().len())
             .sum();
         let corrections: usize = self.corrections.values().map(memory::vec).sum();
-        let reports = memory::btree_map(&self.log)
+        let reports = self.log.heap_bytes()
             + own
             + vessels
             + memory::hash_map(&self.times)
@@ -234,11 +333,8 @@ impl Reports {
     /// The last scan, up to `last`, holding a report fusion uses.
     pub(super) fn last_effective_scan(&self, last: i64) -> Option<i64> {
         let until = last.saturating_add(1).saturating_mul(self.scan_ns);
-        self.log
-            .range(..(until, ReportId::from_bytes([0; 16])))
-            .rev()
-            .find(|(_, o)| !self.shadowed(o))
-            .map(|((t, _), _)| self.scan_of(*t))
+        let lo = ReportId::from_bytes([0; 16]);
+        self.log.range((i64::MIN, lo), (until, lo)).iter().rev().find(|o| !self.shadowed(o)).map(|o| self.scan_of(o.t))
     }
 
     /// The scans after `after` (all if `None`) up to `last`, each with its
@@ -248,11 +344,11 @@ impl Reports {
         let until = last.saturating_add(1).saturating_mul(self.scan_ns);
         let lo = ReportId::from_bytes([0; 16]);
         let mut out: Vec<(i64, Vec<&Observation>)> = Vec::new();
-        for ((t, _), o) in self.log.range((from, lo)..(until, lo)) {
+        for o in self.log.range((from, lo), (until, lo)) {
             if self.shadowed(o) {
                 continue;
             }
-            let s = self.scan_of(*t);
+            let s = self.scan_of(o.t);
             match out.last_mut() {
                 Some((c, v)) if *c == s => v.push(o),
                 _ => out.push((s, vec![o])),
