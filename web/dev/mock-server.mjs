@@ -320,6 +320,13 @@ function tracksFor(partner, purpose, caseId) {
         t: r.observed_at,
         originator: r.originator,
       })),
+      sources: [...new Set(rs.map((r) => r.source))].sort(),
+      // A made-up 95 % ellipse that shrinks with more reports, as a filter's would.
+      uncertainty: {
+        semi_major_m: Math.round(2000 / Math.sqrt(rs.length)),
+        semi_minor_m: Math.round(800 / Math.sqrt(rs.length)),
+        orientation_deg: last.course_deg % 180,
+      },
       marking: {
         releasable_to: PARTNERS.filter((p) => marks.every((m) => m.releasable_to.includes(p))),
         purposes: PURPOSES.filter((p) => marks.every((m) => m.purposes.includes(p))),
@@ -489,12 +496,25 @@ async function api(req, res, url) {
   }
   if (path === "/v1/tracks" && req.method === "GET") {
     const { purpose, caseId } = viewKey(req);
-    const all = tracksFor(u.partner, purpose, caseId).map((t) => ({
-      ...t,
-      lineage: undefined,
-      lineage_by_originator: undefined,
-    }));
-    const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get("limit") ?? "500")));
+    const bbox = (url.searchParams.get("bbox") ?? "").split(",").map(Number);
+    const inside =
+      bbox.length === 4 && bbox.every(Number.isFinite)
+        ? (t) =>
+            t.position.lon >= bbox[0] &&
+            t.position.lat >= bbox[1] &&
+            t.position.lon <= bbox[2] &&
+            t.position.lat <= bbox[3]
+        : () => true;
+    const trail = Math.min(200, Number(url.searchParams.get("trail") ?? "30"));
+    const all = tracksFor(u.partner, purpose, caseId)
+      .filter(inside)
+      .map((t) => ({
+        ...t,
+        trail: trail > 0 ? t.trail.slice(-trail) : [],
+        lineage: undefined,
+        lineage_by_originator: undefined,
+      }));
+    const limit = Math.max(1, Math.min(5000, Number(url.searchParams.get("limit") ?? "500")));
     const start = Number(url.searchParams.get("cursor") ?? "0");
     const page = all.slice(start, start + limit);
     const next = start + limit < all.length ? String(start + limit) : null;

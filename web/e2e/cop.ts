@@ -32,9 +32,26 @@ export async function trackOriginators(page: Page): Promise<string[][]> {
     );
 }
 
-/** How many listed tracks use reports of `partner`. */
+/**
+ * How many listed tracks use reports of `partner`. The list is virtualised (only rows in sight are
+ * in the document), so it says the count per partner on its root.
+ */
 export async function tracksUsing(page: Page, partner: string): Promise<number> {
-  return (await trackOriginators(page)).filter((o) => o.includes(partner)).length;
+  const counts = (await page.getByTestId("tracks").getAttribute("data-partner-counts")) ?? "";
+  for (const pair of counts.split(",")) {
+    const [p, n] = pair.split(":");
+    if (p === partner) return Number(n);
+  }
+  return 0;
+}
+
+/** A demo user's token, from the demo picker's endpoint. */
+export async function tokenOf(user: string): Promise<string> {
+  const res = await fetch(`${hubUrl()}/v1/demo/users`);
+  const users = (await res.json()) as { user: string; token: string }[];
+  const u = users.find((x) => x.user === user);
+  if (!u) throw new Error(`no demo user ${user}`);
+  return u.token;
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -1,17 +1,27 @@
 // The common operating picture: signs a user in, holds the declared view key, keeps the view's
 // tracks current from the live stream, and wires the panels together.
 import "./style.css";
-import { Api, type ViewKey } from "./api/client";
+import { Api, type TrackQuery, type ViewKey } from "./api/client";
 import { LiveStream, type LiveState } from "./api/live";
-import type { Me, Track } from "./api/types";
-import { Picture } from "./map/picture";
+import type { Me, Track, TrackDetail } from "./api/types";
+import { Picture, type Bounds } from "./map/picture";
+import {
+  CLASS_LABEL,
+  GROUP_COLOUR,
+  GROUP_LABEL,
+  legendIcon,
+  type ContactClass,
+  type TypeGroup,
+} from "./map/symbols";
+import { CASE_ROLES, CasePanel, openCaseForm } from "./ui/cases";
+import { HistoryBar } from "./ui/history";
 import { partnerColour } from "./partners";
 import { el, byId, replace } from "./ui/element";
 import { ErrorBanner } from "./ui/errors";
 import { signIn, type Session } from "./ui/login";
 import { SuspensionPanel } from "./ui/suspensions";
 import { renderTrackDetail } from "./ui/track-detail";
-import { TrackList, type ListState } from "./ui/track-list";
+import { TrackList, matches, type ListState } from "./ui/track-list";
 import { TransparencyPage } from "./ui/transparency";
 import { UsagePanel } from "./ui/usage";
 import { viewBar } from "./ui/view-bar";
@@ -19,12 +29,31 @@ import { viewBar } from "./ui/view-bar";
 const TOKEN_KEY = "caveat.token";
 const VIEW_KEY = "caveat.view";
 
+/** Trail points per track in the viewport: enough to show heading and recent manoeuvres. */
+const VIEWPORT_TRAIL = 8;
+/** Trail points per track when the whole view is asked for (what the page always fetched before). */
+const WHOLE_TRAIL = 30;
+/** The viewport is asked with this margin on every side, so a small pan needs no new read. */
+const MARGIN = 0.15;
+
 class App {
   private view: ViewKey | null;
   private tracks: Track[] = [];
   private state: ListState = "no-purpose";
   private selected: string | null = null;
   private live: LiveStream | null = null;
+  /** The area the map shows; null until the map says (then the whole view is read). */
+  private bounds: Bounds | null = null;
+  /** The area last read, with its margin: a pan inside it needs no new read. */
+  private loaded: Bounds | null = null;
+  /** The whole view rather than the viewport (the user asked). */
+  private whole = false;
+  /** The picture as of this time; null for live. */
+  private at: Date | null = null;
+  /** A search over the whole view: its query and matches (null when not searching). */
+  private search: { query: string; tracks: Track[] } | null = null;
+  private detail: TrackDetail | null = null;
+  private cases: CasePanel | null = null;
 
   /** Bumped on every view change: a response for an older view key is never shown. */
   private generation = 0;
@@ -64,13 +93,51 @@ class App {
         "Sign out",
       ),
     );
-    this.picture = new Picture(byId("map"), (id) => {
-      this.select(id);
+    const measure = byId("measure") as HTMLButtonElement;
+    this.picture = new Picture(
+      byId("map"),
+      (id) => {
+        this.select(id);
+      },
+      (b) => {
+        this.moved(b);
+      },
+      { coords: byId("cursor-coords"), measure, result: byId("measure-result") },
+    );
+    // The camera is set before the map has loaded: the first read can already be its viewport.
+    this.bounds = this.picture.bounds();
+    this.list = new TrackList(
+      byId("track-list"),
+      (id) => {
+        this.select(id, true);
+      },
+      (q) => {
+        void this.runSearch(q);
+      },
+    );
+    const wholeBox = byId("whole-view") as HTMLInputElement;
+    wholeBox.addEventListener("change", () => {
+      this.whole = wholeBox.checked;
+      this.requestLoad();
     });
-    this.list = new TrackList(byId("track-list"), (id) => {
-      this.select(id, true);
+    new HistoryBar(byId("history-bar"), (at) => {
+      this.at = at;
+      this.search = null;
+      this.requestLoad();
     });
-    viewBar(byId("view-bar"), me, this.view, (v) => {
+    symbolLegend(byId("symbol-legend"));
+    if (me.roles.some((r) => CASE_ROLES.includes(r)))
+      (byId("cases-section") as HTMLDetailsElement).open = true;
+    this.cases = new CasePanel(byId("case-panel"), api, me, errors, {
+      declare: (caseId) => {
+        const v = { purpose: "interdiction", caseId };
+        setViewBar(v);
+        this.setView(v);
+      },
+      viewCase: () => this.view?.caseId ?? null,
+      track: () => this.detail,
+    });
+    const setViewBar = viewBar(byId("view-bar"), me, this.view, (v) => {
       this.setView(v);
     });
 
@@ -197,7 +264,15 @@ class App {
       const generation = this.generation;
       if (view === null) return;
       try {
-        const tracks = await this.api.tracks(view, this.abort.signal);
+        const [query, area] = this.query();
+        // A new view's first read goes without trails, so its picture comes first; trails follow.
+        const fresh = this.tracks.length === 0 && this.state !== "ready";
+        if (fresh) {
+          query.trail = 0;
+          this.dirty = true;
+        }
+        const tracks = await this.api.tracks(view, this.abort.signal, query);
+        this.loaded = area;
         if (generation !== this.generation) {
           this.dirty = true;
           continue;
@@ -219,16 +294,74 @@ class App {
     } while (this.dirty);
   }
 
+  /** What to read: the viewport with its margin and short trails, or the whole view when asked; as of T in history. */
+  private query(): [TrackQuery, Bounds | null] {
+    const q: TrackQuery = {};
+    if (this.at !== null) q.at = this.at.toISOString();
+    if (this.whole || this.bounds === null) return [{ ...q, trail: WHOLE_TRAIL }, null];
+    const [w, s, e, n] = this.bounds;
+    const dx = (e - w) * MARGIN;
+    const dy = (n - s) * MARGIN;
+    const area: Bounds = [
+      Math.max(-180, w - dx),
+      Math.max(-90, s - dy),
+      Math.min(180, e + dx),
+      Math.min(90, n + dy),
+    ];
+    return [{ ...q, bbox: area, trail: VIEWPORT_TRAIL }, area];
+  }
+
+  /** The map moved: read the new viewport unless the last read covers it. */
+  private moved(b: Bounds): void {
+    this.bounds = b;
+    if (this.view === null || this.whole) return;
+    const l = this.loaded;
+    const inside = l !== null && b[0] >= l[0] && b[1] >= l[1] && b[2] <= l[2] && b[3] <= l[3];
+    // Zoomed well in: a smaller read says more (and labels appear); zoomed out: the margin is gone.
+    const muchSmaller = l !== null && (b[2] - b[0]) * 3 < l[2] - l[0];
+    if (!inside || muchSmaller) this.requestLoad();
+  }
+
+  /** Searches the whole view (not just the viewport) by MMSI, IMO, name or call sign. */
+  private async runSearch(query: string): Promise<void> {
+    const view = this.view;
+    if (query === "" || view === null) {
+      this.search = null;
+      this.render();
+      return;
+    }
+    const generation = this.generation;
+    try {
+      const q: TrackQuery = { trail: 0 };
+      if (this.at !== null) q.at = this.at.toISOString();
+      const all = await this.api.tracks(view, this.abort.signal, q);
+      if (generation !== this.generation) return;
+      this.search = { query, tracks: all.filter((t) => matches(t, query)) };
+      this.errors.clear("Search");
+    } catch (e) {
+      this.errors.show("Search", e);
+    }
+    this.render();
+  }
+
   private render(): void {
-    this.list.render(this.state, this.view, this.tracks, this.selected);
+    const listed = this.search ? this.search.tracks : this.tracks;
+    const scope = this.search
+      ? `matching “${this.search.query}” in the whole view`
+      : this.whole || this.bounds === null
+        ? "in the whole view"
+        : "in and around the map";
+    this.list.render(this.state, this.view, listed, this.selected, scope);
     this.picture.show(this.tracks, this.selected);
   }
 
   private select(id: string | null, focus = false): void {
     this.selected = id;
     this.render();
-    const track = this.tracks.find((t) => t.id === id);
+    const track =
+      this.tracks.find((t) => t.id === id) ?? this.search?.tracks.find((t) => t.id === id);
     if (focus && track) this.picture.focus(track);
+    if (id !== null) this.list.reveal(id);
     this.showDetail();
   }
 
@@ -241,11 +374,18 @@ class App {
     const view = this.view;
     const request = ++this.detailRequest;
     if (id === null || view === null) {
+      this.detail = null;
       renderTrackDetail(root, null);
       return;
     }
-    if (this.state === "ready" && !this.tracks.some((t) => t.id === id)) {
+    // Only a full view says a track is gone: a viewport read may just not reach it.
+    if (
+      this.state === "ready" &&
+      (this.whole || this.bounds === null) &&
+      !this.tracks.some((t) => t.id === id)
+    ) {
       this.selected = null;
+      this.detail = null;
       renderTrackDetail(root, null, "The selected track is not in this view.");
       return;
     }
@@ -253,10 +393,40 @@ class App {
       (detail) => {
         if (request !== this.detailRequest) return;
         this.errors.clear("Track");
-        renderTrackDetail(root, detail);
+        this.detail = detail;
+        const canOpen = this.me.roles.some((r) => CASE_ROLES.includes(r));
+        let actions: HTMLElement | null = null;
+        if (canOpen) {
+          const slot = el("div", { class: "track-actions" });
+          const button = el(
+            "button",
+            {
+              type: "button",
+              "data-testid": "open-case",
+              onclick: () => {
+                replace(
+                  slot,
+                  openCaseForm(detail, this.me, this.api, (caseId) => {
+                    replace(
+                      slot,
+                      el("p", { "data-testid": "case-opened" }, `Case ${caseId} opened.`),
+                    );
+                    (byId("cases-section") as HTMLDetailsElement).open = true;
+                    this.cases?.show(caseId);
+                  }),
+                );
+              },
+            },
+            "Open a case on this track",
+          );
+          slot.append(button);
+          actions = slot;
+        }
+        renderTrackDetail(root, detail, "", actions);
       },
       (e: unknown) => {
         if (request !== this.detailRequest) return;
+        this.detail = null;
         this.errors.show("Track", e);
         renderTrackDetail(root, null, "The selected track could not be read in this view.");
       },
@@ -276,6 +446,31 @@ class App {
             ? "○ reconnecting"
             : "○ not live";
   }
+}
+
+/** What the map's symbols mean: shapes by how a contact was observed, fills by vessel type. */
+function symbolLegend(root: HTMLElement): void {
+  const classes: ContactClass[] = ["ais", "dark", "radar", "patrol", "tip"];
+  replace(
+    root,
+    ...classes.map((c) =>
+      el(
+        "span",
+        { class: "legend-item", "data-testid": "legend-class", "data-class": c },
+        legendIcon(c, "unknown"),
+        CLASS_LABEL[c],
+      ),
+    ),
+    el("br"),
+    ...(Object.keys(GROUP_COLOUR) as TypeGroup[]).map((g) =>
+      el(
+        "span",
+        { class: "legend-item" },
+        el("span", { class: "swatch", style: `background:${GROUP_COLOUR[g]}` }),
+        GROUP_LABEL[g],
+      ),
+    ),
+  );
 }
 
 function restoreView(me: Me): ViewKey | null {

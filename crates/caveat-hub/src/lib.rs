@@ -63,6 +63,7 @@ pub use policy::{PolicyView, StandingView, SuspensionView};
 pub use recover::{RECOVERY_USER, Recovered};
 pub use tracks::{
     Identity, LineageEntry, TrackBody, TrackDetail, TrackPage, TrackPageBody, TrackQuery, TrackState, TrailPoint,
+    Uncertainty,
 };
 pub use usage::{CaseOutcome, TransparencyCase, TransparencyReport};
 pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};

@@ -13,6 +13,7 @@ use caveat_core::{
     BoundingBox, Flag, Imo, Marking, Mmsi, PartnerId, Position, ReportId, SourceKind, User, VesselType, ViewKey,
 };
 use caveat_fusion::{Track, TrackStatus};
+
 use caveat_policy::Action;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -42,8 +43,45 @@ pub struct TrackQuery {
     pub cursor: Option<String>,
     /// Trail points per track (at most [`MAX_TRAIL_POINTS`]).
     pub trail: Option<usize>,
+    /// The picture as it was at this time: see [`as_of`].
+    pub as_of: Option<OffsetDateTime>,
     /// Whether the page is wanted gzip-compressed.
     pub gzip: bool,
+}
+
+/// A track as it stood at `at`, from its own history: its position the newest
+/// trail point at or before `at`, the trail cut there, its originators those
+/// of the reports up to then, its speed and course from its last two points.
+/// Its identity, marking and sources stay those of the track now (never wider
+/// than what the view may use now). `None` when the track had no report yet.
+pub(crate) fn as_of(t: &Track, at: OffsetDateTime, sources: &HashMap<ReportId, Source>) -> Option<Track> {
+    let kept = t.trail.partition_point(|p| p.at <= at);
+    let last = *t.trail.get(kept.checked_sub(1)?)?;
+    let mut past = t.clone();
+    past.trail.truncate(kept);
+    past.position = last.position;
+    past.updated_at = last.at;
+    past.originators = past.trail.iter().filter_map(|p| sources.get(&p.report)).map(|s| s.originator.clone()).collect();
+    let before = kept.checked_sub(2).and_then(|i| t.trail.get(i));
+    let (speed, course) =
+        before.map_or((0.0, None), |b| motion(b.position, last.position, (last.at - b.at).as_seconds_f64()));
+    past.speed_kn = speed;
+    past.course_deg = course;
+    Some(past)
+}
+
+/// Speed (knots) and course (degrees true, `None` under half a knot) between two
+/// fixes `secs` apart, on a local flat-earth approximation: fine over one step of a trail.
+fn motion(from: Position, to: Position, secs: f64) -> (f64, Option<f64>) {
+    const METRES_PER_DEGREE: f64 = 111_320.0;
+    if secs.is_nan() || secs <= 0.0 {
+        return (0.0, None);
+    }
+    let north = (to.lat - from.lat) * METRES_PER_DEGREE;
+    let east = (to.lon - from.lon) * METRES_PER_DEGREE * f64::midpoint(from.lat, to.lat).to_radians().cos();
+    let knots = (east.hypot(north) / secs) * 3600.0 / 1852.0;
+    let course = (knots >= 0.5).then(|| east.atan2(north).to_degrees().rem_euclid(360.0));
+    (knots, course)
 }
 
 /// A page of tracks, JSON (`{"tracks": [...], "next_cursor": ...}`), gzip-compressed when asked.
@@ -115,6 +153,56 @@ pub struct TrackBody<'a> {
     /// The combined marking of the track's reports (never wider than any of them); null for none.
     #[schema(required)]
     pub marking: Option<Marking>,
+    /// How the track's reports were observed, each kind once: what a map symbol says of the
+    /// contact (AIS, radar only, a patrol's sighting, a tip, or several fused).
+    pub sources: BTreeSet<SourceKind>,
+    /// Where the vessel may be: the 95 % ellipse of the position estimate; null when the
+    /// estimate has no usable covariance.
+    #[schema(required)]
+    pub uncertainty: Option<Uncertainty>,
+}
+
+/// The 95 % confidence ellipse of a track's position, from the position block of its
+/// covariance (east, north).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Uncertainty {
+    /// Semi-major axis, metres.
+    pub semi_major_m: f64,
+    /// Semi-minor axis, metres.
+    pub semi_minor_m: f64,
+    /// Direction of the major axis, degrees true in [0, 180).
+    pub orientation_deg: f64,
+}
+
+/// Chi-squared quantile for 95 % with two degrees of freedom: the ellipse's axes are this
+/// many variances along the covariance's eigenvectors.
+const CHI2_95_2D: f64 = 5.991;
+
+/// Metres to a tenth: finer says nothing a position estimate knows.
+fn decimetres(m: f64) -> f64 {
+    (m * 10.0).round() / 10.0
+}
+
+impl Uncertainty {
+    /// The ellipse of a covariance of (east m, north m, ...); `None` when the position
+    /// block is not finite or not positive semi-definite.
+    pub fn of(covariance: &[[f64; 4]; 4]) -> Option<Self> {
+        let [[a, b, ..], [_, d, ..], ..] = *covariance;
+        if !(a.is_finite() && b.is_finite() && d.is_finite()) || a < 0.0 || d < 0.0 {
+            return None;
+        }
+        let mean = f64::midpoint(a, d);
+        let spread = (((a - d) / 2.0).powi(2) + b * b).sqrt();
+        let (major, minor) = (mean + spread, (mean - spread).max(0.0));
+        // Angle of the major axis from east, counter-clockwise; true bearings run clockwise from north.
+        let from_east = 0.5 * (2.0 * b).atan2(a - d);
+        let orientation_deg = (90.0 - from_east.to_degrees()).rem_euclid(180.0);
+        Some(Uncertainty {
+            semi_major_m: decimetres((CHI2_95_2D * major).sqrt()),
+            semi_minor_m: decimetres((CHI2_95_2D * minor).sqrt()),
+            orientation_deg: (orientation_deg * 10.0).round() / 10.0,
+        })
+    }
 }
 
 /// What a track's reports say of the vessel; each field null when none says.
@@ -206,6 +294,8 @@ impl<'a> TrackBody<'a> {
                 })
                 .collect(),
             marking: Marking::combine(t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| &s.marking)),
+            sources: t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| s.kind).collect(),
+            uncertainty: Uncertainty::of(&t.covariance),
         }
     }
 
@@ -244,6 +334,8 @@ impl<'a> TrackBody<'a> {
                 })
                 .collect(),
             marking: self.marking,
+            sources: self.sources,
+            uncertainty: self.uncertainty,
         }
     }
 }
@@ -321,12 +413,21 @@ impl Hub {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, self.limits.max_page);
         let trail = q.trail.unwrap_or(TRAIL_POINTS).min(MAX_TRAIL_POINTS);
         let (snap, now) = self.current(user, key).await?;
-        let TrackQuery { bbox, cursor, gzip, .. } = q;
-        let query_key = format!("{bbox:?}|{limit}|{trail}|{cursor:?}|{key:?}|{gzip}");
+        let TrackQuery { bbox, cursor, gzip, as_of: at, .. } = q;
+        let query_key = format!("{bbox:?}|{limit}|{trail}|{cursor:?}|{key:?}|{gzip}|{at:?}");
         let (tracks, sources) = (snap.tracks.clone(), snap.sources.clone());
         let render: Render = Box::new(move || {
+            let past: Vec<Track> = match at {
+                Some(at) => {
+                    let sources = sources.read().unwrap_or_else(PoisonError::into_inner);
+                    tracks.iter().filter_map(|t| as_of(t, at, &sources)).collect()
+                }
+                None => Vec::new(),
+            };
+            let all: Vec<&Track> =
+                if at.is_some() { past.iter().collect() } else { tracks.iter().map(|t| &**t).collect() };
             let mut tracks: Vec<&Track> =
-                tracks.iter().map(|t| &**t).filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
+                all.into_iter().filter(|t| bbox.is_none_or(|b| b.contains(t.position))).collect();
             tracks.sort_by_key(|t| t.id);
             let start = match &cursor {
                 Some(c) => tracks.iter().position(|t| t.id.to_string().as_str() > c.as_str()).unwrap_or(tracks.len()),
@@ -386,5 +487,60 @@ impl Hub {
             lineage,
             lineage_by_originator,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::float_cmp, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn cov(a: f64, b: f64, d: f64) -> [[f64; 4]; 4] {
+        let mut c = [[0.0; 4]; 4];
+        c[0][0] = a;
+        c[0][1] = b;
+        c[1][0] = b;
+        c[1][1] = d;
+        c
+    }
+
+    #[test]
+    fn an_ellipse_is_the_95_percent_contour_of_the_position_covariance() {
+        // 100 m standard deviation east, 50 m north: the major axis lies east-west.
+        let e = Uncertainty::of(&cov(100.0 * 100.0, 0.0, 50.0 * 50.0)).unwrap();
+        assert_eq!(e.semi_major_m, decimetres(100.0 * CHI2_95_2D.sqrt()));
+        assert_eq!(e.semi_minor_m, decimetres(50.0 * CHI2_95_2D.sqrt()));
+        assert_eq!(e.orientation_deg, 90.0);
+        // Larger north: the major axis points north.
+        assert_eq!(Uncertainty::of(&cov(1.0, 0.0, 4.0)).unwrap().orientation_deg, 0.0);
+        // Correlated east and north equally: the major axis runs north-east (45° true).
+        let ne = Uncertainty::of(&cov(2.0, 1.0, 2.0)).unwrap();
+        assert_eq!(ne.orientation_deg, 45.0);
+        assert!(ne.semi_major_m > ne.semi_minor_m);
+        // Negative correlation: north-west, i.e. 135° along the axis.
+        assert_eq!(Uncertainty::of(&cov(2.0, -1.0, 2.0)).unwrap().orientation_deg, 135.0);
+    }
+
+    #[test]
+    fn a_covariance_that_is_not_one_gives_no_ellipse() {
+        assert!(Uncertainty::of(&cov(f64::NAN, 0.0, 1.0)).is_none());
+        assert!(Uncertainty::of(&cov(-1.0, 0.0, 1.0)).is_none());
+        assert!(Uncertainty::of(&cov(1.0, f64::INFINITY, 1.0)).is_none());
+    }
+
+    #[test]
+    fn motion_between_two_fixes_gives_speed_and_true_course() {
+        // One minute of latitude (1852 m) north in an hour: one knot, course north.
+        let from = Position { lat: 18.0, lon: -66.0 };
+        let to = Position { lat: 18.0 + 1852.0 / 111_320.0, lon: -66.0 };
+        let (kn, course) = motion(from, to, 3600.0);
+        assert!((kn - 1.0).abs() < 1e-9, "{kn}");
+        assert!(course.unwrap().abs() < 1e-9);
+        // Westward: course 270.
+        let west = Position { lat: 18.0, lon: -66.1 };
+        assert!((motion(from, west, 3600.0).1.unwrap() - 270.0).abs() < 1e-9);
+        // No time between them, or no movement: stopped, no course.
+        assert_eq!(motion(from, to, 0.0), (0.0, None));
+        assert_eq!(motion(from, from, 60.0).1, None);
     }
 }

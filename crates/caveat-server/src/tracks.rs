@@ -9,6 +9,8 @@ use caveat_core::BoundingBox;
 use caveat_hub::export::{Format, GeoJsonExport};
 use caveat_hub::{TrackDetail, TrackPageBody, TrackQuery};
 use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 
 use crate::auth::{View, ViewHeaders};
@@ -31,6 +33,11 @@ pub(crate) struct TracksQuery {
     /// Trail points per track, newest kept: default 30; asks above 200 get 200; 0 for none.
     #[param(minimum = 0)]
     trail: Option<usize>,
+    /// The picture as it was at this time (RFC 3339), within the view's retained window (24 h by
+    /// observation time): each track at its newest position then, its trail and originators up to
+    /// then; tracks with no report yet are left out. Decided and audited like any read, under the view key now.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-20T03:14:00Z")]
+    at: Option<String>,
 }
 
 /// The caller's view: its tracks, fused only from the reports its view key may use.
@@ -62,7 +69,15 @@ pub(crate) async fn list(
         Some(b) => Some(b.parse().map_err(|e: caveat_core::Error| ApiError::BadRequest(format!("query `bbox`: {e}")))?),
         None => None,
     };
-    let query = TrackQuery { bbox, limit: q.limit, cursor: q.cursor, trail: q.trail, gzip: accepts_gzip(&headers) };
+    let as_of = match &q.at {
+        Some(t) => Some(
+            OffsetDateTime::parse(t, &Rfc3339)
+                .map_err(|e| ApiError::BadRequest(format!("query `at`: {t:?} is not an RFC 3339 time ({e})")))?,
+        ),
+        None => None,
+    };
+    let query =
+        TrackQuery { bbox, limit: q.limit, cursor: q.cursor, trail: q.trail, as_of, gzip: accepts_gzip(&headers) };
     let page = state.hub.track_page(&view.caller.user, &view.key, query).await?;
     let mut response = ([(header::CONTENT_TYPE, "application/json")], page.body).into_response();
     let h = response.headers_mut();

@@ -1,11 +1,17 @@
 // The one door to the HTTP API: every request carries the token, and data requests the view key
 // (purpose and optional case) as headers, as docs/api.md requires.
 import type {
+  CaseDetail,
+  CaseList,
+  CaseOpened,
   DemoUser,
   ErrorBody,
   FederationStatus,
   Me,
+  NewCase,
+  NewStep,
   Policy,
+  StepAdded,
   Suspension,
   SuspensionRequest,
   Track,
@@ -108,6 +114,16 @@ async function request<T>(
 /** Pages followed per view evaluation; the cap keeps a runaway cursor from looping forever. */
 const MAX_PAGES = 40;
 
+/** Which of the view's tracks, and how much of each (`/v1/tracks` query parameters). */
+export interface TrackQuery {
+  /** `[west, south, east, north]`: only tracks inside; the whole view when absent. */
+  bbox?: readonly [number, number, number, number];
+  /** Trail points per track (the hub's default is 30). */
+  trail?: number;
+  /** The picture as it was at this time (ISO 8601). */
+  at?: string;
+}
+
 /** The API as the COP uses it. */
 export class Api {
   constructor(readonly token: string) {}
@@ -131,12 +147,15 @@ export class Api {
     return request<FederationStatus>("/v1/federation/status", { token: this.token });
   }
 
-  /** Every track of the view, following `next_cursor` to the end. */
-  async tracks(view: ViewKey, signal?: AbortSignal): Promise<Track[]> {
+  /** The view's tracks the query asks for, following `next_cursor` to the end. */
+  async tracks(view: ViewKey, signal?: AbortSignal, query: TrackQuery = {}): Promise<Track[]> {
     const all: Track[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const q = new URLSearchParams({ limit: "500" });
+      const q = new URLSearchParams({ limit: "5000" });
+      if (query.bbox) q.set("bbox", query.bbox.map((x) => x.toFixed(5)).join(","));
+      if (query.trail !== undefined) q.set("trail", String(query.trail));
+      if (query.at !== undefined) q.set("at", query.at);
       if (cursor !== null) q.set("cursor", cursor);
       const res: TrackPage = await request<TrackPage>(`/v1/tracks?${q.toString()}`, {
         token: this.token,
@@ -182,5 +201,29 @@ export class Api {
 
   transparency(): Promise<Transparency> {
     return request<Transparency>("/v1/transparency", { token: this.token });
+  }
+
+  cases(): Promise<CaseList> {
+    return request<CaseList>("/v1/cases", { token: this.token });
+  }
+
+  case(id: string): Promise<CaseDetail> {
+    return request<CaseDetail>(`/v1/cases/${encodeURIComponent(id)}`, { token: this.token });
+  }
+
+  openCase(body: NewCase): Promise<CaseOpened> {
+    return request<CaseOpened>("/v1/cases", {
+      token: this.token,
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+  }
+
+  addStep(caseId: string, body: NewStep): Promise<StepAdded> {
+    return request<StepAdded>(`/v1/cases/${encodeURIComponent(caseId)}/steps`, {
+      token: this.token,
+      method: "POST",
+      body: JSON.stringify(body),
+    });
   }
 }

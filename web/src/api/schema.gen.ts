@@ -1332,6 +1332,12 @@ export interface components {
       /** @description Past positions, oldest first: the newest `trail` of them in lists, all at `/v1/tracks/{id}`. */
       trail: components["schemas"]["TrailPoint"][];
       marking: null | components["schemas"]["Marking"];
+      /**
+       * @description How the track's reports were observed, each kind once: what a map symbol says of the
+       *     contact (AIS, radar only, a patrol's sighting, a tip, or several fused).
+       */
+      sources: components["schemas"]["SourceKind"][];
+      uncertainty: null | components["schemas"]["Uncertainty"];
     };
     /** @description One track with its whole trail and its lineage (`/v1/tracks/{id}`). */
     TrackDetail: components["schemas"]["Track"] & {
@@ -1409,6 +1415,27 @@ export interface components {
       cases: components["schemas"]["TransparencyCase"][];
       /** @description The audit entries behind every line, proved against a signed checkpoint. */
       proof: components["schemas"]["AuditBundle"];
+    };
+    /**
+     * @description The 95 % confidence ellipse of a track's position, from the position block of its
+     *     covariance (east, north).
+     */
+    Uncertainty: {
+      /**
+       * Format: double
+       * @description Semi-major axis, metres.
+       */
+      semi_major_m: number;
+      /**
+       * Format: double
+       * @description Semi-minor axis, metres.
+       */
+      semi_minor_m: number;
+      /**
+       * Format: double
+       * @description Direction of the major axis, degrees true in [0, 180).
+       */
+      orientation_deg: number;
     };
     /** @description Uses of an originator's data by one (partner, purpose, case). */
     UsageLine: {
@@ -2566,6 +2593,13 @@ export interface operations {
         cursor?: string;
         /** @description Trail points per track, newest kept: default 30; asks above 200 get 200; 0 for none. */
         trail?: number;
+        /**
+         * @description The picture as it was at this time (RFC 3339), within the view's retained window (24 h by
+         *     observation time): each track at its newest position then, its trail and originators up to
+         *     then; tracks with no report yet are left out. Decided and audited like any read, under the view key now.
+         * @example 2026-11-20T03:14:00Z
+         */
+        at?: string;
       };
       header: {
         /** @description What the data will be used for. No purpose, no data: a request without one is refused. */

@@ -61,3 +61,21 @@ export type ErrorBody = Schemas["ErrorBody"];
 export type ErrorCode = Schemas["ErrorCode"];
 /** The data of a `view` event of `/v1/live`. */
 export type ViewEvent = Schemas["ViewEvent"];
+
+/** `GET /v1/cases`: the cases the caller's partner takes part in. */
+export type CaseList = Schemas["CaseList"];
+export type CaseSummary = Schemas["CaseSummary"];
+/** `GET /v1/cases/{id}`: a case with its steps and what each cited report may still show. */
+export type CaseDetail = Schemas["CaseDetail"];
+export type CaseStep = Schemas["CaseStep"];
+/** A cited report as the caller may see it now: available, or withheld by its originator. */
+export type Citation = Schemas["Citation"];
+/** `POST /v1/cases` body. */
+export type NewCase = Schemas["NewCase"];
+/** `POST /v1/cases/{id}/steps` body. */
+export type NewStep = Schemas["NewStep"];
+export type CaseOpened = Schemas["CaseOpened"];
+export type StepAdded = Schemas["StepAdded"];
+export type LegalBasis = Schemas["LegalBasis"];
+export type SourceKind = Schemas["SourceKind"];
+export type VesselType = Schemas["VesselType"];

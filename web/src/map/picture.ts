@@ -3,6 +3,8 @@
 import {
   Map as MapLibreMap,
   Popup,
+  ScaleControl,
+  NavigationControl,
   setWorkerUrl,
   type GeoJSONSource,
   type StyleSpecification,
@@ -10,18 +12,39 @@ import {
 import "maplibre-gl/dist/maplibre-gl.css";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import land from "virtual:basemap";
-import type { Feature, FeatureCollection, LineString, Point } from "geojson";
+import type { Feature, FeatureCollection, LineString, Point, Polygon } from "geojson";
 import type { Track } from "../api/types";
 import { partnerColour } from "../partners";
+import {
+  CLASS_LABEL,
+  ICON_PX,
+  ICON_RATIO,
+  contactClass,
+  distanceNm,
+  drawIcon,
+  ellipseRing,
+  iconName,
+  typeGroup,
+  type ContactClass,
+  type TypeGroup,
+  GROUP_COLOUR,
+} from "./symbols";
 
 setWorkerUrl(new URL(workerUrl, document.baseURI).href);
 
 const SEA = "#0d2233";
 const LAND = "#3a4a37";
 
-/** Radius of a single-partner track dot; each further partner adds a ring this wide. */
-const DOT_RADIUS = 5;
-const RING_WIDTH = 3;
+/** Radius of the partner halo behind a symbol; each further partner adds a ring this wide. */
+const DOT_RADIUS = 9;
+const RING_WIDTH = 2.5;
+
+/** Zoom from which ellipses are drawn, and how many at most. */
+const ELLIPSE_MIN_ZOOM = 7;
+const MAX_ELLIPSES = 3000;
+
+/** Most HTML labels drawn at once: beyond that they would hide the picture (and cost frames). */
+const MAX_LABELS = 150;
 
 function style(): StyleSpecification {
   return {
@@ -31,6 +54,9 @@ function style(): StyleSpecification {
       land: { type: "geojson", data: land },
       trails: { type: "geojson", data: empty() },
       tracks: { type: "geojson", data: empty() },
+      symbols: { type: "geojson", data: empty() },
+      uncertainty: { type: "geojson", data: empty() },
+      measure: { type: "geojson", data: empty() },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": SEA } },
@@ -41,6 +67,18 @@ function style(): StyleSpecification {
         type: "fill",
         source: "land",
         paint: { "fill-color": LAND, "fill-antialias": false },
+      },
+      {
+        id: "uncertainty-fill",
+        type: "fill",
+        source: "uncertainty",
+        paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.12 },
+      },
+      {
+        id: "uncertainty-line",
+        type: "line",
+        source: "uncertainty",
+        paint: { "line-color": ["get", "colour"], "line-width": 1, "line-opacity": 0.6 },
       },
       {
         id: "trail-lines",
@@ -88,7 +126,34 @@ function style(): StyleSpecification {
           "circle-radius": ["get", "radius"],
           "circle-stroke-color": "#0b0f14",
           "circle-stroke-width": ["case", ["==", ["get", "ring"], 0], 1, 0],
+          "circle-opacity": 0.9,
         },
+      },
+      {
+        // The symbol: shape by how it was observed, fill by vessel type; AIS turned to its course.
+        id: "symbols",
+        type: "symbol",
+        source: "symbols",
+        layout: {
+          "icon-image": ["get", "icon"],
+          "icon-rotate": ["get", "rotate"],
+          "icon-rotation-alignment": "map",
+          "icon-allow-overlap": true,
+          "icon-ignore-placement": true,
+        },
+      },
+      {
+        id: "measure-line",
+        type: "line",
+        source: "measure",
+        paint: { "line-color": "#ffe066", "line-width": 2, "line-dasharray": [2, 1] },
+      },
+      {
+        id: "measure-points",
+        type: "circle",
+        source: "measure",
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: { "circle-color": "#ffe066", "circle-radius": 4 },
       },
     ],
   };
@@ -96,6 +161,50 @@ function style(): StyleSpecification {
 
 function empty(): FeatureCollection {
   return { type: "FeatureCollection", features: [] };
+}
+
+function symbolFeatures(tracks: readonly Track[]): FeatureCollection<Point> {
+  return {
+    type: "FeatureCollection",
+    features: tracks.map((t) => {
+      const c = contactClass(t);
+      return {
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [t.position.lon, t.position.lat] },
+        properties: {
+          track: t.id,
+          icon: iconName(c, typeGroup(t)),
+          rotate: c === "ais" ? (t.course_deg ?? 0) : 0,
+        },
+      };
+    }),
+  };
+}
+
+/** The 95 % ellipses, outlined in the colour of the symbol's vessel type. */
+function uncertaintyFeatures(tracks: readonly Track[]): FeatureCollection<Polygon> {
+  const features: Feature<Polygon>[] = [];
+  for (const t of tracks) {
+    const u = t.uncertainty;
+    if (!u || u.semi_major_m <= 0) continue;
+    features.push({
+      type: "Feature",
+      geometry: {
+        type: "Polygon",
+        coordinates: [
+          ellipseRing(
+            t.position.lon,
+            t.position.lat,
+            u.semi_major_m,
+            u.semi_minor_m,
+            u.orientation_deg,
+          ),
+        ],
+      },
+      properties: { track: t.id, colour: GROUP_COLOUR[typeGroup(t)] },
+    });
+  }
+  return { type: "FeatureCollection", features };
 }
 
 function trackFeatures(tracks: readonly Track[]): FeatureCollection<Point> {
@@ -166,18 +275,36 @@ function line(track: string, coordinates: number[][], partner: string): Feature<
   };
 }
 
+const CLASSES: ContactClass[] = ["ais", "dark", "radar", "patrol", "tip"];
+const GROUPS = Object.keys(GROUP_COLOUR) as TypeGroup[];
+
+/** `[west, south, east, north]` */
+export type Bounds = [number, number, number, number];
+
 /** The map, or a notice in its place when the browser has no WebGL: the track list still works. */
 export class Picture {
   private map: MapLibreMap | null = null;
   private ready = false;
   private pending: { tracks: readonly Track[]; selected: string | null } | null = null;
-  private fitted = false;
   private byId = new Map<string, Track>();
+  private shown: readonly Track[] = [];
+  private readonly labels: HTMLElement;
+  private measuring = false;
+  private measured: [number, number][] = [];
 
   constructor(
-    container: HTMLElement,
+    private readonly container: HTMLElement,
     private readonly onSelect: (trackId: string | null) => void,
+    private readonly onMove: (bounds: Bounds) => void,
+    private readonly tools: {
+      coords: HTMLElement;
+      measure: HTMLButtonElement;
+      result: HTMLElement;
+    },
   ) {
+    this.labels = document.createElement("div");
+    this.labels.className = "map-labels";
+    this.labels.dataset["testid"] = "map-labels";
     try {
       this.map = new MapLibreMap({
         container,
@@ -193,19 +320,54 @@ export class Picture {
       return;
     }
     const map = this.map;
+    container.append(this.labels);
+    // For the performance script (web/scripts/perf.ts): it drives the camera and times frames.
+    (window as unknown as Record<string, unknown>)["caveatMap"] = map;
+    map.addControl(new ScaleControl({ unit: "nautical", maxWidth: 140 }), "bottom-left");
+    map.addControl(new NavigationControl({ showCompass: true }), "top-left");
+    for (const c of CLASSES) {
+      for (const g of GROUPS) {
+        const data = drawIcon(c, g);
+        if (data) map.addImage(iconName(c, g), data, { pixelRatio: ICON_RATIO });
+      }
+    }
     map.on("load", () => {
       this.ready = true;
       container.dataset["ready"] = "true";
       if (this.pending) this.show(this.pending.tracks, this.pending.selected);
+      this.onMove(this.bounds() ?? [-180, -90, 180, 90]);
     });
-    map.on("click", "tracks", (e) => {
-      const track: unknown = e.features?.[0]?.properties["track"];
+    map.on("moveend", () => {
+      this.drawUncertainty();
+      const b = this.bounds();
+      if (b) this.onMove(b);
+    });
+    map.on("move", () => {
+      this.placeLabels();
+    });
+    map.on("click", (e) => {
+      if (this.measuring) {
+        this.measure([e.lngLat.lng, e.lngLat.lat]);
+        return;
+      }
+      const hit = map.queryRenderedFeatures(e.point, { layers: ["symbols", "tracks"] })[0];
+      const track: unknown = hit?.properties["track"];
       if (typeof track === "string") this.onSelect(track);
     });
-    // Labels are HTML (the style has no glyphs): a hover card with the track's name and partners.
+    map.on("mousemove", (e) => {
+      tools.coords.textContent = formatLatLon(e.lngLat.lat, e.lngLat.lng);
+    });
+    tools.measure.addEventListener("click", () => {
+      this.measuring = !this.measuring;
+      tools.measure.setAttribute("aria-pressed", String(this.measuring));
+      this.measured = [];
+      this.drawMeasure();
+      map.getCanvas().style.cursor = this.measuring ? "crosshair" : "";
+    });
+    // A hover card with the track's name, partners and how it was observed.
     const hover = new Popup({ closeButton: false, closeOnClick: false, offset: 12 });
-    map.on("mousemove", "tracks", (e) => {
-      map.getCanvas().style.cursor = "pointer";
+    map.on("mousemove", "symbols", (e) => {
+      if (!this.measuring) map.getCanvas().style.cursor = "pointer";
       const id: unknown = e.features?.[0]?.properties["track"];
       const track = typeof id === "string" ? this.byId.get(id) : undefined;
       if (track === undefined) return;
@@ -214,53 +376,170 @@ export class Picture {
       const name = document.createElement("strong");
       name.textContent = track.identity.name ?? track.identity.mmsi ?? "unidentified";
       const partners = document.createElement("div");
-      partners.textContent = track.originators.join(" + ");
+      partners.textContent = `${CLASS_LABEL[contactClass(track)]} · ${track.originators.join(" + ")}`;
       card.append(name, partners);
       hover.setLngLat([track.position.lon, track.position.lat]).setDOMContent(card).addTo(map);
     });
-    map.on("mouseleave", "tracks", () => {
-      map.getCanvas().style.cursor = "";
+    map.on("mouseleave", "symbols", () => {
+      if (!this.measuring) map.getCanvas().style.cursor = "";
       hover.remove();
     });
   }
 
-  /** Draws the view's tracks; the first non-empty view of a session frames the map on them. */
+  /** The visible area, `[west, south, east, north]`, or null without a map. */
+  bounds(): Bounds | null {
+    const b = this.map?.getBounds();
+    if (!b) return null;
+    const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+    return [
+      clamp(b.getWest(), -180, 180),
+      clamp(b.getSouth(), -90, 90),
+      clamp(b.getEast(), -180, 180),
+      clamp(b.getNorth(), -90, 90),
+    ];
+  }
+
+  /** Draws the tracks; HTML labels for names (the style has no glyphs) when few enough are in sight. */
   show(tracks: readonly Track[], selected: string | null): void {
     const map = this.map;
     if (map === null) return;
     this.byId = new Map(tracks.map((t) => [t.id, t]));
+    this.shown = tracks;
     if (!this.ready) {
       this.pending = { tracks, selected };
       return;
     }
     void map.getSource<GeoJSONSource>("tracks")?.setData(trackFeatures(tracks));
+    void map.getSource<GeoJSONSource>("symbols")?.setData(symbolFeatures(tracks));
     void map.getSource<GeoJSONSource>("trails")?.setData(trailFeatures(tracks));
+    this.drawUncertainty();
     map.setFilter("selected", [
       "all",
       ["==", ["get", "track"], selected ?? ""],
       ["==", ["get", "ring"], 0],
     ]);
-    if (!this.fitted && tracks.length > 0) {
-      this.fitted = true;
-      let [w, s, e, n] = [180, 90, -180, -90];
-      for (const t of tracks) {
-        w = Math.min(w, t.position.lon);
-        e = Math.max(e, t.position.lon);
-        s = Math.min(s, t.position.lat);
-        n = Math.max(n, t.position.lat);
-      }
-      map.fitBounds(
-        [
-          [w, s],
-          [e, n],
-        ],
-        { padding: 60, maxZoom: 9, duration: 0 },
+    this.container.dataset["tracks"] = String(tracks.length);
+    this.placeLabels();
+  }
+
+  /**
+   * Ellipses only where they can be seen: zoomed in (at a whole-sea zoom even a kilometre is a
+   * pixel), for the tracks in sight, a few thousand at most, redrawn when the camera stops.
+   */
+  private drawUncertainty(): void {
+    const map = this.map;
+    if (map === null || !this.ready) return;
+    const b = map.getBounds();
+    const shown =
+      map.getZoom() < ELLIPSE_MIN_ZOOM
+        ? []
+        : this.shown
+            .filter((t) => b.contains([t.position.lon, t.position.lat]))
+            .slice(0, MAX_ELLIPSES);
+    void map.getSource<GeoJSONSource>("uncertainty")?.setData(uncertaintyFeatures(shown));
+  }
+
+  private placeLabels(): void {
+    const map = this.map;
+    if (map === null) return;
+    const b = map.getBounds();
+    const inSight = this.shown.filter((t) => b.contains([t.position.lon, t.position.lat]));
+    const labelled = inSight.length <= MAX_LABELS ? inSight : [];
+    this.labels.dataset["count"] = String(labelled.length);
+    if (this.labels.childElementCount !== labelled.length) {
+      this.labels.replaceChildren(
+        ...labelled.map(() => {
+          const d = document.createElement("div");
+          d.className = "map-label";
+          d.dataset["testid"] = "map-label";
+          return d;
+        }),
       );
     }
+    labelled.forEach((t, i) => {
+      const node = this.labels.children[i] as HTMLElement | undefined;
+      if (!node) return;
+      const p = map.project([t.position.lon, t.position.lat]);
+      const text =
+        t.identity.name ??
+        (t.identity.mmsi ? `MMSI ${t.identity.mmsi}` : CLASS_LABEL[contactClass(t)]);
+      if (node.textContent !== text) node.textContent = text;
+      node.dataset["track"] = t.id;
+      node.style.transform = `translate(${(p.x + ICON_PX / 2 + 4).toFixed(1)}px, ${(p.y - 7).toFixed(1)}px)`;
+    });
+  }
+
+  private measure(at: [number, number]): void {
+    if (this.measured.length >= 2) this.measured = [];
+    this.measured.push(at);
+    this.drawMeasure();
+  }
+
+  private drawMeasure(): void {
+    const map = this.map;
+    const pts = this.measured;
+    const features: Feature<LineString | Point>[] = pts.map((p) => ({
+      type: "Feature",
+      geometry: { type: "Point", coordinates: p },
+      properties: {},
+    }));
+    const [a, b] = pts;
+    if (a && b) {
+      features.push({
+        type: "Feature",
+        geometry: { type: "LineString", coordinates: [a, b] },
+        properties: {},
+      });
+      const d = distanceNm(a, b);
+      this.tools.result.textContent = `${d.nm.toFixed(2)} NM · ${d.bearing.toFixed(0).padStart(3, "0")}°T`;
+      this.tools.result.dataset["nm"] = d.nm.toFixed(3);
+    } else {
+      this.tools.result.textContent = this.measuring
+        ? a
+          ? "click the second point"
+          : "click the first point"
+        : "";
+      delete this.tools.result.dataset["nm"];
+    }
+    if (map && this.ready)
+      void map
+        .getSource<GeoJSONSource>("measure")
+        ?.setData({ type: "FeatureCollection", features });
   }
 
   /** Centres the map on a track without changing the zoom. */
   focus(track: Track): void {
     this.map?.easeTo({ center: [track.position.lon, track.position.lat], duration: 400 });
   }
+
+  /** Frames the map on these tracks. */
+  fit(tracks: readonly Track[]): void {
+    const map = this.map;
+    if (map === null || tracks.length === 0) return;
+    let [w, s, e, n] = [180, 90, -180, -90];
+    for (const t of tracks) {
+      w = Math.min(w, t.position.lon);
+      e = Math.max(e, t.position.lon);
+      s = Math.min(s, t.position.lat);
+      n = Math.max(n, t.position.lat);
+    }
+    map.fitBounds(
+      [
+        [w, s],
+        [e, n],
+      ],
+      { padding: 60, maxZoom: 9, duration: 0 },
+    );
+  }
+}
+
+/** `17°48.00'N 064°48.00'W`: the form charts and logs use. */
+export function formatLatLon(lat: number, lon: number): string {
+  const part = (v: number, pos: string, neg: string, width: number): string => {
+    const a = Math.abs(v);
+    const d = Math.floor(a);
+    const m = (a - d) * 60;
+    return `${String(d).padStart(width, "0")}°${m.toFixed(2).padStart(5, "0")}'${v >= 0 ? pos : neg}`;
+  };
+  return `${part(lat, "N", "S", 2)} ${part(lon, "E", "W", 3)}`;
 }

@@ -1,10 +1,16 @@
 // The side panel of one track: identity, lineage grouped by contributing partner, and the combined
 // marking the track carries.
 import type { LineageEntry, TrackDetail, TrackMarking } from "../api/types";
+import { CLASS_LABEL, contactClass } from "../map/symbols";
 import { partnerColour } from "../partners";
 import { el, replace, utc } from "./element";
 
-export function renderTrackDetail(root: HTMLElement, track: TrackDetail | null, note = ""): void {
+export function renderTrackDetail(
+  root: HTMLElement,
+  track: TrackDetail | null,
+  note = "",
+  actions: HTMLElement | null = null,
+): void {
   root.dataset["trackId"] = track?.id ?? "";
   if (track === null) {
     replace(root, el("p", { class: "muted" }, note || "Select a track on the map or in the list."));
@@ -19,12 +25,20 @@ export function renderTrackDetail(root: HTMLElement, track: TrackDetail | null, 
       { class: "facts", "data-testid": "track-identity" },
       ...fact("track", track.id),
       ...fact("status", track.status),
+      ...fact("contact", `${CLASS_LABEL[contactClass(track)]} (${track.sources.join(", ")})`),
+      ...fact(
+        "uncertainty",
+        track.uncertainty
+          ? `95 %: ${(track.uncertainty.semi_major_m / 1852).toFixed(2)} × ${(track.uncertainty.semi_minor_m / 1852).toFixed(2)} NM, axis ${track.uncertainty.orientation_deg.toFixed(0)}°T`
+          : undefined,
+      ),
       ...identity.flatMap(([k, v]) => fact(k.replace(/_/g, " "), scalar(v))),
       ...fact("position", `${track.position.lat.toFixed(4)}, ${track.position.lon.toFixed(4)}`),
       ...fact("motion", `${track.speed_kn.toFixed(1)} kn, ${track.course_deg?.toFixed(0) ?? "?"}°`),
       ...fact("updated", utc(track.updated_at)),
       ...fact("reports", track.report_count),
     ),
+    actions,
     el("h4", {}, "Lineage by partner"),
     lineage(track.lineage),
     el("h4", {}, "Marking"),

@@ -11,7 +11,7 @@ export function viewBar(
   me: Me,
   initial: ViewKey | null,
   onChange: (view: ViewKey | null) => void,
-): void {
+): (view: ViewKey | null) => void {
   const purpose = el(
     "select",
     { id: "purpose", "data-testid": "purpose-select", title: "Declared purpose" },
@@ -53,4 +53,10 @@ export function viewBar(
     el("button", { type: "button", "data-testid": "apply-view", onclick: emit }, "Apply"),
     note,
   );
+  // Shows a view key chosen elsewhere (a case declared from the case panel) without emitting it.
+  return (v) => {
+    purpose.value = v?.purpose ?? "";
+    caseInput.value = v?.caseId ?? "";
+    note.textContent = "";
+  };
 }

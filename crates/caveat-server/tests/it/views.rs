@@ -403,3 +403,61 @@ async fn regression_16_views_are_bounded_in_memory() {
     }
     assert_eq!(lineages(&hub, "can", "interdiction").await, first, "a view dropped for memory is built again alike");
 }
+
+/// `at` gives the picture as it was then: positions, trails and originators
+/// cut at T, tracks not yet seen left out; a time that is not one is refused.
+/// Each track also says how it was observed and how sure its position is.
+#[tokio::test]
+async fn the_picture_as_of_a_time_stops_there() {
+    use time::format_description::well_known::Rfc3339;
+    let hub = Hub::new().await;
+    scene(&hub).await;
+    let now = time::OffsetDateTime::now_utc();
+    let get_at = |t: time::OffsetDateTime| format!("/v1/tracks?trail=200&at={}", t.format(&Rfc3339).unwrap());
+    let live = hub.get("/v1/tracks?trail=200", "can", Some("interdiction")).await.json();
+    let live = live["tracks"].as_array().unwrap().clone();
+    assert!(!live.is_empty());
+    for t in &live {
+        assert_eq!(t["sources"], serde_json::json!(["coastal-radar"]), "{t}");
+        let u = &t["uncertainty"];
+        let (major, minor) = (u["semi_major_m"].as_f64().unwrap(), u["semi_minor_m"].as_f64().unwrap());
+        assert!(major >= minor && minor > 0.0, "{u}");
+        assert!((0.0..180.0).contains(&u["orientation_deg"].as_f64().unwrap()), "{u}");
+    }
+    let points = |ts: &[serde_json::Value]| ts.iter().map(|t| t["trail"].as_array().unwrap().len()).sum::<usize>();
+
+    // Five minutes into the hour-old scene: part of the first vessel's reports, part of FRA's.
+    let at = now - time::Duration::hours(1) + time::Duration::seconds(300);
+    let past = hub.get(&get_at(at), "can", Some("interdiction")).await;
+    assert_eq!(past.status, StatusCode::OK, "{}", past.message());
+    let past = past.json()["tracks"].as_array().unwrap().clone();
+    assert!(!past.is_empty());
+    assert!(points(&past) < points(&live), "a trail cut at T is shorter than now's");
+    for t in &past {
+        let updated = time::OffsetDateTime::parse(t["updated_at"].as_str().unwrap(), &Rfc3339).unwrap();
+        assert!(updated <= at, "{t}");
+        let trail = t["trail"].as_array().unwrap();
+        assert!(!trail.is_empty());
+        for p in trail {
+            assert!(time::OffsetDateTime::parse(p["t"].as_str().unwrap(), &Rfc3339).unwrap() <= at, "{p}");
+        }
+        let last = trail.last().unwrap();
+        for axis in ["lat", "lon"] {
+            let (a, b) = (t["position"][axis].as_f64().unwrap(), last[axis].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-5, "the position at T is the newest trail point then: {a} vs {b}");
+        }
+        // Originators are those of the reports up to T.
+        let by: BTreeSet<&str> = trail.iter().filter_map(|p| p["originator"].as_str()).collect();
+        let said: BTreeSet<&str> = t["originators"].as_array().unwrap().iter().filter_map(|o| o.as_str()).collect();
+        assert_eq!(by, said);
+    }
+
+    // Before the first report: nothing yet.
+    let before = hub.get(&get_at(now - time::Duration::hours(2)), "can", Some("interdiction")).await;
+    assert!(before.json()["tracks"].as_array().unwrap().is_empty());
+
+    // Not a time: refused, naming the parameter.
+    let bad = hub.get("/v1/tracks?at=yesterday", "can", Some("interdiction")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.message().contains("`at`"), "{}", bad.message());
+}
