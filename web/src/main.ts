@@ -367,6 +367,9 @@ class App {
 
   private detailRequest = 0;
 
+  /** The selected track's action slot (open a case), kept across refreshes of that track. */
+  private actions: { track: string; slot: HTMLElement } | null = null;
+
   /** Re-reads the selected track under the current view; one the view cannot see is dropped. */
   private showDetail(): void {
     const root = byId("track-detail");
@@ -396,8 +399,13 @@ class App {
         this.detail = detail;
         const canOpen = this.me.roles.some((r) => CASE_ROLES.includes(r));
         let actions: HTMLElement | null = null;
-        if (canOpen) {
+        // A live refresh re-renders the panel: the actions of the same track are kept as they
+        // are, so a half-filled case form or its confirmation is not wiped under the user.
+        if (canOpen && this.actions !== null && this.actions.track === detail.id) {
+          actions = this.actions.slot;
+        } else if (canOpen) {
           const slot = el("div", { class: "track-actions" });
+          this.actions = { track: detail.id, slot };
           const button = el(
             "button",
             {
