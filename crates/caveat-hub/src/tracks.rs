@@ -258,6 +258,9 @@ impl<'a> TrackBody<'a> {
     pub(crate) fn new(t: &'a Track, sources: &'a HashMap<ReportId, Source>, trail: usize) -> Self {
         let skip = t.trail.len().saturating_sub(trail);
         let id = &t.identity;
+        // The lineage is looked up once for both the marking and the source
+        // kinds: it runs to hundreds of reports a track, on every rendering.
+        let described: Vec<&Source> = t.lineage.iter().filter_map(|id| sources.get(id)).collect();
         TrackBody {
             id: t.id.to_string(),
             status: match t.status {
@@ -293,8 +296,8 @@ impl<'a> TrackBody<'a> {
                     originator: sources.get(&p.report).map(|s| Cow::Borrowed(&s.originator)),
                 })
                 .collect(),
-            marking: Marking::combine(t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| &s.marking)),
-            sources: t.lineage.iter().filter_map(|id| sources.get(id)).map(|s| s.kind).collect(),
+            marking: Marking::combine(described.iter().map(|s| &s.marking)),
+            sources: described.iter().map(|s| s.kind).collect(),
             uncertainty: Uncertainty::of(&t.covariance),
         }
     }
