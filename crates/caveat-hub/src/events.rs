@@ -256,6 +256,54 @@ impl Hub {
     /// The view names a case its partner is not in; the store or the audit log fails.
     pub async fn events(&self, user: &User, key: &ViewKey, q: EventQuery) -> Result<EventList, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
+        let (mut events, delivered, case, now) = self.detect_events(user, key, &q).await?;
+        let truncated = events.len() > limit;
+        events.truncate(limit);
+        self.audit_events(user, key, &events, &delivered, case, now).await?;
+        Ok(EventList { events, truncated })
+    }
+
+    /// What changed in `key`'s view's events since the stream that `seen`
+    /// belongs to last sent: events newly raised, and those whose state or
+    /// end changed (a retraction, an event ending), earliest start first, at
+    /// most `limit`. Only what is returned is audited, as a read of the
+    /// reports it rests on; an event the view may no longer use at all (a
+    /// suspension) is not announced, it is gone, and `seen` forgets it.
+    ///
+    /// # Errors
+    /// The view names a case its partner is not in; the store or the audit log fails.
+    pub async fn event_changes(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        q: &EventQuery,
+        seen: &mut EventsSeen,
+    ) -> Result<Vec<EventBody>, Error> {
+        let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
+        let (events, delivered, case, now) = self.detect_events(user, key, q).await?;
+        let present: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        seen.0.retain(|id, _| present.contains(id.as_str()));
+        let mut changed: Vec<EventBody> =
+            events.into_iter().filter(|e| seen.0.get(&e.id) != Some(&(e.state, e.end))).collect();
+        changed.truncate(limit);
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        self.audit_events(user, key, &changed, &delivered, case, now).await?;
+        for e in &changed {
+            seen.0.insert(e.id.clone(), (e.state, e.end));
+        }
+        Ok(changed)
+    }
+
+    /// Detects (or reuses) `key`'s view's events and renders those `q`
+    /// chooses, earliest start first, with the reports they may rest on.
+    async fn detect_events(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        q: &EventQuery,
+    ) -> Result<(Vec<EventBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime), Error> {
         let (snap, now) = self.current(user, key).await?;
         let case = self.case_facts(key).await?;
         let (generation, detector) = self.events.detector.lock().unwrap_or_else(PoisonError::into_inner).clone();
@@ -285,8 +333,6 @@ impl Hub {
             .filter(|a| !q.active_only || a.retracted_at.is_none())
             .collect();
         chosen.sort_by(|a, b| a.event.start.cmp(&b.event.start).then(a.event.id.cmp(&b.event.id)));
-        let truncated = chosen.len() > limit;
-        chosen.truncate(limit);
         let body: Vec<EventBody> = {
             let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
             chosen
@@ -315,15 +361,34 @@ impl Hub {
                 .collect()
         };
         let used: HashSet<ReportId> = chosen.iter().flat_map(|a| a.event.reports.iter().copied()).collect();
-        let delivered: Vec<Report> = view.reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
-        drop(view);
-        // The decisions behind exactly the reports the delivered events rest on.
+        let reports: Vec<Report> = view.reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
+        Ok((body, reports, case, now))
+    }
+
+    /// Audits the delivery of `events`: the decisions behind exactly the
+    /// reports (of `reports`) they rest on.
+    async fn audit_events(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        events: &[EventBody],
+        reports: &[Report],
+        case: Option<caveat_policy::CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let used: HashSet<ReportId> = events.iter().flat_map(|e| e.reports.iter().copied()).collect();
+        let delivered: Vec<Report> = reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
         let decisions = self.access.decide(user, key, Action::Fuse, case, &delivered, now).await?;
         let uses = decision_uses(&delivered, &decisions);
         self.audit.append(self.access.entries(user, key, Action::Fuse, uses, now).await?).await?;
-        Ok(EventList { events: body, truncated })
+        Ok(())
     }
 }
+
+/// What one event stream has sent of its view's events: each event's state
+/// and end as last sent, so that only changes are sent (and audited) again.
+#[derive(Debug, Default)]
+pub struct EventsSeen(HashMap<String, (EventState, Option<OffsetDateTime>)>);
 
 #[cfg(test)]
 mod tests {

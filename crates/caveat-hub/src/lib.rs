@@ -57,7 +57,7 @@ pub use audit::AuditLog;
 pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
-pub use events::{EventBody, EventKindName, EventList, EventQuery, EventState};
+pub use events::{EventBody, EventKindName, EventList, EventQuery, EventState, EventsSeen};
 pub use ingest::{Batch, Ingested};
 pub use policy::{PolicyView, StandingView, SuspensionView};
 pub use recover::{RECOVERY_USER, Recovered};

@@ -73,6 +73,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tracks::get))
         .routes(routes!(tracks::export))
         .routes(routes!(events::list))
+        .routes(routes!(events::stream))
         .routes(routes!(policy::get))
         .routes(routes!(policy::put_standing))
         .routes(routes!(policy::suspend))

@@ -93,6 +93,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         state.hub.view_memory_bytes() as u64,
     );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
+    counter("caveat_event_streams", "Open event streams.", "gauge", m.event_streams.load(Ordering::Relaxed));
     let witnesses = state.hub.witness_status();
     counter(
         "caveat_witnesses_down",

@@ -63,6 +63,8 @@ pub struct DemoUser {
 pub(crate) struct Metrics {
     pub(crate) requests: AtomicU64,
     pub(crate) live_clients: AtomicU64,
+    /// Open event streams (`/v1/events/stream`).
+    pub(crate) event_streams: AtomicU64,
 }
 
 /// Counters kept outside the hub and the HTTP layer (the `caveat` binary's

@@ -208,6 +208,37 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/events/stream": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's view's behaviour events as they happen (Server-Sent Events).
+     * @description `event: event` with `data:` an `Event` (as at `/v1/events`): when the stream
+     *     opens, every event of the view (active and retracted); then each event newly
+     *     raised, and each whose state or end changed (retracted by late data, or
+     *     ended), once per change. Clients keep events by `id`.
+     *
+     *     The stream looks again when the hub's data or policy changes and every 30 s
+     *     (time alone turns a silence into a gap), but sends only what changed in the
+     *     caller's own view, so neither the content nor the timing of what it sends
+     *     depends on data the view may not use. An event that rested on data the view
+     *     may no longer use (a suspension) is not sent again: it is gone from the
+     *     view, as from `/v1/events`. Each event sent is audited as a read of the
+     *     reports it rests on.
+     */
+    get: operations["streamEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/export": {
     parameters: {
       query?: never;
@@ -2052,6 +2083,56 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["EventList"];
+        };
+      };
+      /** @description No purpose, an unknown one, an unknown case, or a bad query. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  streamEvents: {
+    parameters: {
+      query?: {
+        /**
+         * @description Only these kinds, comma-separated (e.g. `encounter,dark-rendezvous`); all when absent.
+         * @example going-dark,dark-rendezvous
+         */
+        kind?: string;
+      };
+      header: {
+        /** @description What the data will be used for. No purpose, no data: a request without one is refused. */
+        "Caveat-Purpose": components["schemas"]["Purpose"];
+        /** @description The case the request acts in, if any: one the caller's partner takes part in. */
+        "Caveat-Case"?: components["schemas"]["CaseId"];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream: `event: event`, `data:` an Event. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
         };
       };
       /** @description No purpose, an unknown one, an unknown case, or a bad query. */

@@ -239,3 +239,92 @@ async fn a_late_report_retracts_a_gap_and_raises_an_encounter_with_its_true_star
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.message().contains("kind"));
 }
+
+/// The events an SSE body has sent so far (`event: event` frames), read until
+/// `ok` holds of everything received or `ms` pass.
+async fn read_stream(
+    body: &mut axum::body::BodyDataStream,
+    got: &mut Vec<Value>,
+    ms: u64,
+    ok: impl Fn(&[Value]) -> bool,
+) -> bool {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+    let mut text = String::new();
+    while !ok(got) {
+        let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await else { return false };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = text.find("\n\n") {
+            let frame: String = text.drain(..end + 2).collect();
+            if frame.lines().any(|l| l == "event: event") {
+                let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+                got.push(serde_json::from_str(&data).unwrap());
+            }
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_raised_and_retracted_events_and_nothing_the_view_may_no_longer_use() {
+    use tower::ServiceExt;
+    let hub = Hub::new().await;
+    hub.state.hub().set_event_config(config()).unwrap();
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::minutes(61);
+    // As in the retraction test: a gap, and two vessels that meet for too short a time.
+    let mut gbr = String::new();
+    for m in (0..=10i64).chain(50..=60) {
+        gbr.push_str(&line(base, 10_000 + m.cast_unsigned(), m, 16.0, -62.0 + 0.01 * m as f64, Some(232_000_009)));
+    }
+    gbr += &drift(base, 20_000, 20, 25, 16.5, -64.0, Some(232_000_001));
+    gbr += &drift(base, 21_000, 20, 25, 16.5015, -64.0, Some(232_000_002));
+    assert_eq!(hub.submit("gbr", gbr).await.status, StatusCode::CREATED);
+
+    let open = |user: &str, query: &str| {
+        Request::get(format!("/v1/events/stream{query}"))
+            .header("authorization", format!("Bearer {}", hub.token(user)))
+            .header("caveat-purpose", "interdiction")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A bad kind and a missing purpose are refused before any stream opens.
+    let bad = caveat_server::app(hub.state.clone()).oneshot(open("can", "?kind=teleport")).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let res = caveat_server::app(hub.state.clone()).oneshot(open("can", "")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body().into_data_stream();
+    let mut got = Vec::new();
+    assert!(read_stream(&mut body, &mut got, 5_000, |g| g.iter().any(|e| e["kind"] == "ais-gap")).await, "{got:?}");
+    let gap_id = got.iter().find(|e| e["kind"] == "ais-gap").unwrap()["id"].clone();
+    assert!(got.iter().all(|e| e["state"] == "active"));
+    assert!(!kinds(&got).contains("encounter"));
+
+    // Late data: the gap is retracted and the encounter raised, each sent once.
+    let mut late = line(base, 10_030, 30, 16.0, -62.0 + 0.3, Some(232_000_009));
+    late += &drift(base, 20_000, 10, 10, 16.5, -64.0, Some(232_000_001));
+    late += &drift(base, 21_000, 10, 10, 16.5015, -64.0, Some(232_000_002));
+    assert_eq!(hub.submit("gbr", late).await.status, StatusCode::CREATED);
+    let retracted_and_raised = |g: &[Value]| {
+        g.iter().any(|e| e["id"] == gap_id && e["state"] == "retracted")
+            && g.iter().any(|e| e["kind"] == "encounter" && e["state"] == "active")
+    };
+    assert!(read_stream(&mut body, &mut got, 8_000, retracted_and_raised).await, "{got:?}");
+    let mut ids: Vec<String> = got.iter().map(|e| format!("{} {}", e["id"], e["state"])).collect();
+    let sent = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), sent, "each change is sent once: {got:?}");
+
+    // GBR suspends CAN: nothing resting on GBR's data is sent again, not even as a retraction.
+    let n = got.len();
+    let req = Request::post("/v1/suspensions")
+        .header("authorization", format!("Bearer {}", hub.token("gbr")))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"partners":["CAN"],"reason":"inquiry"}"#))
+        .unwrap();
+    assert_eq!(hub.send(req).await.status, StatusCode::CREATED);
+    read_stream(&mut body, &mut got, 2_500, |_| false).await;
+    assert_eq!(got.len(), n, "events sent after the suspension: {:?}", &got[n..]);
+    assert!(events(&hub, "can", "interdiction").await.is_empty());
+}
