@@ -87,7 +87,7 @@ pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_HASHES};
 pub use quorum::{QuorumCheckpoint, WitnessPolicy, compare_checkpoints, verify_bundle_quorum};
 pub use storage::{AppendBatch, LogStorage, MemoryStorage};
 pub use tree::{NodeId, stored_node_count};
-pub use usage::{UsageLine, UsagePage, UsageReport, VerifiedPages, entries_touching, summarise, verify_pages};
+pub use usage::{PageRun, UsageLine, UsagePage, UsageReport, VerifiedPages, entries_touching, summarise, verify_pages};
 pub use witness::{
     ALG_COSIGNATURE_V1, AddCheckpoint, CosignerKey, CosignerVerifier, FileWitnessStore, MAX_ADD_CHECKPOINT_BYTES,
     MAX_ADD_CHECKPOINT_PROOF, MemoryWitnessStore, Statement, Witness, WitnessError, WitnessStore,

@@ -292,24 +292,52 @@ pub struct VerifiedPages {
 /// are of different originators, leave a range out, or a page without a
 /// completeness proof follows one with.
 pub fn verify_pages(saved: Option<&str>, key: &VerifierKey, pages: &[UsageReport]) -> Result<VerifiedPages, Error> {
-    let bad = |reason: String| Error::Incomplete { reason };
+    let mut run = PageRun::default();
     let mut entries = Vec::new();
-    let mut complete: Option<Range<u64>> = None;
-    let mut inclusion_only = 0;
     let mut checkpoint = None;
     let mut previous: Option<&str> = saved;
-    for (n, page) in pages.iter().enumerate() {
-        let number = n + 1;
-        if let Some(first) = pages.first()
-            && first.originator != page.originator
-        {
-            return Err(bad(format!(
-                "page {number} is {}'s report, page 1 is {}'s",
-                page.originator, first.originator
-            )));
-        }
+    for page in pages {
         let verified = page.verify(previous, key)?;
-        match (&page.completeness, &mut complete) {
+        run.push(page, verified.entries.len())?;
+        entries.extend(verified.entries);
+        checkpoint = Some(verified.checkpoint);
+        previous = Some(&page.bundle.checkpoint);
+    }
+    let checkpoint = checkpoint.ok_or_else(|| Error::Incomplete { reason: "there are no pages".to_owned() })?;
+    Ok(VerifiedPages { checkpoint, entries, complete: run.complete(), inclusion_only: run.inclusion_only() })
+}
+
+/// Follows a run of verified pages of one originator's usage report: the
+/// complete pages' ranges must follow one another without a gap. For a
+/// verifier that checks each page its own way (e.g. against a witness quorum)
+/// and then hands it here; [`verify_pages`] does both.
+#[derive(Debug, Clone, Default)]
+pub struct PageRun {
+    originator: Option<PartnerId>,
+    pages: usize,
+    complete: Option<Range<u64>>,
+    inclusion_only: usize,
+}
+
+impl PageRun {
+    /// Adds the next page, already verified, which listed `entries` entries.
+    ///
+    /// # Errors
+    /// [`Error::Incomplete`] when the page is of another originator, does not
+    /// start where the complete pages before it ended, or has no completeness
+    /// proof after pages that had one.
+    pub fn push(&mut self, page: &UsageReport, entries: usize) -> Result<(), Error> {
+        let bad = |reason: String| Error::Incomplete { reason };
+        self.pages += 1;
+        let number = self.pages;
+        match &self.originator {
+            Some(first) if *first != page.originator => {
+                return Err(bad(format!("page {number} is {}'s report, page 1 is {first}'s", page.originator)));
+            }
+            Some(_) => {}
+            None => self.originator = Some(page.originator.clone()),
+        }
+        match (&page.completeness, &mut self.complete) {
             (Some(c), Some(range)) => {
                 if c.from != range.end {
                     return Err(bad(format!(
@@ -322,16 +350,22 @@ pub fn verify_pages(saved: Option<&str>, key: &VerifierKey, pages: &[UsageReport
                 }
                 range.end = c.to;
             }
-            (Some(c), None) => complete = Some(c.from..c.to),
+            (Some(c), None) => self.complete = Some(c.from..c.to),
             (None, Some(_)) => {
                 return Err(bad(format!("page {number} has no completeness proof, but the pages before it do")));
             }
-            (None, None) => inclusion_only += verified.entries.len(),
+            (None, None) => self.inclusion_only += entries,
         }
-        entries.extend(verified.entries);
-        checkpoint = Some(verified.checkpoint);
-        previous = Some(&page.bundle.checkpoint);
+        Ok(())
     }
-    let checkpoint = checkpoint.ok_or_else(|| bad("there are no pages".to_owned()))?;
-    Ok(VerifiedPages { checkpoint, entries, complete, inclusion_only })
+
+    /// The range the pages so far are proved complete over.
+    pub fn complete(&self) -> Option<Range<u64>> {
+        self.complete.clone()
+    }
+
+    /// Entries listed on pages without a completeness proof.
+    pub fn inclusion_only(&self) -> usize {
+        self.inclusion_only
+    }
 }
