@@ -27,9 +27,10 @@ use crate::Error;
 /// Most requests folded into one append.
 const MAX_GROUP: usize = 512;
 
-/// A tag leaf is written once this many entries are untagged: at 6 partners a
-/// leaf of about 1.6 KB with its inclusion proof, some 1.5 bytes an entry of
-/// what an originator fetches to check completeness (`docs/audit.md`).
+/// A tag leaf is written once this many entries are untagged: at 6 partners
+/// about 3 bytes an entry of what an originator fetches to check completeness
+/// (the leaf and its inclusion proof; `cargo bench -p caveat-audit --bench
+/// completeness`, `docs/audit.md`).
 pub(crate) const TAG_EVERY: usize = 1024;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
