@@ -147,16 +147,16 @@ fn check_extends(saved: &Checkpoint, now: &Checkpoint, proof: Option<&Consistenc
     proof.verify(&saved.root(), &now.root())
 }
 
-mod base64_bytes {
+pub(crate) mod base64_bytes {
     use super::STANDARD;
     use base64::Engine as _;
     use serde::{Deserialize as _, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&STANDARD.encode(bytes))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
     }

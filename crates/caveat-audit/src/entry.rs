@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::completeness::UsageTags;
 use crate::content::{PolicyEventRef, StoreItem};
 use crate::hash::{Hash, shorten};
 
@@ -341,6 +342,9 @@ pub enum AuditEntry {
     Resume(Resume),
     /// A case step.
     CaseStep(CaseStep),
+    /// Tags of the entries since the previous tag leaf, one column per partner
+    /// (complete usage reports, issue 18; see [`UsageTags`]). Touches no one.
+    UsageTags(UsageTags),
 }
 
 impl AuditEntry {
@@ -361,6 +365,9 @@ impl AuditEntry {
         if entry.to_bytes()? != bytes {
             return Err(Error::Entry { index: None, reason: "not in canonical form".to_owned() });
         }
+        if let AuditEntry::UsageTags(t) = &entry {
+            t.check().map_err(|reason| Error::Entry { index: None, reason: format!("tag leaf {reason}") })?;
+        }
         Ok(entry)
     }
 
@@ -373,6 +380,7 @@ impl AuditEntry {
             AuditEntry::Suspension(e) => e.at,
             AuditEntry::Resume(e) => e.at,
             AuditEntry::CaseStep(e) => e.at,
+            AuditEntry::UsageTags(e) => e.at,
         }
     }
 
@@ -385,6 +393,7 @@ impl AuditEntry {
             AuditEntry::PolicyUpload(e) => vec![&e.partner],
             AuditEntry::Suspension(e) => vec![&e.originator],
             AuditEntry::Resume(e) => vec![&e.originator],
+            AuditEntry::UsageTags(_) => Vec::new(),
         };
         out.sort_unstable();
         out.dedup();
@@ -400,7 +409,7 @@ impl AuditEntry {
             AuditEntry::PolicyUpload(PolicyUpload { event, .. })
             | AuditEntry::Suspension(Suspension { event, .. })
             | AuditEntry::Resume(Resume { event, .. }) => event.map(|e| StoreItem::PolicyEvent { version: e.version }),
-            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) => None,
+            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) | AuditEntry::UsageTags(_) => None,
         }
     }
 

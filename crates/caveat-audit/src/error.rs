@@ -182,6 +182,14 @@ pub enum Error {
     /// A usage report's summary is not what its entries add up to.
     #[error("usage summary does not match its entries")]
     SummaryMismatch,
+    /// A usage report's completeness proof does not hold (see `docs/audit.md`,
+    /// complete usage reports): the report leaves out, adds or misorders an
+    /// entry, or the tag leaves behind it do not cover its range.
+    #[error("usage report is not complete: {reason}")]
+    Incomplete {
+        /// What is wrong, naming the entry or tag leaf index.
+        reason: String,
+    },
     /// A witness policy is malformed.
     #[error("witness policy line {line}: {reason}")]
     Policy {

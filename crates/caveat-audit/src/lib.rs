@@ -16,7 +16,9 @@
 //! - [`SigningKey`], [`VerifierKey`], [`SignedNote`]: Ed25519 keys and C2SP signed notes.
 //! - [`Checkpoint`], [`SignedCheckpoint`]: C2SP tlog checkpoints.
 //! - [`AuditBundle`] and [`verify_bundle`]: what the hub exports and the offline check.
-//! - [`UsageReport`]: each use of one originator's data, summarised, with proofs.
+//! - [`UsageReport`]: each use of one originator's data, summarised, with proofs,
+//!   and with a [`Completeness`] proof that it leaves none out ([`Tagger`] writes
+//!   the [`UsageTags`] leaves that proof rests on).
 //!
 //! ```
 //! use caveat_audit::{AuditBundle, AuditEntry, MemoryStorage, MerkleLog, Resume, SigningKey, verify_bundle};
@@ -47,6 +49,7 @@
 
 mod bundle;
 mod checkpoint;
+mod completeness;
 mod content;
 mod entry;
 mod error;
@@ -63,6 +66,10 @@ mod witness;
 
 pub use bundle::{AuditBundle, BundleEntry, MAX_BUNDLE_ENTRIES, VerifiedBundle, verify_bundle};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use completeness::{
+    Completeness, MAX_TAG_LEAVES, MAX_TAG_SLOTS, MAX_TAG_SPAN, RESUME_SCAN, Tagger, UsageKey, UsageSlot, UsageTags,
+    tag_chain,
+};
 pub use content::{
     BatchContent, PolicyEventRef, REPORT_LOCATOR_BYTES, StoreItem, TreeBuilder, locator, policy_event_digest,
     report_bytes, report_leaf,
@@ -80,7 +87,7 @@ pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_HASHES};
 pub use quorum::{QuorumCheckpoint, WitnessPolicy, compare_checkpoints, verify_bundle_quorum};
 pub use storage::{AppendBatch, LogStorage, MemoryStorage};
 pub use tree::{NodeId, stored_node_count};
-pub use usage::{UsageLine, UsageReport, entries_touching, summarise};
+pub use usage::{PageRun, UsageLine, UsagePage, UsageReport, VerifiedPages, entries_touching, summarise, verify_pages};
 pub use witness::{
     ALG_COSIGNATURE_V1, AddCheckpoint, CosignerKey, CosignerVerifier, FileWitnessStore, MAX_ADD_CHECKPOINT_BYTES,
     MAX_ADD_CHECKPOINT_PROOF, MemoryWitnessStore, Statement, Witness, WitnessError, WitnessStore,

@@ -83,6 +83,13 @@ impl SigningKey {
         self.key_id
     }
 
+    /// A 32-byte secret for `label`, derived from this key's seed (HMAC-SHA256
+    /// keyed by the seed): a deployment then has one secret to keep, and a
+    /// restart derives the same value. Distinct labels give independent secrets.
+    pub fn derive_secret(&self, label: &str) -> [u8; 32] {
+        crate::completeness::hmac_sha256(self.inner.as_bytes(), &[label.as_bytes()])
+    }
+
     /// The public half, to print and give to partners.
     pub fn verifier_key(&self) -> VerifierKey {
         VerifierKey { name: self.name.clone(), key_id: self.key_id, inner: self.inner.verifying_key() }

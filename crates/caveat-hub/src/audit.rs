@@ -3,22 +3,35 @@
 //!
 //! Concurrent requests are batched into one append (group commit): a request
 //! waits for at most one fsync, and the log sees large batches under load.
+//!
+//! The writer also keeps the chain of tag leaves that makes usage reports
+//! provably complete (issue 18, `caveat_audit::Tagger`): a tag leaf after every
+//! [`TAG_EVERY`] entries, and before each usage report so the report is complete
+//! to the end of the log. No timer: an entry left untagged by a crash is tagged
+//! by the next writer to open the log, which reads back to the last tag leaf.
 
 use std::ops::Range;
 use std::sync::mpsc;
 
 use caveat_audit::{
-    AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, StoreItem, UsageReport,
-    VerifierKey,
+    AuditEntry, ConsistencyProof, InclusionProof, MerkleLog, SignedCheckpoint, SigningKey, StoreItem, Tagger,
+    UsagePage, UsageReport, VerifierKey,
 };
 use caveat_core::PartnerId;
 use caveat_store::AuditStorage;
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::Error;
 
 /// Most requests folded into one append.
 const MAX_GROUP: usize = 512;
+
+/// A tag leaf is written once this many entries are untagged: at 6 partners
+/// about 3 bytes an entry of what an originator fetches to check completeness
+/// (the leaf and its inclusion proof; `cargo bench -p caveat-audit --bench
+/// completeness`, `docs/audit.md`).
+pub(crate) const TAG_EVERY: usize = 1024;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
@@ -33,8 +46,11 @@ enum Command {
         indexes: Vec<u64>,
         saved_size: Option<u64>,
         checkpoint: Option<SignedCheckpoint>,
+        from: u64,
+        limit: usize,
         reply: Reply<UsageReport>,
     },
+    FlushTags(Reply<()>),
     Accounted(Vec<StoreItem>, Reply<Vec<Option<u64>>>),
 }
 
@@ -53,16 +69,19 @@ impl std::fmt::Debug for AuditLog {
 
 impl AuditLog {
     /// Opens the log over `storage` and starts its writer thread.
+    /// `partners` each get a column in every tag leaf.
     ///
     /// # Errors
     /// The stored log cannot be read.
-    pub fn start(storage: AuditStorage, key: SigningKey) -> Result<AuditLog, Error> {
+    pub fn start(storage: AuditStorage, key: SigningKey, partners: Vec<PartnerId>) -> Result<AuditLog, Error> {
         let verifier = key.verifier_key();
         let log = MerkleLog::open(storage).map_err(|e| Error::internal("opening the audit log", &e))?;
+        let mut tagger = Tagger::new(&key, partners);
+        tagger.resume(&log).map_err(|e| Error::internal("reading the audit log's tag leaves", &e))?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("caveat-audit".into())
-            .spawn(move || run(log, &key, &rx))
+            .spawn(move || run(log, &key, tagger, &rx))
             .map_err(|e| Error::internal("starting the audit writer", &e))?;
         Ok(AuditLog { tx, verifier })
     }
@@ -123,24 +142,34 @@ impl AuditLog {
         self.ask(|r| Command::Consistency(old, new, r), "building a consistency proof").await
     }
 
-    /// A usage report for `originator` over `indexes`, proved against
-    /// `checkpoint` (a cosigned one) or else a fresh one.
+    /// One page of `originator`'s usage report: at most `limit` of `indexes`
+    /// (every entry touching it, ascending) from index `from`, proved against
+    /// `checkpoint` (a cosigned one) or else a fresh one, and proved complete
+    /// over its range (`caveat_audit::UsageReport::build_page`).
     pub async fn usage(
         &self,
         originator: PartnerId,
         indexes: Vec<u64>,
         saved_size: Option<u64>,
         checkpoint: Option<SignedCheckpoint>,
+        from: u64,
+        limit: usize,
     ) -> Result<UsageReport, Error> {
         self.ask(
-            |reply| Command::Usage { originator, indexes, saved_size, checkpoint, reply },
+            |reply| Command::Usage { originator, indexes, saved_size, checkpoint, from, limit, reply },
             "building a usage report",
         )
         .await
     }
+
+    /// Writes the tag leaves covering every entry so far (none when all are
+    /// covered): a usage report's checkpoint taken after this is complete to its end.
+    pub async fn flush_tags(&self) -> Result<(), Error> {
+        self.ask(Command::FlushTags, "writing the audit log's tag leaves").await
+    }
 }
 
-fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<Command>) {
+fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, mut tagger: Tagger, rx: &mpsc::Receiver<Command>) {
     let text = |e: caveat_audit::Error| e.to_string();
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
@@ -160,7 +189,12 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
             }
         }
         if !appends.is_empty() {
-            append_group(&mut log, appends);
+            append_group(&mut log, &mut tagger, appends);
+        }
+        if tagger.untagged() >= TAG_EVERY {
+            // A failure here is retried at the next append or report, after the
+            // tagger re-reads the log; the entries themselves are durable.
+            let _retried_later = tagger.flush(&mut log, OffsetDateTime::now_utc());
         }
         for c in others {
             // `is_ok` is false only when the requester went away and no longer needs the answer.
@@ -173,14 +207,22 @@ fn run(mut log: MerkleLog<AuditStorage>, key: &SigningKey, rx: &mpsc::Receiver<C
                 Command::Size(r) => r.send(Ok(log.size())).is_ok(),
                 Command::Inclusion(i, s, r) => r.send(log.inclusion_proof(i, s).map_err(text)).is_ok(),
                 Command::Consistency(a, b, r) => r.send(log.consistency_proof(a, b).map_err(text)).is_ok(),
-                Command::Usage { originator, indexes, saved_size, checkpoint, reply } => reply
-                    .send(
-                        checkpoint
-                            .map_or_else(|| log.sign_checkpoint(key), Ok)
-                            .and_then(|cp| UsageReport::build(&log, &originator, &cp, saved_size, &indexes))
-                            .map_err(text),
-                    )
-                    .is_ok(),
+                Command::Usage { originator, indexes, saved_size, checkpoint, from, limit, reply } => {
+                    let page = UsagePage { key: tagger.key(&originator), last_tag: tagger.last(), from, limit };
+                    reply
+                        .send(
+                            checkpoint
+                                .map_or_else(|| log.sign_checkpoint(key), Ok)
+                                .and_then(|cp| {
+                                    UsageReport::build_page(&log, &originator, &cp, saved_size, &page, &indexes)
+                                })
+                                .map_err(text),
+                        )
+                        .is_ok()
+                }
+                Command::FlushTags(r) => {
+                    r.send(tagger.flush(&mut log, OffsetDateTime::now_utc()).map(|_| ()).map_err(text)).is_ok()
+                }
             };
         }
     }
@@ -197,11 +239,17 @@ const APPEND_ATTEMPTS: usize = 4;
 /// second, see caveat-store). Either way the log's edge is read again, entries
 /// already accounted for are dropped, and the rest tried again: each stored
 /// batch and event ends with exactly one entry, whoever wrote it.
-fn append_group(log: &mut MerkleLog<AuditStorage>, mut appends: Vec<(Vec<AuditEntry>, Reply<Range<u64>>)>) {
+fn append_group(
+    log: &mut MerkleLog<AuditStorage>,
+    tagger: &mut Tagger,
+    mut appends: Vec<(Vec<AuditEntry>, Reply<Range<u64>>)>,
+) {
     drop_repeats(&mut appends);
     let mut last_error = String::new();
     for attempt in 0..APPEND_ATTEMPTS {
         if attempt > 0 {
+            // Someone else appended: the tagger re-reads the log before its next leaf.
+            tagger.invalidate();
             if let Err(e) = log.reload() {
                 last_error = e.to_string();
                 continue;
@@ -214,6 +262,7 @@ fn append_group(log: &mut MerkleLog<AuditStorage>, mut appends: Vec<(Vec<AuditEn
         let all: Vec<AuditEntry> = appends.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
         match log.append_entries(&all) {
             Ok(_) => {
+                tagger.appended(log, &all);
                 let mut at = log.size() - all.len() as u64;
                 for (entries, reply) in appends {
                     let n = entries.len() as u64;

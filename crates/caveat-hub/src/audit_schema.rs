@@ -100,6 +100,30 @@ pub struct UsageReport {
     pub summary: Vec<UsageLine>,
     /// The entries with inclusion proofs against a signed checkpoint.
     pub bundle: AuditBundle,
+    /// The proof that `bundle` lists every entry touching the originator in a
+    /// range of the log; absent for entries before tagging began (inclusion only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<Completeness>,
+    /// Where the next page starts (ask again with `from` set to it); absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+/// A usage report's completeness proof: the tag leaves covering `from..to`,
+/// each with its inclusion path against the report's checkpoint, and the
+/// originator's key to read its column of them (see `docs/audit.md`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Completeness {
+    /// The first entry index the report is complete from.
+    pub from: u64,
+    /// One past the last entry index it is complete to.
+    pub to: u64,
+    /// The originator's usage key, 32 bytes base64 (secret to it).
+    #[schema(content_encoding = "base64")]
+    pub key: String,
+    /// The tag leaves, by ascending index.
+    pub tags: Vec<BundleEntry>,
 }
 
 /// RFC 9162 inclusion proof: the leaf at `leaf_index` is in the tree of `tree_size` leaves.

@@ -65,7 +65,7 @@ pub use tracks::{
     Identity, LineageEntry, TrackBody, TrackDetail, TrackPage, TrackPageBody, TrackQuery, TrackState, TrailPoint,
     Uncertainty,
 };
-pub use usage::{CaseOutcome, TransparencyCase, TransparencyReport};
+pub use usage::{CaseOutcome, MAX_USAGE_ENTRIES, TransparencyCase, TransparencyReport};
 pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use views::ADD_INTERVAL;
 
@@ -159,7 +159,10 @@ impl Hub {
     pub async fn open(store: Arc<dyn Store>, audit_key: caveat_audit::SigningKey) -> Result<Hub, Error> {
         let (changes, _) = watch::channel(0);
         let access = Arc::new(Access::open(store.clone()).await?);
-        let audit = AuditLog::start(store.audit_storage()?, audit_key)?;
+        // Every partner gets a column in each tag leaf from the start, so whether
+        // a partner has one says nothing about its activity (issue 18).
+        let partners = store.partners().await?.into_iter().map(|p| p.id).collect();
+        let audit = AuditLog::start(store.audit_storage()?, audit_key, partners)?;
         // Before anything else: what a crash left stored but unaudited gets its entry (issue 16).
         let recovered = recover::reconcile(store.as_ref(), &audit).await?;
         let views = Arc::new(views::Pictures::new(store.clone()));

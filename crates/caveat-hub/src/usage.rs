@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 
 use crate::{Error, Hub};
 
-/// Most entries one usage report lists (the newest).
-pub(crate) const MAX_USAGE_ENTRIES: usize = 10_000;
+/// Most entries one page of a usage report lists; ask for the next page from
+/// the report's `next` (each page is proved complete over its range, issue 18).
+pub const MAX_USAGE_ENTRIES: usize = 10_000;
 
 /// A saved checkpoint's size must be one the log has had (the log's size is
 /// no secret: every auditor's checkpoint shows it).
@@ -61,13 +62,36 @@ impl Hub {
             .map_err(|_| Error::BadRequest(format!("query: no consistency proof from {from} to {to}")))
     }
 
-    /// `me`'s usage report: every entry touching its data (the newest
-    /// [`MAX_USAGE_ENTRIES`]), with proofs against a fresh signed checkpoint
-    /// and, when given, from a saved size (verify offline with `caveat audit verify`).
+    /// The first page of `me`'s usage report (see [`Hub::usage_page`]).
     ///
     /// # Errors
-    /// [`Error::BadRequest`] for a saved size beyond the log; the store or the audit log fails.
+    /// As [`Hub::usage_page`].
     pub async fn usage_report(&self, me: PartnerId, saved_size: Option<u64>) -> Result<UsageReport, Error> {
+        self.usage_page(me, saved_size, 0, MAX_USAGE_ENTRIES).await
+    }
+
+    /// A page of `me`'s usage report: the entries touching its data from log
+    /// index `from`, at most `limit` (at most [`MAX_USAGE_ENTRIES`]), oldest
+    /// first, with proofs against a fresh signed checkpoint and, when given,
+    /// from a saved size, and with the tag leaves proving that no other entry in
+    /// the page's range touches it (verify offline with `caveat audit verify`).
+    /// The report's `next` is where the following page starts, if there is one.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for a saved size beyond the log or a limit of 0 or
+    /// over [`MAX_USAGE_ENTRIES`]; the store or the audit log fails.
+    pub async fn usage_page(
+        &self,
+        me: PartnerId,
+        saved_size: Option<u64>,
+        from: u64,
+        limit: usize,
+    ) -> Result<UsageReport, Error> {
+        if !(1..=MAX_USAGE_ENTRIES).contains(&limit) {
+            return Err(Error::BadRequest(format!("query `limit`: {limit} is not between 1 and {MAX_USAGE_ENTRIES}")));
+        }
+        // Tag every entry so far first, so the checkpoint below covers them.
+        self.audit.flush_tags().await?;
         // With witnesses, the report is proved against the cosigned checkpoint,
         // so a quorum policy can accept it (`caveat audit verify --policy`).
         let checkpoint = match self.witnesses.get() {
@@ -85,10 +109,9 @@ impl Hub {
         };
         check_saved(saved_size, size)?;
         let mut indexes = self.store.audit_entries_touching(&me, size, usize::MAX).await?;
-        if indexes.len() > MAX_USAGE_ENTRIES {
-            indexes.drain(..indexes.len() - MAX_USAGE_ENTRIES);
-        }
-        self.audit.usage(me, indexes, saved_size, checkpoint).await
+        indexes.retain(|&i| i >= from);
+        indexes.sort_unstable();
+        self.audit.usage(me, indexes, saved_size, checkpoint, from, limit).await
     }
 
     /// An originator's transparency report (the API's `/v1/transparency`, the

@@ -479,7 +479,8 @@ impl Check<'_> {
                 let who = e.originator.clone();
                 self.note_policy(index, &e.originator, e.event, e.recovered, || PolicyKey::Resume(who, id));
             }
-            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) => {}
+            // Tag leaves (issue 18) account for nothing in the store.
+            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) | AuditEntry::UsageTags(_) => {}
         }
     }
 

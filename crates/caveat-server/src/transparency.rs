@@ -143,20 +143,34 @@ pub(crate) struct UsageQuery {
     saved_size: Option<u64>,
 }
 
-/// The caller's partner's usage report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UsagePageQuery {
+    /// Size of a checkpoint the caller saved earlier: the report then proves the log grew from it.
+    saved_size: Option<u64>,
+    /// The log index the page starts at (the previous page's `next`); 0 when absent.
+    from: Option<u64>,
+    /// Most entries on the page, 1 to 10,000; 10,000 when absent.
+    limit: Option<usize>,
+}
+
+/// The caller's partner's usage report, a page at a time.
 ///
-/// Every audit entry touching its data (the newest 10,000), summarised by
-/// partner, purpose and case, with proofs against a fresh signed checkpoint
-/// (verify offline with `caveat audit verify`).
+/// Every audit entry touching its data from index `from` (at most `limit`,
+/// oldest first), summarised by partner, purpose and case, with proofs against
+/// a fresh signed checkpoint and a completeness proof: the tag leaves showing no
+/// other entry in the page's range touches its data. `next` is where the next
+/// page starts (verify offline with `caveat audit verify`, several pages at once).
 #[utoipa::path(
     get,
     path = "/usage",
     operation_id = "usage",
     tag = "audit",
-    params(UsageQuery),
+    params(UsagePageQuery),
     responses(
         (status = 200, description = "The usage report.", body = audit_schema::UsageReport),
-        (status = 400, description = "`saved_size` beyond the log, or a bad query.", body = ErrorBody),
+        (status = 400, description = "`saved_size` beyond the log, a `limit` out of range, or a bad query.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
     )
@@ -164,10 +178,12 @@ pub(crate) struct UsageQuery {
 pub(crate) async fn usage(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<UsageQuery>,
+    ApiQuery(q): ApiQuery<UsagePageQuery>,
 ) -> Result<Json<UsageReport>, ApiError> {
     caller.require(AUDITORS, "auditor or partner-admin")?;
-    Ok(Json(state.hub.usage_report(caller.user.partner.clone(), q.saved_size).await?))
+    let me = caller.user.partner.clone();
+    let limit = q.limit.unwrap_or(caveat_hub::MAX_USAGE_ENTRIES);
+    Ok(Json(state.hub.usage_page(me, q.saved_size, q.from.unwrap_or(0), limit).await?))
 }
 
 /// The caller's partner's transparency report.

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use caveat_audit::{
-    AuditBundle, ConsistencyProof, SignedCheckpoint, UsageReport, VerifierKey, WitnessPolicy, compare_checkpoints,
-    verify_bundle, verify_bundle_quorum,
+    AuditBundle, ConsistencyProof, PageRun, SignedCheckpoint, UsageReport, VerifierKey, WitnessPolicy,
+    compare_checkpoints, verify_bundle, verify_bundle_quorum,
 };
 use caveat_core::PartnerId;
 
@@ -21,7 +21,8 @@ pub(crate) enum Command {
     },
     /// Sign and print a checkpoint of the log as it is now (a partner saves it).
     Checkpoint,
-    /// Export PARTNER's usage report: every entry touching its data, with proofs.
+    /// Export PARTNER's usage report: every entry touching its data, with proofs
+    /// of inclusion and of completeness, a page at a time.
     Export {
         /// The originator.
         #[arg(long)]
@@ -32,6 +33,12 @@ pub(crate) enum Command {
         /// Where to write the JSON (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The log index the page starts at (the previous page's `next`).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most entries on the page (1 to 10,000).
+        #[arg(long, default_value_t = caveat_hub::MAX_USAGE_ENTRIES)]
+        limit: usize,
     },
     /// Check the stored reports and policy history against the audit log:
     /// every batch and policy event has its entry and matches it. Names the
@@ -64,7 +71,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Verify an exported usage report or bundle offline: signatures, inclusion, consistency.
+    /// Verify an exported usage report or bundle offline: signatures, inclusion,
+    /// consistency, and a usage report's completeness: the tag leaves it carries
+    /// show it lists every entry touching the originator's data in its range.
     Verify {
         /// The hub's public key (the vkey text, or a file holding it).
         #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
@@ -80,8 +89,11 @@ pub(crate) enum Command {
         /// A checkpoint saved earlier (file), to check the log only grew since.
         #[arg(long)]
         saved: Option<PathBuf>,
-        /// The exported JSON (usage report or bundle).
-        export: PathBuf,
+        /// The exported JSON (usage report or bundle); several pages of one
+        /// usage report in order (`--from` each previous page's `next`): each
+        /// must extend the one before and start where it ended.
+        #[arg(required = true)]
+        export: Vec<PathBuf>,
     },
     /// Compare two signed checkpoints of the hub's log (e.g. one a partner
     /// gossiped): same root at the same size, or a consistency proof between
@@ -133,7 +145,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
         Command::Reconcile { usage, hub_key, saved, grace_ms, json } => {
             reconcile(&hub, &usage, &hub_key, saved.as_deref(), grace_ms, json).await?;
         }
-        Command::Export { partner, saved, out } => {
+        Command::Export { partner, saved, out, from, limit } => {
             let saved_size = match &saved {
                 Some(p) => Some(
                     caveat_audit::SignedCheckpoint::open(&read(p)?, hub.audit().verifier_key())
@@ -143,7 +155,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
                 ),
                 None => None,
             };
-            let report = hub.usage_report(partner.clone(), saved_size).await?;
+            let report = hub.usage_page(partner.clone(), saved_size, from, limit).await?;
             let json = serde_json::to_string_pretty(&report)?;
             match out {
                 Some(p) => {
@@ -151,6 +163,9 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
                     eprintln!("{partner}: {} entries written to {}", report.bundle.entries.len(), p.display());
                 }
                 None => println!("{json}"),
+            }
+            if let Some(next) = report.next {
+                eprintln!("{partner}: more entries follow: export the next page with --from {next}");
             }
         }
         Command::Key { .. }
@@ -259,19 +274,69 @@ fn verify(
     policy: Option<&Path>,
     gossip: Option<&Path>,
     saved: Option<&Path>,
-    export: &Path,
+    exports: &[PathBuf],
 ) -> anyhow::Result<()> {
     let policy: Option<WitnessPolicy> = policy
         .map(|p| read(p)?.parse().with_context(|| format!("{}: not a witness policy", p.display())))
         .transpose()?;
     let saved_text = saved.map(read).transpose()?;
+    let mut run = PageRun::default();
+    // Each page after the first must extend the one before it.
+    let mut previous = saved_text.clone();
+    let mut last = None;
+    for export in exports {
+        let (report, checkpoint) = verify_one(policy.as_ref(), key, gossip, previous.as_deref(), export)?;
+        if let Some(r) = &report {
+            run.push(r, r.bundle.entries.len())
+                .map_err(|e| anyhow::anyhow!("{}: VERIFICATION FAILED: {e}", export.display()))?;
+        }
+        previous = Some(checkpoint);
+        last = report;
+    }
+    if let Some(r) = last {
+        match run.complete() {
+            Some(range) => println!(
+                "COMPLETE: every entry touching {}'s data in log entries {}..{} is listed{}",
+                r.originator,
+                range.start,
+                range.end,
+                if run.inclusion_only() > 0 {
+                    format!("; {} entries before tagging began are proved included only", run.inclusion_only())
+                } else {
+                    String::new()
+                }
+            ),
+            None => println!(
+                "note: no completeness proof (a report from before issue 18, or entries before tagging began): \
+                 the entries are proved included, not that none is left out"
+            ),
+        }
+        if let Some(next) = r.next {
+            println!(
+                "note: the report continues: export the next page with --from {next} and verify it after this one"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Verifies one export (a usage report page or a bundle) against `previous`,
+/// prints what it proved, and returns the report (if it is one) and its
+/// checkpoint's note text.
+fn verify_one(
+    policy: Option<&WitnessPolicy>,
+    key: Option<&str>,
+    gossip: Option<&Path>,
+    previous: Option<&str>,
+    export: &Path,
+) -> anyhow::Result<(Option<UsageReport>, String)> {
     let text = read(export)?;
     let (bundle, summary) = match serde_json::from_str::<UsageReport>(&text) {
         Ok(r) => (r.bundle.clone(), Some(r)),
         Err(_) => (AuditBundle::from_json(&text).context("not a usage report or an audit bundle")?, None),
     };
-    let (verified, vkey, witnessed) = match (&policy, key) {
-        (Some(policy), _) => match verify_bundle_quorum(saved_text.as_deref(), policy, &bundle) {
+    let (verified, vkey, witnessed) = match (policy, key) {
+        (Some(policy), _) => match verify_bundle_quorum(previous, policy, &bundle) {
             Ok((v, q)) => {
                 let names: Vec<String> = q.cosigners.iter().map(|(n, _)| n.clone()).collect();
                 (v, q.log_key, format!("; cosigned by a quorum of witnesses ({})", names.join(", ")))
@@ -280,7 +345,7 @@ fn verify(
         },
         (None, Some(key)) => {
             let vkey = verifier_key(key, "--key")?;
-            match verify_bundle(saved_text.as_deref(), &vkey, &bundle) {
+            match verify_bundle(previous, &vkey, &bundle) {
                 Ok(v) => (v, vkey, String::new()),
                 Err(e) => bail!("{}: VERIFICATION FAILED: {e}", export.display()),
             }
@@ -306,16 +371,35 @@ fn verify(
         }
     }
     println!(
-        "OK: checkpoint of {} entries signed by {}{witnessed}; {} entries proved included{}",
+        "OK: {}: checkpoint of {} entries signed by {}{witnessed}; {} entries proved included{}",
+        export.display(),
         verified.checkpoint.size(),
         vkey,
         verified.entries.len(),
-        if saved_text.is_some() { "; consistent with the saved checkpoint" } else { "" }
+        if previous.is_some() { "; consistent with the saved checkpoint (or the page before)" } else { "" }
     );
-    if let Some(r) = summary {
+    if let Some(r) = &summary {
+        if let Some((index, _)) = verified.entries.iter().find(|(_, e)| !e.touches(&r.originator)) {
+            bail!("{}: VERIFICATION FAILED: entry {index} does not touch {}", export.display(), r.originator);
+        }
         let again = caveat_audit::summarise(&r.originator, &verified.entries);
         if again != r.summary {
             bail!("{}: the summary does not match the verified entries", export.display());
+        }
+        if let Some(c) = &r.completeness {
+            // The bundle's own order: a report listing entries out of order is refused.
+            let listed: Vec<u64> = r.bundle.entries.iter().map(|e| e.index).collect();
+            if let Err(e) = c.verify(&r.originator, &verified.checkpoint, &listed) {
+                bail!("{}: VERIFICATION FAILED: {e}", export.display());
+            }
+            println!(
+                "  complete over entries {}..{}: {} tag leaves read, {} entries carry {}'s tag, all listed",
+                c.from,
+                c.to,
+                c.tags.len(),
+                listed.len(),
+                r.originator
+            );
         }
         for line in &r.summary {
             println!(
@@ -331,7 +415,7 @@ fn verify(
             );
         }
     }
-    Ok(())
+    Ok((summary, bundle.checkpoint))
 }
 
 async fn verify_store(db: &crate::db::Db, partner: Option<&PartnerId>) -> anyhow::Result<()> {

@@ -514,10 +514,12 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The caller's partner's usage report.
-     * @description Every audit entry touching its data (the newest 10,000), summarised by
-     *     partner, purpose and case, with proofs against a fresh signed checkpoint
-     *     (verify offline with `caveat audit verify`).
+     * The caller's partner's usage report, a page at a time.
+     * @description Every audit entry touching its data from index `from` (at most `limit`,
+     *     oldest first), summarised by partner, purpose and case, with proofs against
+     *     a fresh signed checkpoint and a completeness proof: the tag leaves showing no
+     *     other entry in the page's range touches its data. `next` is where the next
+     *     page starts (verify offline with `caveat audit verify`, several pages at once).
      */
     get: operations["usage"];
     put?: never;
@@ -687,6 +689,27 @@ export interface components {
           /** @enum {string} */
           status: "withheld by its originator";
         };
+    /**
+     * @description A usage report's completeness proof: the tag leaves covering `from..to`,
+     *     each with its inclusion path against the report's checkpoint, and the
+     *     originator's key to read its column of them (see `docs/audit.md`).
+     */
+    Completeness: {
+      /**
+       * Format: int64
+       * @description The first entry index the report is complete from.
+       */
+      from: number;
+      /**
+       * Format: int64
+       * @description One past the last entry index it is complete to.
+       */
+      to: number;
+      /** @description The originator's usage key, 32 bytes base64 (secret to it). */
+      key: string;
+      /** @description The tag leaves, by ascending index. */
+      tags: components["schemas"]["BundleEntry"][];
+    };
     /** @description RFC 9162 consistency proof: the tree of `old_size` leaves is a prefix of the tree of `new_size`. */
     ConsistencyProof: {
       /**
@@ -1511,6 +1534,12 @@ export interface components {
       summary: components["schemas"]["UsageLine"][];
       /** @description The entries with inclusion proofs against a signed checkpoint. */
       bundle: components["schemas"]["AuditBundle"];
+      completeness?: null | components["schemas"]["Completeness"];
+      /**
+       * Format: int64
+       * @description Where the next page starts (ask again with `from` set to it); absent on the last page.
+       */
+      next?: number | null;
     };
     /** @description A user's id, e.g. `ana@can`: 1-64 of a-z 0-9 . _ - @. */
     UserId: string;
@@ -2835,6 +2864,10 @@ export interface operations {
       query?: {
         /** @description Size of a checkpoint the caller saved earlier: the report then proves the log grew from it. */
         saved_size?: number;
+        /** @description The log index the page starts at (the previous page's `next`); 0 when absent. */
+        from?: number;
+        /** @description Most entries on the page, 1 to 10,000; 10,000 when absent. */
+        limit?: number;
       };
       header?: never;
       path?: never;
@@ -2851,7 +2884,7 @@ export interface operations {
           "application/json": components["schemas"]["UsageReport"];
         };
       };
-      /** @description `saved_size` beyond the log, or a bad query. */
+      /** @description `saved_size` beyond the log, a `limit` out of range, or a bad query. */
       400: {
         headers: {
           [name: string]: unknown;

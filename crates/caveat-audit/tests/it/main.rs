@@ -3,11 +3,14 @@
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
     clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
     reason = "test sizes and minutes are small numbers"
 )]
 
 #[cfg(test)]
 mod c2sp_interop;
+#[cfg(test)]
+mod completeness;
 #[cfg(test)]
 mod fixture;
 #[cfg(test)]

@@ -300,8 +300,17 @@ async fn load(hub: &Hub, world: &World, with_extra: bool) {
 }
 
 /// The usage report with what legitimately differs (indexes, proofs, times) taken out.
+///
+/// Of the completeness proof (issue 18) only the key is kept: its range and its
+/// tag leaves depend on how many entries the log holds, which, like the
+/// checkpoint's size, is no secret; the tag leaves' columns for others are
+/// masked under keys CAN does not hold (`caveat-audit`'s completeness tests show
+/// they read as coin flips), and its own column follows its own entries.
 fn usage_view(body: &[u8]) -> Value {
     let mut v: Value = serde_json::from_slice(body).unwrap();
+    if let Some(c) = v.get_mut("completeness").and_then(Value::as_object_mut) {
+        c.retain(|k, _| k == "key");
+    }
     let bundle = if v.get("proof").is_some() { v["proof"].take() } else { v["bundle"].take() };
     let entries: Vec<Value> = bundle["entries"]
         .as_array()

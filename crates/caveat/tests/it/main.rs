@@ -9,6 +9,7 @@
 
 mod accounting;
 mod architecture;
+mod complete_usage;
 mod crash;
 mod crash_serve;
 mod federation;

@@ -228,8 +228,13 @@ fn a_split_view_cannot_reach_a_quorum_and_gossip_exposes_it() {
     let ta = ok(&a, &["user", "add", "audit@gbr", "--partner", "GBR", "--roles", "auditor"]).trim().to_owned();
     let tb = ok(&b, &["user", "add", "audit@can", "--partner", "CAN", "--roles", "auditor"]).trim().to_owned();
     let (_sa, pa) = serve(&a, &[&gbr, &nld]);
-    let (_, _, note_a) = http(pa, "GET", "/v1/audit/checkpoint", Some(&ta), "");
     let (_sb, pb) = serve(&b, &[&can, &nld]);
+    // The usage reports first: each appends a tag leaf over the entries so far
+    // (issue 18 item 5), and the checkpoints gossiped below are then of the
+    // same size as the reports'.
+    let (_, _, usage_a) = http(pa, "GET", "/v1/usage", Some(&ta), "");
+    let (_, _, usage_b) = http(pb, "GET", "/v1/usage", Some(&tb), "");
+    let (_, _, note_a) = http(pa, "GET", "/v1/audit/checkpoint", Some(&ta), "");
     let (_, head_b, note_b) = http(pb, "GET", "/v1/audit/checkpoint", Some(&tb), "");
     assert_eq!(note_a.lines().nth(1), note_b.lines().nth(1), "same size");
     assert_ne!(note_a.lines().nth(2), note_b.lines().nth(2), "different roots");
@@ -237,8 +242,6 @@ fn a_split_view_cannot_reach_a_quorum_and_gossip_exposes_it() {
     assert!(head_b.contains("caveat-witnesses-down: witness.nld"), "{head_b}");
     let cp_a = a.write("a.checkpoint", &note_a);
     let cp_b = a.write("b.checkpoint", &note_b);
-    let (_, _, usage_a) = http(pa, "GET", "/v1/usage", Some(&ta), "");
-    let (_, _, usage_b) = http(pb, "GET", "/v1/usage", Some(&tb), "");
     let ua = a.write("usage-a.json", usage_a);
     let ub = a.write("usage-b.json", usage_b);
     let out = a.run(&["audit", "verify", "--policy", &quorum, ua.to_str().unwrap()]);
