@@ -9,6 +9,7 @@
 
 mod accounting;
 mod architecture;
+mod cot;
 mod crash;
 mod crash_serve;
 mod federation;
