@@ -15,6 +15,7 @@ mod crash_serve;
 mod federation;
 mod feed;
 mod ingest;
+mod labels;
 mod multi_hub;
 mod same_audit;
 mod slow_clients;
