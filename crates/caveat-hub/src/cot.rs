@@ -47,6 +47,37 @@ pub struct CotEvent {
     pub xml: String,
     /// What the event says, without its times: a stream re-sends an event only when this changed.
     pub content: String,
+    /// The track's STANAG 4774 label (docs/labels.md), bound to the event by [`Hub::bind_cot`].
+    pub label: Label,
+}
+
+/// The media type a CoT event's binding names.
+pub const COT_MEDIA_TYPE: &str = "application/cot+xml";
+
+/// The element that carries an event's binding, last in its `<detail>`.
+const BINDING_ELEMENT: &str = "<__binding bdo=\"";
+
+/// An event's XML with its binding element inserted, last in `<detail>`.
+fn with_binding(xml: &str, bdo: &str) -> String {
+    match xml.rfind("</detail>") {
+        Some(at) => {
+            let (head, tail) = xml.split_at(at);
+            format!("{head}{BINDING_ELEMENT}{bdo}\"/>{tail}")
+        }
+        None => xml.to_owned(),
+    }
+}
+
+/// An event as received split into the bytes its binding covers (the event without its
+/// `<__binding bdo=".."/>` element) and the binding data object (base64url, as sent), or `None`
+/// when it has no binding.
+pub fn split_binding(xml: &str) -> Option<(String, String)> {
+    let start = xml.find(BINDING_ELEMENT)?;
+    let value_start = start + BINDING_ELEMENT.len();
+    let value_len = xml.get(value_start..)?.find('"')?;
+    let end = value_start + value_len;
+    let after = xml.get(end..)?.strip_prefix("\"/>")?;
+    Some((format!("{}{after}", xml.get(..start)?), xml.get(value_start..end)?.to_owned()))
 }
 
 /// A view's tracks as CoT events, audited, and the view's content version.
@@ -143,7 +174,7 @@ pub fn track_event(
     let uid = format!("{UID_PREFIX}{}", t.id);
     let content = detail_xml(t, label)?;
     let xml = envelope(&uid, t, label, now, stale_time(t.marking.as_ref(), now, stale_after), &content)?;
-    Ok(CotEvent { uid, xml, content })
+    Ok(CotEvent { uid, xml, content, label: label.clone() })
 }
 
 /// The same event told stale at `now`: what a stream sends when a track leaves its view
@@ -445,6 +476,18 @@ pub fn sighting(xml: &[u8]) -> Result<Option<caveat_core::ReportDraft>, CotInErr
 }
 
 impl Hub {
+    /// The event as sent: with its label bound to exactly its bytes by a 4778 binding data object
+    /// (base64url JSON in `detail/__binding/@bdo`; the JWS covers the event without that element).
+    ///
+    /// # Errors
+    /// Encoding fails (an internal error).
+    pub fn bind_cot(&self, event: &CotEvent) -> Result<String, Error> {
+        use base64::Engine as _;
+        let binding = self.bind(event.label.clone(), COT_MEDIA_TYPE, event.xml.as_bytes())?;
+        let bdo = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(binding.to_json()?);
+        Ok(with_binding(&event.xml, &bdo))
+    }
+
     /// The tracks of `key`'s view as CoT events, stale `stale_after` from now
     /// (or at their marking's not-after), audited (`fuse`, as `/v1/tracks`)
     /// before they are returned.
@@ -500,7 +543,8 @@ mod tests {
     #[test]
     fn a_stale_event_keeps_its_uid_and_content_and_ends_now() {
         let xml = "<?xml version=\"1.0\"?>\n<event version=\"2.0\" uid=\"u\" time=\"2026-01-01T00:00:00Z\" start=\"2026-01-01T00:00:00Z\" stale=\"2026-01-01T00:05:00Z\"><point/></event>";
-        let e = CotEvent { uid: "u".into(), xml: xml.into(), content: "c".into() };
+        let label = crate::label::LabelPolicy::default().label([], None, OffsetDateTime::UNIX_EPOCH);
+        let e = CotEvent { uid: "u".into(), xml: xml.into(), content: "c".into(), label };
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_454);
         let s = stale_event(&e, now);
         let n = rfc3339(now);
@@ -509,5 +553,14 @@ mod tests {
         assert!(s.xml.contains(" start=\"2026-01-01T00:00:00Z\""));
         assert_eq!(s.uid, "u");
         assert!(s.xml.ends_with("</event>"));
+    }
+
+    #[test]
+    fn a_binding_element_comes_out_as_it_went_in() {
+        let xml = "<?xml version=\"1.0\"?>\n<event><point/><detail><remarks>r</remarks></detail></event>";
+        let bound = with_binding(xml, "abc_-");
+        assert!(bound.contains("<__binding bdo=\"abc_-\"/></detail>"), "{bound}");
+        assert_eq!(split_binding(&bound), Some((xml.to_owned(), "abc_-".to_owned())));
+        assert_eq!(split_binding(xml), None);
     }
 }

@@ -333,15 +333,19 @@ async fn deliver_loop(
             let now = OffsetDateTime::now_utc();
             let mut out = Vec::new();
             let (mut events, mut stale) = (0, 0);
+            // Only what is sent is signed (one Ed25519 signature an event): a
+            // delivery after a change signs the tracks that changed, not the view.
             for (uid, e) in &picture.events {
                 if full || sent.get(uid).is_none_or(|s| s.content != e.content) {
-                    out.extend_from_slice(e.xml.as_bytes());
+                    let Ok(xml) = hub.bind_cot(e) else { return };
+                    out.extend_from_slice(xml.as_bytes());
                     events += 1;
                 }
             }
             for (uid, e) in &sent {
                 if !picture.events.contains_key(uid) {
-                    out.extend_from_slice(stale_event(e, now).xml.as_bytes());
+                    let Ok(xml) = hub.bind_cot(&stale_event(e, now)) else { return };
+                    out.extend_from_slice(xml.as_bytes());
                     stale += 1;
                 }
             }

@@ -5,6 +5,7 @@
 //! marking attributes, stale no later than the marking's not-after); a
 //! suspension makes them stale on the stream at once; a sighting the client
 //! drops on its map is stored as its partner's report with the default marking.
+//! Each event's own label binding is verified with jwcrypto.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -178,7 +179,8 @@ fn a_tak_client_gets_its_view_as_cot_and_loses_it_on_suspension() {
     }
 
     // CAN's analyst, for monitoring: the track arrives, fused, marked.
-    let (_c, rx) = client(cot, &["--username", "monitoring", "--token", &ana, "--sighting"], 40);
+    let vkey = ok(&hub, &["audit", "key"]).trim().to_owned();
+    let (_c, rx) = client(cot, &["--username", "monitoring", "--token", &ana, "--sighting", "--vkey", &vkey], 40);
     let e = rx.recv_timeout(Duration::from_secs(15)).expect("an event");
     assert!(e["uid"].as_str().unwrap().starts_with("caveat.track."), "{e}");
     assert_eq!(e["type"], "a-u-S-X-M");
@@ -187,6 +189,12 @@ fn a_tak_client_gets_its_view_as_cot_and_loses_it_on_suspension() {
     assert_eq!(e["access"], "caveat:RESTRICTED");
     assert!(e["caveat"].as_str().unwrap().contains("purposes=monitoring"), "{e}");
     assert_eq!(e["mmsi"], "235000111");
+    // The event's own 4778 binding verifies with jwcrypto, and its signed label is the track's.
+    assert_eq!(e["binding"]["verified"], true, "{e}");
+    assert_eq!(e["binding"]["cty"], "application/cot+xml");
+    let info = &e["binding"]["label"]["ConfidentialityInformation"];
+    assert_eq!(info["Classification"], "RESTRICTED");
+    assert_eq!(info["PolicyIdentifier"], "urn:example:caveat:test");
     assert!((e["lat"].as_f64().unwrap() - 18.002).abs() < 0.01, "{e}");
     assert!(e["ce"].as_f64().unwrap() > 0.0 && e["ce"].as_f64().unwrap() < 1_000.0, "{e}");
     let (time, start, stale) = (parse_time(&e["time"]), parse_time(&e["start"]), parse_time(&e["stale"]));
@@ -206,6 +214,7 @@ fn a_tak_client_gets_its_view_as_cot_and_loses_it_on_suspension() {
     };
     assert!(suspended.elapsed() < Duration::from_secs(5), "told after {:?}", suspended.elapsed());
     assert!(parse_time(&gone["stale"]) >= time);
+    assert_eq!(gone["binding"]["verified"], true, "the stale event is signed anew: {gone}");
 
     // The sighting pytak sent is CAN's report, with CAN's default marking for a vessel sighting.
     let reports: Vec<Value> = loop {

@@ -14,7 +14,27 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 
+import base64
+import os
+
 import pytak
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from verify_binding import verify  # noqa: E402  (jwcrypto)
+
+BINDING = b'<__binding bdo="'
+
+
+def binding_of(data, vkey):
+    """Verifies an event's own 4778 binding: the JWS covers the event without its binding element."""
+    start = data.find(BINDING)
+    if start < 0:
+        return None
+    end = data.index(b'"', start + len(BINDING))
+    bdo = json.loads(base64.urlsafe_b64decode(data[start + len(BINDING):end] + b"=" * (-(end - start - len(BINDING)) % 4)))
+    assert data[end:end + 3] == b'"/>'
+    covered = data[:start] + data[end + 3:]
+    return verify(vkey, covered, bdo)
 
 
 class Reader(pytak.RXWorker):
@@ -22,7 +42,7 @@ class Reader(pytak.RXWorker):
         pass
 
 
-def summary(data):
+def summary(data, vkey):
     root = ET.fromstring(data[data.find(b"<event"):])
     point = root.find("point")
     track = root.find("detail/track")
@@ -45,6 +65,7 @@ def summary(data):
         "speed": track.get("speed") if track is not None else None,
         "mmsi": caveat.get("mmsi") if caveat is not None else None,
         "remarks": root.findtext("detail/remarks"),
+        "binding": binding_of(data, vkey) if vkey else None,
     }
 
 
@@ -80,7 +101,7 @@ async def main(args):
         if not data:
             print(json.dumps({"closed": True}), flush=True)
             break
-        print(json.dumps(summary(data)), flush=True)
+        print(json.dumps(summary(data, args.vkey)), flush=True)
 
 
 if __name__ == "__main__":
@@ -90,5 +111,6 @@ if __name__ == "__main__":
     p.add_argument("--token", default="")
     p.add_argument("--no-auth", action="store_true")
     p.add_argument("--sighting", action="store_true")
+    p.add_argument("--vkey", default="", help="the hub's verifier key: check each event's binding with jwcrypto")
     p.add_argument("--seconds", type=float, default=10)
     asyncio.run(main(p.parse_args()))

@@ -19,28 +19,35 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def main(vkey, export_path, bdo_path):
-    raw = base64.b64decode(vkey.strip().rsplit("+", 1)[1])
+def verify(vkey, data, bdo):
+    """The result of verifying binding data object `bdo` (parsed JSON) over `data` (bytes)."""
+    # name+keyid+base64: the base64 itself may contain "+".
+    raw = base64.b64decode(vkey.strip().split("+", 2)[2])
     assert raw[0] == 1 and len(raw) == 33, "not an Ed25519 vkey"
     key = jwk.JWK(kty="OKP", crv="Ed25519", x=b64url(raw[1:]))
-    data = open(export_path, "rb").read()
-    bdo = json.load(open(bdo_path))
     compact = bdo["signature"]["compact"]
     token = jws.JWS()
     token.deserialize(compact)
     try:
         token.verify(key, alg="EdDSA", detached_payload=data)
     except jws.InvalidJWSSignature as e:
-        print(json.dumps({"verified": False, "error": str(e)}))
-        return
+        return {"verified": False, "error": str(e)}
     header = json.loads(base64.urlsafe_b64decode(compact.split(".")[0] + "=="))
     binding = bdo["bindingInformation"]["metadataBinding"]
     ref = binding["dataReference"]
     assert ref["digestAlgorithm"] == "SHA-256"
     digest_ok = ref["digestValue"] == b64url(hashlib.sha256(data).digest()) and ref["size"] == len(data)
     label_ok = header[LABEL] == binding["originatorConfidentialityLabel"]
-    print(json.dumps({"verified": digest_ok and label_ok, "alg": header["alg"], "cty": header["cty"],
-                      "label": header[LABEL], "digest_ok": digest_ok, "label_ok": label_ok}))
+    return {"verified": digest_ok and label_ok, "alg": header["alg"], "cty": header["cty"],
+            "label": header[LABEL], "digest_ok": digest_ok, "label_ok": label_ok}
+
+
+def main(vkey, export_path, bdo_path):
+    with open(export_path, "rb") as f:
+        data = f.read()
+    with open(bdo_path) as f:
+        bdo = json.load(f)
+    print(json.dumps(verify(vkey, data, bdo)))
 
 
 if __name__ == "__main__":
