@@ -38,9 +38,7 @@ use caveat_hub::cot::{CotEvent, MAX_EVENT_BYTES, sighting, stale_event};
 use caveat_hub::{Actor, Batch, Hub};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// Longest authentication message, bytes.
@@ -93,6 +91,69 @@ pub(crate) struct CotConfig {
     sightings_per_minute: Option<u32>,
     /// Seconds a new connection has to authenticate [default: 10].
     auth_timeout_s: Option<u64>,
+    /// Address of the TLS listener with client certificates (TAK's usual port is 8089).
+    tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain and key of the TLS listener.
+    tls_cert: Option<std::path::PathBuf>,
+    tls_key: Option<std::path::PathBuf>,
+    /// PEM CA certificates whose client certificates the TLS listener accepts (required with it).
+    client_ca: Option<std::path::PathBuf>,
+    /// `[[cot.certificate]]`: which user a client certificate is.
+    #[serde(default)]
+    certificate: Vec<CertificateEntry>,
+}
+
+/// `[[cot.certificate]]`: a client certificate (PEM, compared exactly) and the user it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateEntry {
+    cert: std::path::PathBuf,
+    user: caveat_core::UserId,
+}
+
+/// The TLS listener: where, its rustls configuration, and the users of the client certificates.
+pub(crate) struct CotTls {
+    listen: SocketAddr,
+    config: Arc<rustls::ServerConfig>,
+    users: Vec<(Vec<u8>, caveat_core::UserId)>,
+}
+
+impl std::fmt::Debug for CotTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CotTls").field("listen", &self.listen).field("users", &self.users.len()).finish_non_exhaustive()
+    }
+}
+
+/// The TLS listener `[cot]` asks for, if any.
+pub(crate) fn tls_spec(config: Option<&CotConfig>) -> anyhow::Result<Option<CotTls>> {
+    let Some(c) = config else { return Ok(None) };
+    let Some(listen) = c.tls_listen else {
+        if c.tls_cert.is_some() || c.client_ca.is_some() || !c.certificate.is_empty() {
+            anyhow::bail!("[cot]: tls_cert, client_ca and [[cot.certificate]] need tls_listen");
+        }
+        return Ok(None);
+    };
+    if c.client_ca.is_none() || c.certificate.is_empty() {
+        anyhow::bail!(
+            "[cot] tls_listen needs client_ca and at least one [[cot.certificate]]: its clients are known by their certificates"
+        );
+    }
+    let files =
+        crate::tls::TlsFiles { cert: c.tls_cert.clone(), key: c.tls_key.clone(), client_ca: c.client_ca.clone() };
+    let Some(mut config) = crate::tls::server_config(&files)? else {
+        anyhow::bail!("[cot] tls_listen needs tls_cert and tls_key");
+    };
+    // Streaming CoT is not HTTP: no ALPN.
+    if let Some(cfg) = Arc::get_mut(&mut config) {
+        cfg.alpn_protocols.clear();
+    }
+    let mut users = Vec::new();
+    for e in &c.certificate {
+        let certs = crate::pin::certs(&e.cert)?;
+        let first = certs.first().with_context(|| format!("{}: no certificate", e.cert.display()))?;
+        users.push((first.as_ref().to_vec(), e.user.clone()));
+    }
+    Ok(Some(CotTls { listen, config, users }))
 }
 
 /// The CoT flags of `caveat serve`.
@@ -108,11 +169,11 @@ pub(crate) struct CotArgs {
     cot_max_connections: Option<u64>,
 }
 
-/// The listener's address and limits, if one is configured.
-pub(crate) fn spec(args: &CotArgs, config: Option<&CotConfig>) -> anyhow::Result<Option<(SocketAddr, CotLimits)>> {
+/// The plain listener's address, if one is configured, and the limits of both listeners.
+pub(crate) fn spec(args: &CotArgs, config: Option<&CotConfig>) -> anyhow::Result<(Option<SocketAddr>, CotLimits)> {
     let empty = CotConfig::default();
     let c = config.unwrap_or(&empty);
-    let Some(addr) = args.cot_listen.or(c.listen) else { return Ok(None) };
+    let addr = args.cot_listen.or(c.listen);
     let d = CotLimits::default();
     let nonzero = |v: Option<u64>, name: &str| match v {
         Some(0) => anyhow::bail!("cot: {name} must be at least 1"),
@@ -131,7 +192,7 @@ pub(crate) fn spec(args: &CotArgs, config: Option<&CotConfig>) -> anyhow::Result
         auth_timeout: nonzero(c.auth_timeout_s, "auth_timeout_s")?.map_or(d.auth_timeout, Duration::from_secs),
         ..d
     };
-    Ok(Some((addr, limits)))
+    Ok((addr, limits))
 }
 
 /// The listener's counters, in `/metrics`.
@@ -181,35 +242,93 @@ impl caveat_server::MetricsSource for CotMetrics {
     }
 }
 
-/// Binds the listener (so a bad address fails the start) and serves it.
-pub(crate) async fn start(hub: &Hub, addr: SocketAddr, limits: CotLimits) -> anyhow::Result<Arc<CotMetrics>> {
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cot: listening on {addr}"))?;
+/// Binds the listeners (so a bad address fails the start) and serves them; the
+/// plain and TLS listeners share the connection bound.
+pub(crate) async fn start(
+    hub: &Hub,
+    addr: Option<SocketAddr>,
+    tls: Option<CotTls>,
+    limits: CotLimits,
+) -> anyhow::Result<Arc<CotMetrics>> {
     let metrics = Arc::new(CotMetrics::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    eprintln!("caveat CoT stream on tcp://{addr}");
-    let (hub, m) = (hub.clone(), metrics.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else { continue };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                m.refused_busy.fetch_add(1, Ordering::Relaxed);
-                drop(socket);
-                continue;
-            };
-            let (hub, m) = (hub.clone(), m.clone());
-            tokio::spawn(async move {
-                m.connections.fetch_add(1, Ordering::Relaxed);
-                serve(hub, socket, limits, &m).await;
-                m.connections.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
-        }
-    });
+    if let Some(addr) = addr {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cot: listening on {addr}"))?;
+        eprintln!("caveat CoT stream on tcp://{addr}");
+        let (hub, m, slots) = (hub.clone(), metrics.clone(), slots.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { continue };
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    m.refused_busy.fetch_add(1, Ordering::Relaxed);
+                    drop(socket);
+                    continue;
+                };
+                let _nodelay = socket.set_nodelay(true);
+                let (hub, m) = (hub.clone(), m.clone());
+                tokio::spawn(async move {
+                    m.connections.fetch_add(1, Ordering::Relaxed);
+                    serve(hub, socket, None, limits, &m).await;
+                    m.connections.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+        });
+    }
+    if let Some(tls) = tls {
+        let listener = tokio::net::TcpListener::bind(tls.listen)
+            .await
+            .with_context(|| format!("cot: listening on {}", tls.listen))?;
+        eprintln!("caveat CoT stream on tls://{} (client certificates)", tls.listen);
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let users = Arc::new(tls.users);
+        let (hub, m) = (hub.clone(), metrics.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { continue };
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    m.refused_busy.fetch_add(1, Ordering::Relaxed);
+                    drop(socket);
+                    continue;
+                };
+                let _nodelay = socket.set_nodelay(true);
+                let (hub, m, acceptor, users) = (hub.clone(), m.clone(), acceptor.clone(), users.clone());
+                tokio::spawn(async move {
+                    m.connections.fetch_add(1, Ordering::Relaxed);
+                    match tokio::time::timeout(limits.auth_timeout, acceptor.accept(socket)).await {
+                        Ok(Ok(stream)) => {
+                            let presented = stream.get_ref().1.peer_certificates().and_then(|c| c.first());
+                            let user = presented
+                                .and_then(|c| users.iter().find(|(der, _)| der.as_slice() == c.as_ref()))
+                                .map(|(_, u)| u.clone());
+                            match user {
+                                Some(user) => serve(hub, stream, Some(user), limits, &m).await,
+                                None => {
+                                    m.auth_failed.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        _ => {
+                            m.auth_failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    m.connections.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+        });
+    }
     Ok(metrics)
 }
 
-/// The user and view key an authentication message names, or `None`.
-async fn authenticate(hub: &Hub, message: &[u8]) -> Option<(User, ViewKey)> {
+/// The user and view key an authentication message names, or `None`. Over TLS the
+/// certificate names the user (`by_certificate`) and a token, if also given, must be the same user's.
+async fn authenticate(
+    hub: &Hub,
+    message: &[u8],
+    by_certificate: Option<&caveat_core::UserId>,
+) -> Option<(User, ViewKey)> {
     let text = std::str::from_utf8(message).ok()?;
     let mut reader = quick_xml::Reader::from_str(text);
     let (mut username, mut password) = (None, None);
@@ -232,20 +351,32 @@ async fn authenticate(hub: &Hub, message: &[u8]) -> Option<(User, ViewKey)> {
             _ => {}
         }
     }
-    let (username, token) = (username?, password?);
+    let username = username?;
     let (purpose, case) = match username.split_once('/') {
         Some((p, c)) => (p, Some(c.trim().parse::<CaseId>().ok()?)),
         None => (username.as_str(), None),
     };
     let purpose: Purpose = purpose.trim().parse().ok()?;
-    let user = hub.store().user_by_token(caveat_server::hash_token(token.trim())).await.ok()??;
+    let by_token = match password.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(token) => Some(hub.store().user_by_token(caveat_server::hash_token(token)).await.ok()??),
+        None => None,
+    };
+    let user = match (by_certificate, by_token) {
+        (Some(id), by_token) => {
+            if by_token.as_ref().is_some_and(|u| &u.id != id) {
+                return None;
+            }
+            hub.store().users(None).await.ok()?.into_iter().find(|u| &u.id == id)?
+        }
+        (None, by_token) => by_token?,
+    };
     let key = ViewKey::new(user.partner.clone(), purpose, case);
     Some((user, key))
 }
 
 /// Reads until `</auth>`, at most [`MAX_AUTH_BYTES`]: the message, and what came after it
 /// in the same reads (a client may send its first event at once).
-async fn read_auth(socket: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
+async fn read_auth<S: AsyncRead + Unpin>(socket: &mut S) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 512];
     loop {
@@ -268,11 +399,18 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-async fn serve(hub: Hub, mut socket: TcpStream, limits: CotLimits, m: &Arc<CotMetrics>) {
-    let _nodelay = socket.set_nodelay(true);
+async fn serve<S>(
+    hub: Hub,
+    mut socket: S,
+    by_certificate: Option<caveat_core::UserId>,
+    limits: CotLimits,
+    m: &Arc<CotMetrics>,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let auth = tokio::time::timeout(limits.auth_timeout, read_auth(&mut socket)).await.ok().flatten();
     let (who, rest) = match auth {
-        Some((message, rest)) => (authenticate(&hub, &message).await, rest),
+        Some((message, rest)) => (authenticate(&hub, &message, by_certificate.as_ref()).await, rest),
         None => (None, Vec::new()),
     };
     let Some((user, key)) = who else {
@@ -281,7 +419,7 @@ async fn serve(hub: Hub, mut socket: TcpStream, limits: CotLimits, m: &Arc<CotMe
         return;
     };
     m.accepted.fetch_add(1, Ordering::Relaxed);
-    let (read, write) = socket.into_split();
+    let (read, write) = tokio::io::split(socket);
     let (tx, rx) = mpsc::channel::<Vec<u8>>(limits.queue);
     let writer = tokio::spawn(write_loop(write, rx, limits.write_timeout));
     let reader = tokio::spawn(read_loop(hub.clone(), read, rest, user.clone(), limits, m.clone()));
@@ -291,7 +429,7 @@ async fn serve(hub: Hub, mut socket: TcpStream, limits: CotLimits, m: &Arc<CotMe
     let _finished = writer.await;
 }
 
-async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>, timeout: Duration) {
+async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::Receiver<Vec<u8>>, timeout: Duration) {
     while let Some(bytes) = rx.recv().await {
         match tokio::time::timeout(timeout, w.write_all(&bytes)).await {
             Ok(Ok(())) => {}
@@ -371,9 +509,9 @@ async fn deliver_loop(
 }
 
 /// Reads the client's events: sightings are stored as the user's partner's reports.
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     hub: Hub,
-    mut r: OwnedReadHalf,
+    mut r: R,
     mut buf: Vec<u8>,
     user: User,
     limits: CotLimits,

@@ -278,8 +278,10 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     if let Some(l) = &config.labels {
         state.hub().label_with(l.policy()?);
     }
-    if let Some((addr, limits)) = crate::cot::spec(&args.cot, config.cot.as_ref())? {
-        let counters = crate::cot::start(state.hub(), addr, limits).await?;
+    let (cot_plain, cot_limits) = crate::cot::spec(&args.cot, config.cot.as_ref())?;
+    let cot_tls = crate::cot::tls_spec(config.cot.as_ref())?;
+    if cot_plain.is_some() || cot_tls.is_some() {
+        let counters = crate::cot::start(state.hub(), cot_plain, cot_tls, cot_limits).await?;
         state = state.with_metrics_source(counters);
     }
     let (feeds, feed_limits) = crate::feed::specs(&args.feeds, config.feeds.as_ref())?;

@@ -238,3 +238,86 @@ fn a_tak_client_gets_its_view_as_cot_and_loses_it_on_suspension() {
     assert!(value(&text, "caveat_cot_deliveries_total") >= 2, "{text}");
     assert_eq!(value(&text, "caveat_cot_sightings_stored_total"), 1, "{text}");
 }
+
+/// Over TLS a client reads until its first event ends or the stream closes: what it got.
+async fn tls_client(
+    port: u16,
+    root: &rustls::pki_types::CertificateDer<'static>,
+    client: (rustls::pki_types::CertificateDer<'static>, rustls::pki_types::PrivateKeyDer<'static>),
+    auth: &str,
+) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _already = rustls::crypto::ring::default_provider().install_default().is_err();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![client.0], client.1)
+        .unwrap();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+    tls.write_all(auth.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let read = async {
+        loop {
+            match tls.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+            if got.windows(8).any(|w| w == b"</event>") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), read).await.map_err(|_| "timed out".to_owned())?;
+    Ok(String::from_utf8_lossy(&got).into_owned())
+}
+
+#[test]
+fn over_tls_a_client_certificate_names_the_user_and_an_unknown_one_gets_nothing() {
+    use crate::tls::{ca, leaf};
+    let hub = Hub::new();
+    let now = OffsetDateTime::now_utc();
+    let at = (now - time::Duration::minutes(3)).format(&Rfc3339).unwrap();
+    let line = format!(
+        r#"{{"observed_at":"{at}","position":{{"lat":18.0,"lon":-66.0}},"uncertainty_m":50,"source":"coastal-radar","marking":{{"releasable_to":["CAN"],"purposes":["monitoring"]}}}}"#
+    );
+    let file = hub.write("gbr.ndjson", format!("{line}\n"));
+    ok(&hub, &["ingest", "--as", "GBR", file.to_str().unwrap()]);
+    ok(&hub, &["user", "add", "ana@can", "--partner", "CAN", "--roles", "analyst"]);
+    let hub_ca = ca("Caveat TAK CA");
+    let (server_pem, server_key, _, _) = leaf(&hub_ca, false);
+    let (ana_pem, _, ana_cert, ana_key) = leaf(&hub_ca, true);
+    let (_, _, stranger_cert, stranger_key) = leaf(&hub_ca, true);
+    let (cert, key) = (hub.write("server.pem", server_pem), hub.write("server.key", server_key));
+    let (clients, ana) = (hub.write("clients.pem", &hub_ca.pem), hub.write("ana.pem", ana_pem));
+    let (web, tls) = (free_port(), free_port());
+    let config = hub.write(
+        "caveat.toml",
+        format!(
+            "[cot]\ntls_listen = \"127.0.0.1:{tls}\"\ntls_cert = {cert:?}\ntls_key = {key:?}\nclient_ca = {clients:?}\nauth_timeout_s = 3\n\n[[cot.certificate]]\ncert = {ana:?}\nuser = \"ana@can\"\n"
+        ),
+    );
+    let _server = Killed(
+        hub.command(&["serve", "--listen", &format!("127.0.0.1:{web}"), "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", tls)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let auth = r#"<auth><cot username="monitoring" uid="tak-1"/></auth>"#;
+    let got = rt.block_on(tls_client(tls, &hub_ca.der, (ana_cert, ana_key), auth)).unwrap();
+    assert!(got.contains("uid=\"caveat.track.") && got.contains("releasableTo=\"CAN\""), "{got}");
+    // A certificate from the same CA that no [[cot.certificate]] names: nothing.
+    let got = rt.block_on(tls_client(tls, &hub_ca.der, (stranger_cert, stranger_key), auth));
+    assert!(!got.clone().unwrap_or_default().contains("<event"), "a stranger's certificate was sent {got:?}");
+}
