@@ -519,7 +519,7 @@ impl Hub {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::float_cmp, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -553,6 +553,48 @@ mod tests {
         assert!(s.xml.contains(" start=\"2026-01-01T00:00:00Z\""));
         assert_eq!(s.uid, "u");
         assert!(s.xml.ends_with("</event>"));
+    }
+
+    const DROPPED: &str = r#"<?xml version="1.0"?><event version="2.0" uid="patrol-1" type="a-u-S" how="h-e" time="2026-11-20T03:14:00Z" start="2026-11-20T03:14:00Z" stale="2026-11-20T03:24:00Z"><point lat="18.5" lon="-66.25" hae="0" ce="75" le="9999999"/><detail><track course="90" speed="5.144"/><contact callsign="Skiff"/><remarks>two &amp; outboards</remarks></detail></event>"#;
+
+    #[test]
+    fn a_dropped_contact_is_a_vessel_sighting() {
+        let d = sighting(DROPPED.as_bytes()).unwrap().unwrap();
+        assert_eq!(d.source, caveat_core::SourceKind::Vessel);
+        assert_eq!((d.position.lat, d.position.lon), (18.5, -66.25));
+        assert!((d.uncertainty_m - 75.0).abs() < 1e-9);
+        assert!((d.speed_kn.unwrap() - 10.0).abs() < 0.01, "5.144 m/s is 10 kn");
+        assert_eq!(d.course_deg, Some(90.0));
+        assert_eq!(d.remarks.as_deref(), Some("TAK sighting uid=patrol-1 callsign=Skiff: two & outboards"));
+        assert!(d.marking.is_none(), "the partner's default applies");
+    }
+
+    #[test]
+    fn pings_and_caveats_own_events_are_not_sightings() {
+        let ping = r#"<event version="2.0" uid="takPing" type="t-x-c-t" how="h-g-i-g-o" time="2026-11-20T03:14:00Z" start="2026-11-20T03:14:00Z" stale="2026-11-20T03:15:00Z"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>"#;
+        assert_eq!(sighting(ping.as_bytes()), Ok(None));
+        let echo = DROPPED.replace("uid=\"patrol-1\"", "uid=\"caveat.track.1\"");
+        assert_eq!(sighting(echo.as_bytes()), Ok(None));
+    }
+
+    #[test]
+    fn bad_events_say_what_is_wrong_and_where() {
+        let err = |xml: &str| sighting(xml.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err(&DROPPED.replace("lat=\"18.5\"", "lat=\"north\""))
+                .contains("<point> attribute `lat`: \"north\" is not a number")
+        );
+        assert!(err(&DROPPED.replace(" time=\"2026-11-20T03:14:00Z\"", "")).contains("<event> attribute `time`"));
+        assert!(
+            err(&DROPPED.replace("2026-11-20T03:14:00Z\" start", "yesterday\" start"))
+                .contains("is not an RFC 3339 time")
+        );
+        assert!(err("<event><point/></event><event/>").contains("2 <event> elements"));
+        assert!(err("<event><point lat=\"1\"></event>").contains("not a CoT event"));
+        assert!(err(&"x".repeat(MAX_EVENT_BYTES + 1)).contains("more than"));
+        // A huge ce is no reason to refuse, but it is not taken as the uncertainty either.
+        let vague = sighting(DROPPED.replace("ce=\"75\"", "ce=\"9999999\"").as_bytes()).unwrap().unwrap();
+        assert!((vague.uncertainty_m - SIGHTING_DEFAULT_CE_M).abs() < 1e-9);
     }
 
     #[test]
