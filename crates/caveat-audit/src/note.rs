@@ -118,6 +118,19 @@ impl SigningKey {
         note.signatures.push(self.signature_for(&note.text));
     }
 
+    /// An Ed25519 signature of `message` itself: a JWS signing input (issue 21's
+    /// export bindings). A JWS signing input is base64url with one dot and can
+    /// never be a signed note's text, which always ends in a newline, so one
+    /// key signing both cannot be tricked into a checkpoint.
+    pub fn sign_detached(&self, message: &[u8]) -> [u8; 64] {
+        self.inner.sign(message).to_bytes()
+    }
+
+    /// The same key again (the audit writer owns one; the export labeller another).
+    pub fn duplicate(&self) -> SigningKey {
+        SigningKey { name: self.name.clone(), key_id: self.key_id, inner: self.inner.clone() }
+    }
+
     fn signature_for(&self, text: &str) -> NoteSignature {
         let sig = self.inner.sign(text.as_bytes());
         NoteSignature { name: self.name.clone(), key_id: self.key_id, signature: sig.to_bytes().to_vec() }
@@ -185,6 +198,12 @@ impl VerifierKey {
         let inner = ed25519_dalek::VerifyingKey::from_bytes(&public)
             .map_err(|_| Error::Key { value: shorten(name), reason: "not an Ed25519 public key" })?;
         Ok(VerifierKey { name: name.to_owned(), key_id: key_id(name, &public), inner })
+    }
+
+    /// Whether `signature` is this key's Ed25519 signature of `message` (see
+    /// [`SigningKey::sign_detached`]). Strict verification: no malleable signatures.
+    pub fn verify_detached(&self, message: &[u8], signature: &[u8]) -> bool {
+        ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| self.inner.verify_strict(message, &s).is_ok())
     }
 
     /// The raw Ed25519 public key.

@@ -101,6 +101,8 @@ pub struct Export {
     pub marking: String,
     /// The body.
     pub body: Bytes,
+    /// Its STANAG 4774 label bound to exactly `body` (4778, detached JWS).
+    pub binding: crate::label::Binding,
 }
 
 fn marking_json(marking: Option<&Marking>) -> Result<String, Error> {
@@ -296,7 +298,12 @@ impl Hub {
             Vec::new()
         };
         let content = Content { reports: &reports, tracks: &tracks, marking: marking.as_ref() };
-        Ok(Export { format, marking: marking_json(marking.as_ref())?, body: format.render(&content)? })
+        let body = format.render(&content)?;
+        let originators: std::collections::BTreeSet<&caveat_core::PartnerId> =
+            reports.iter().map(|r| &r.originator).collect();
+        let label = self.labels().label(originators, marking.as_ref(), now);
+        let binding = self.bind(label, format.media_type(), &body)?;
+        Ok(Export { format, marking: marking_json(marking.as_ref())?, body, binding })
     }
 }
 

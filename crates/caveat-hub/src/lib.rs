@@ -31,11 +31,13 @@ mod audit;
 pub mod audit_schema;
 mod cases;
 mod change;
+pub mod cot;
 mod error;
 mod events;
 pub mod export;
 pub mod federation;
 mod ingest;
+pub mod label;
 mod policy;
 mod recover;
 mod reports;
@@ -141,6 +143,10 @@ pub struct Hub {
     events: Arc<events::Events>,
     /// The witnesses asked to cosign checkpoints (issue 18), once configured.
     witnesses: Arc<std::sync::OnceLock<Arc<witnessing::Witnesses>>>,
+    /// How exports are labelled (issue 21), once configured.
+    labels: Arc<std::sync::OnceLock<label::LabelPolicy>>,
+    /// The audit key again, for export bindings: the audit writer thread owns the other.
+    label_key: Arc<caveat_audit::SigningKey>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -159,6 +165,7 @@ impl Hub {
     pub async fn open(store: Arc<dyn Store>, audit_key: caveat_audit::SigningKey) -> Result<Hub, Error> {
         let (changes, _) = watch::channel(0);
         let access = Arc::new(Access::open(store.clone()).await?);
+        let label_key = Arc::new(audit_key.duplicate());
         // Every partner gets a column in each tag leaf from the start, so whether
         // a partner has one says nothing about its activity (issue 18).
         let partners = store.partners().await?.into_iter().map(|p| p.id).collect();
@@ -179,7 +186,29 @@ impl Hub {
             recovered,
             events: Arc::new(events::Events::new()?),
             witnesses: Arc::default(),
+            labels: Arc::default(),
+            label_key,
         })
+    }
+
+    /// Labels exports under `policy` from now on (the first call counts; an
+    /// unconfigured hub labels with [`label::LabelPolicy::default`]).
+    pub fn label_with(&self, policy: label::LabelPolicy) {
+        let _first_wins = self.labels.set(policy);
+    }
+
+    /// How exports are labelled.
+    pub fn labels(&self) -> &label::LabelPolicy {
+        static UNCONFIGURED: std::sync::OnceLock<label::LabelPolicy> = std::sync::OnceLock::new();
+        self.labels.get().unwrap_or_else(|| UNCONFIGURED.get_or_init(label::LabelPolicy::default))
+    }
+
+    /// Binds `label` to `data` under the hub's key (a 4778 binding data object).
+    ///
+    /// # Errors
+    /// Encoding fails (an internal error).
+    pub fn bind(&self, label: label::Label, media_type: &str, data: &[u8]) -> Result<label::Binding, Error> {
+        label::Binding::sign(&self.label_key, label, media_type, data)
     }
 
     /// What opening this hub recovered: audit entries for batches and policy

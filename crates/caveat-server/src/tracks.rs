@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use caveat_core::BoundingBox;
 use caveat_hub::export::{Format, GeoJsonExport};
 use caveat_hub::{TrackDetail, TrackPageBody, TrackQuery};
@@ -136,7 +137,11 @@ pub(crate) struct ExportQuery {
 ///
 /// Decided as `export`: no-export data is withheld, and nothing derived from it leaves.
 /// The body (where the format allows) and the `Caveat-Marking` header carry the
-/// combined marking of everything exported.
+/// combined marking of everything exported. The `Caveat-Binding` header carries the
+/// export's STANAG 4774 label bound to exactly the body's bytes by a STANAG 4778
+/// binding data object (`application/vnd.nato.bindingdataobject+json`, a detached
+/// JWS under the hub's Ed25519 key): save it beside the file (`.bdoj`) for an
+/// importing system to verify (docs/labels.md).
 #[utoipa::path(
     get,
     path = "/export",
@@ -147,7 +152,10 @@ pub(crate) struct ExportQuery {
         (
             status = 200,
             description = "The export.",
-            headers(("Caveat-Marking" = String, description = "The combined marking of the export, as JSON (`null` when empty).")),
+            headers(
+                ("Caveat-Marking" = String, description = "The combined marking of the export, as JSON (`null` when empty)."),
+                ("Caveat-Binding" = String, description = "Base64url (no padding) of the export's binding data object (JSON, `application/vnd.nato.bindingdataobject+json`): its STANAG 4774 label and a detached JWS over the label and the body."),
+            ),
             content(
                 (GeoJsonExport<'static> = "application/geo+json"),
                 (String = "application/vnd.google-earth.kml+xml"),
@@ -164,10 +172,12 @@ pub(crate) async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let export = state.hub.export(&view.caller.user, &view.key, q.format).await?;
+    let binding = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(export.binding.to_json()?);
     Ok((
         [
             (header::CONTENT_TYPE, export.format.media_type().to_owned()),
             (header::HeaderName::from_static("caveat-marking"), export.marking),
+            (header::HeaderName::from_static("caveat-binding"), binding),
         ],
         export.body,
     )

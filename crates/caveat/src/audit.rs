@@ -177,7 +177,7 @@ pub(crate) async fn run(db: &crate::db::Db, command: Command) -> anyhow::Result<
 }
 
 /// A verifier key given as its text or as a file holding it.
-fn verifier_key(key: &str, flag: &str) -> anyhow::Result<VerifierKey> {
+pub(crate) fn verifier_key(key: &str, flag: &str) -> anyhow::Result<VerifierKey> {
     let key_text = if Path::new(key).exists() { read(Path::new(key))? } else { key.to_owned() };
     key_text.trim().parse().with_context(|| format!("{flag}: not a C2SP verifier key"))
 }

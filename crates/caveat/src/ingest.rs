@@ -34,9 +34,58 @@ pub(crate) struct Args {
     /// How far ahead of this machine's clock an observation may be, seconds.
     #[arg(long, default_value_t = 300)]
     max_future_skew: u32,
+    /// A labelled export of another Caveat hub (issue 21): its binding data
+    /// object (`.bdoj`, the export's `Caveat-Binding` header decoded). The one
+    /// file is stored only if the binding verifies with `--signer` over its
+    /// exact bytes and its label allows it (docs/labels.md).
+    #[arg(long, requires = "signer")]
+    binding: Option<PathBuf>,
+    /// The exporting hub's public key (C2SP vkey text, or a file holding it: `caveat audit key` there).
+    #[arg(long, requires = "binding")]
+    signer: Option<String>,
     /// Files to ingest, in order; each is acknowledged on its own line once durable.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+/// Checks a labelled file's binding and label before anything of it is read as reports.
+fn check_binding(
+    binding: &Path,
+    signer: &str,
+    file: &Path,
+    bytes: &[u8],
+    format: Format,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let key = crate::audit::verifier_key(signer, "--signer")?;
+    let text = std::fs::read(binding).with_context(|| format!("reading {}", binding.display()))?;
+    let b = caveat_hub::label::Binding::parse(&text).with_context(|| format!("{}", binding.display()))?;
+    let label = b.verify(&key, bytes).with_context(|| {
+        format!("{} is not bound to {} by {}: nothing stored", binding.display(), file.display(), key)
+    })?;
+    let media = &b.binding_information.metadata_binding.data_reference.media_type;
+    if format != Format::Ndjson || media != "application/x-ndjson" {
+        bail!(
+            "{}: a labelled file must be an NDJSON export (the binding says {media:?}); nothing stored",
+            file.display()
+        );
+    }
+    if label.category("NoExport").is_some() {
+        bail!("{}: its label carries NoExport: it may not leave its hub; nothing stored", file.display());
+    }
+    if let Some(review) = label.review_date_time
+        && review <= now
+    {
+        bail!("{}: its label's review time {review} has passed (the data's not-after): nothing stored", file.display());
+    }
+    println!(
+        "{}: binding verified with {key}; label {} {} (releasable to {})",
+        file.display(),
+        label.policy(),
+        label.classification(),
+        label.category("ReleasableTo").map(|v| v.join(" ")).unwrap_or_default()
+    );
+    Ok(())
 }
 
 pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
@@ -49,10 +98,16 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("unknown partner {}; registered partners come from `caveat init`", args.submitter))?;
     let who = caveat_hub::Actor { partner: partner.id.clone(), user: "operator".parse()? };
+    if args.binding.is_some() && args.files.len() != 1 {
+        bail!("--binding labels one file: give exactly one");
+    }
     for file in &args.files {
         let started = Instant::now();
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let now = OffsetDateTime::now_utc();
+        if let (Some(binding), Some(signer)) = (&args.binding, &args.signer) {
+            check_binding(binding, signer, file, &bytes, args.format, now)?;
+        }
         let mut ctx = IngestContext {
             submitter: &partner,
             now,

@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
 mod audit_key;
+mod cot;
 mod db;
 mod demo;
 mod feed;

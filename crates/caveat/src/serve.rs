@@ -74,6 +74,9 @@ pub(crate) struct Args {
     /// Live AIS feeds (issue 21).
     #[command(flatten)]
     feeds: crate::feed::FeedArgs,
+    /// The CoT stream for TAK clients (issue 21).
+    #[command(flatten)]
+    cot: crate::cot::CotArgs,
 }
 
 /// `caveat serve --config FILE`.
@@ -111,9 +114,47 @@ struct Config {
     federation: Option<crate::node::FederationConfig>,
     /// `[feeds]` and `[[feeds.feed]]`: live AIS feeds (`--feed-udp` and the like).
     feeds: Option<crate::feed::FeedsConfig>,
+    /// `[cot]`: the CoT stream for TAK clients (`--cot-listen`).
+    cot: Option<crate::cot::CotConfig>,
+    /// `[labels]`: the STANAG 4774 labelling of exports.
+    labels: Option<LabelsConfig>,
     /// `[[witnesses]]`: ask these witnesses to cosign checkpoints (issue 18).
     #[serde(default)]
     witnesses: Vec<crate::witness::WitnessEntry>,
+}
+
+/// `[labels]`: how exports are labelled (docs/labels.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelsConfig {
+    /// The deployment's 4774 policy identifier, e.g. `urn:example:caveat:jiatfs-2026`.
+    policy: String,
+    /// Classifications, lowest first.
+    classifications: Vec<String>,
+    /// The classification of a partner not listed in `partners` (default: the lowest).
+    default: Option<String>,
+    /// Each originator's classification, `GBR = "RESTRICTED"`.
+    #[serde(default)]
+    partners: std::collections::BTreeMap<caveat_core::PartnerId, String>,
+}
+
+impl LabelsConfig {
+    fn policy(&self) -> anyhow::Result<caveat_hub::label::LabelPolicy> {
+        let known = |c: &String| self.classifications.contains(c);
+        let default = self.default.clone().or_else(|| self.classifications.first().cloned());
+        let Some(default) = default.filter(known) else {
+            anyhow::bail!("[labels]: default must be one of classifications (and classifications not empty)");
+        };
+        if let Some((p, c)) = self.partners.iter().find(|(_, c)| !known(c)) {
+            anyhow::bail!("[labels] partners.{p} = {c:?}: not one of classifications");
+        }
+        Ok(caveat_hub::label::LabelPolicy {
+            policy: self.policy.clone(),
+            classifications: self.classifications.clone(),
+            partners: self.partners.clone(),
+            default,
+        })
+    }
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -233,6 +274,15 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     }
     if let Some(reports) = demo_reports {
         crate::demo::start(state.hub().clone(), reports).await?;
+    }
+    if let Some(l) = &config.labels {
+        state.hub().label_with(l.policy()?);
+    }
+    let (cot_plain, cot_limits) = crate::cot::spec(&args.cot, config.cot.as_ref())?;
+    let cot_tls = crate::cot::tls_spec(config.cot.as_ref())?;
+    if cot_plain.is_some() || cot_tls.is_some() {
+        let counters = crate::cot::start(state.hub(), cot_plain, cot_tls, cot_limits).await?;
+        state = state.with_metrics_source(counters);
     }
     let (feeds, feed_limits) = crate::feed::specs(&args.feeds, config.feeds.as_ref())?;
     if !feeds.is_empty() {

@@ -250,7 +250,11 @@ export interface paths {
      * Export the caller's view.
      * @description Decided as `export`: no-export data is withheld, and nothing derived from it leaves.
      *     The body (where the format allows) and the `Caveat-Marking` header carry the
-     *     combined marking of everything exported.
+     *     combined marking of everything exported. The `Caveat-Binding` header carries the
+     *     export's STANAG 4774 label bound to exactly the body's bytes by a STANAG 4778
+     *     binding data object (`application/vnd.nato.bindingdataobject+json`, a detached
+     *     JWS under the hub's Ed25519 key): save it beside the file (`.bdoj`) for an
+     *     importing system to verify (docs/labels.md).
      */
     get: operations["export"];
     put?: never;
@@ -2205,6 +2209,8 @@ export interface operations {
       /** @description The export. */
       200: {
         headers: {
+          /** @description Base64url (no padding) of the export's binding data object (JSON, `application/vnd.nato.bindingdataobject+json`): its STANAG 4774 label and a detached JWS over the label and the body. */
+          "Caveat-Binding"?: string;
           /** @description The combined marking of the export, as JSON (`null` when empty). */
           "Caveat-Marking"?: string;
           [name: string]: unknown;

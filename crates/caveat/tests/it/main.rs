@@ -10,11 +10,13 @@
 mod accounting;
 mod architecture;
 mod complete_usage;
+mod cot;
 mod crash;
 mod crash_serve;
 mod federation;
 mod feed;
 mod ingest;
+mod labels;
 mod multi_hub;
 mod same_audit;
 mod slow_clients;

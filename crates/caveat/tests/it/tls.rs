@@ -14,7 +14,7 @@ use crate::Hub;
 
 pub(crate) struct Ca {
     issuer: Issuer<'static, KeyPair>,
-    pem: String,
+    pub(crate) pem: String,
     pub(crate) der: CertificateDer<'static>,
 }
 
