@@ -12,6 +12,7 @@ mod architecture;
 mod crash;
 mod crash_serve;
 mod federation;
+mod federation_kill;
 mod feed;
 mod ingest;
 mod multi_hub;
