@@ -188,6 +188,8 @@ enum Local {
     Down,
     Slow(Arc<Node>),
     Tamper(Arc<Node>),
+    /// Answers while the flag is up, else is unreachable (a node going down).
+    Switch(Arc<Node>, Arc<std::sync::atomic::AtomicBool>),
 }
 
 async fn answer(node: &Node, request: &ReleaseRequest) -> Result<ReleaseAnswer, NodeError> {
@@ -201,6 +203,8 @@ impl NodeClient for Local {
         Box::pin(async move {
             match self {
                 Local::Node(n) | Local::Deaf(n) => answer(n, request).await,
+                Local::Switch(n, up) if up.load(std::sync::atomic::Ordering::SeqCst) => answer(n, request).await,
+                Local::Switch(..) => Err(NodeError::Unreachable("node down".into())),
                 Local::Down => Err(NodeError::Unreachable("connection refused".into())),
                 Local::Slow(n) => {
                     tokio::time::sleep(StdDuration::from_secs(5)).await;
@@ -244,6 +248,11 @@ fn node_key(i: usize) -> SigningKey {
 /// A direct hub holding everything; a federated hub holding the posted
 /// partners' reports and asking GBR's and NLD's nodes (wrapped by `wrap`).
 async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
+    build_leased(seed, Duration::minutes(10), wrap).await
+}
+
+/// As [`build`], with nodes granting `lease`.
+async fn build_leased(seed: u64, lease: Duration, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
     let now = OffsetDateTime::now_utc();
     let reports = world(seed, now);
     let direct = hub(1).await;
@@ -261,7 +270,7 @@ async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
         let node_hub = hub(10 + i as u8).await;
         ingest(&node_hub, &reports, o).await;
         policies(&node_hub, o).await;
-        let node = Arc::new(Node::new(node_hub, p(o), node_key(i), Duration::minutes(10)));
+        let node = Arc::new(Node::new(node_hub, p(o), node_key(i), lease));
         nodes.push(node.clone());
         links.push(NodeLink { partner: p(o), key: node_key(i).verifier_key(), client: Arc::new(wrap(o, node)) });
     }
@@ -874,4 +883,45 @@ async fn cases_and_reads_of_released_reports_follow_the_receipt_and_a_suspension
     let mut again = detect_citing(&cited);
     again.action = caveat_core::StepAction::Monitor;
     assert!(matches!(w.fed.add_step(&u, &case.to_string(), again).await, Err(caveat_hub::Error::InvalidReport(_))));
+}
+
+/// The lease for cases: a case citing a report GBR's node released shows it
+/// while the lease runs; once GBR's node is gone and the lease has run out,
+/// the case's next request shows it withheld and a direct read refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_citation_is_withheld_once_its_lease_ends() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let w = build_leased(31, Duration::seconds(3), |_, n| Local::Switch(n, up.clone())).await;
+    let gbr: Vec<&Report> = w.reports.iter().filter(|r| r.originator.as_str() == "GBR").collect();
+    let mut found = None;
+    'search: for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for r in &gbr {
+            if let Ok(case) = w.fed.open_case(&user(partner), new_case(r)).await {
+                found = Some((*partner, (*r).clone(), case));
+                break 'search;
+            }
+        }
+    }
+    let (partner, cited, case) = found.expect("no GBR report may be cited: change the seed");
+    let u = user(partner);
+    let case_key = ViewKey::new(p(partner), Purpose::Interdiction, Some(case));
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Available { .. })));
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(StdDuration::from_millis(3_200)).await;
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Withheld)), "{:?}", detail.citations);
+    let gone = w.fed.report(&u, &case_key, &cited.id.to_string()).await.unwrap_err();
+    assert!(matches!(gone, caveat_hub::Error::NotFound), "{gone:?}");
+    // GBR's node back: the next asks release it again, and the case shows it.
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    loop {
+        let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+        if matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Available { .. })) {
+            break;
+        }
+        assert!(started.elapsed() < StdDuration::from_secs(8), "the citation did not come back with the node");
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
 }
