@@ -264,7 +264,9 @@ fn main() {
         if let Some(c) = config {
             args.extend(["--config", c]);
         }
-        servers.push(Server(caveat(d, &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()));
+        // The hub's log says which asks of a node failed, and why (printed at the end).
+        let log = std::fs::File::create(d.join("serve.log")).unwrap();
+        servers.push(Server(caveat(d, &args).stdout(Stdio::null()).stderr(log).spawn().unwrap()));
     }
     for port in [direct_port, fed_port].into_iter().chain(nodes.iter().flat_map(|n| [n.1, n.2])) {
         wait_for(port);
@@ -352,4 +354,10 @@ fn main() {
         ms(suspension),
         if suspension <= Duration::from_secs(1) { "MET" } else { "NOT MET" }
     );
+    let log = std::fs::read_to_string(fed.join("serve.log")).unwrap_or_default();
+    let failed: Vec<&str> = log.lines().filter(|l| l.starts_with("caveat-hub: node")).collect();
+    println!("failed asks of a node in the hub's log: {}", failed.len());
+    for l in failed.iter().take(5) {
+        println!("  {l}");
+    }
 }
