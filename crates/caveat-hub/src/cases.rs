@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::access::decision_uses;
+use crate::access::{DecisionGroups, group_decisions, uses_of};
+use crate::federation::group_released;
 use crate::tracks::rfc3339;
 use crate::{Error, Hub};
 
@@ -170,20 +171,34 @@ impl Hub {
     /// every request's entries so their number says nothing either.
     async fn cite(&self, user: &User, case: &Case, step: &CaseStep, now: OffsetDateTime) -> Result<(), Error> {
         let key = ViewKey::new(user.partner.clone(), Purpose::Interdiction, Some(case.id));
+        let facts = facts_of(case);
         let mut reports: Vec<Report> = Vec::new();
-        let mut unknown: BTreeSet<ReportId> = BTreeSet::new();
+        let mut missing: Vec<ReportId> = Vec::new();
         for id in &step.relied_on {
             match self.store.report(*id).await? {
                 Some((s, _)) => reports.push(s.report),
-                None => {
-                    unknown.insert(*id);
-                }
+                None => missing.push(*id),
             }
         }
-        let decisions = self.access.decide(user, &key, Action::Cite, Some(facts_of(case)), &reports, now).await?;
-        let uses = decision_uses(&reports, &decisions);
-        let refused: BTreeSet<ReportId> =
-            reports.iter().zip(decisions.iter()).filter(|(_, d)| !d.is_permit()).map(|(r, _)| r.id).collect();
+        // A report not posted to the hub may be cited only if a node released
+        // it for this very case and its lease runs: the step's audit entry then
+        // cites that receipt (issue 17). The case keeps the id only, never a copy.
+        let (released, receipts) = self.released_among(&key, Some(&facts), &missing, now).await;
+        let held: BTreeSet<ReportId> = released.iter().map(|r| r.id).collect();
+        let unknown: BTreeSet<ReportId> = missing.into_iter().filter(|id| !held.contains(id)).collect();
+        let decisions = self.access.decide(user, &key, Action::Cite, Some(facts.clone()), &reports, now).await?;
+        let fed_decisions = self.access.decide(user, &key, Action::Cite, Some(facts), &released, now).await?;
+        let mut groups = DecisionGroups::new();
+        group_decisions(&mut groups, &reports, &decisions);
+        group_released(&mut groups, &released, &receipts, &fed_decisions);
+        let uses = uses_of(&groups);
+        let refused: BTreeSet<ReportId> = reports
+            .iter()
+            .zip(decisions.iter())
+            .chain(released.iter().zip(fed_decisions.iter()))
+            .filter(|(_, d)| !d.is_permit())
+            .map(|(r, _)| r.id)
+            .collect();
         let failed: Vec<String> = step
             .relied_on
             .iter()
@@ -300,34 +315,48 @@ impl Hub {
         let id: CaseId = id.parse().map_err(|_| Error::NotFound)?;
         let case = self.store.case(id).await?.filter(|c| c.includes(&user.partner)).ok_or(Error::NotFound)?;
         let key = ViewKey::new(user.partner.clone(), Purpose::Interdiction, Some(id));
-        let cited: Vec<ReportId> = case.steps.iter().flat_map(|s| s.relied_on.iter().copied()).collect();
+        let facts = facts_of(&case);
+        let cited: BTreeSet<ReportId> = case.steps.iter().flat_map(|s| s.relied_on.iter().copied()).collect();
         let mut reports = Vec::new();
+        let mut missing = Vec::new();
         for rid in &cited {
-            if let Some((s, _)) = self.store.report(*rid).await? {
-                reports.push(s.report);
+            match self.store.report(*rid).await? {
+                Some((s, _)) => reports.push(s.report),
+                None => missing.push(*rid),
             }
         }
+        // A cited report not posted to the hub was released by its node for
+        // this case: it is shown only while a lease for the case still holds
+        // it (a suspension at the node, or the lease ending, withholds it on
+        // the next request), and each showing cites that receipt.
         let now = OffsetDateTime::now_utc();
-        let decisions = self.access.decide(user, &key, Action::Read, Some(facts_of(&case)), &reports, now).await?;
-        let entries = self.access.entries(user, &key, Action::Read, decision_uses(&reports, &decisions), now).await?;
+        let (released, receipts) = self.released_among(&key, Some(&facts), &missing, now).await;
+        let decisions = self.access.decide(user, &key, Action::Read, Some(facts.clone()), &reports, now).await?;
+        let fed_decisions = self.access.decide(user, &key, Action::Read, Some(facts), &released, now).await?;
+        let mut groups = DecisionGroups::new();
+        group_decisions(&mut groups, &reports, &decisions);
+        group_released(&mut groups, &released, &receipts, &fed_decisions);
+        let entries = self.access.entries(user, &key, Action::Read, uses_of(&groups), now).await?;
         self.audit.append(entries).await?;
-        let citations = reports
-            .iter()
-            .zip(decisions.iter())
-            .map(|(r, d)| {
-                let shown = if d.is_permit() {
-                    Citation::Available {
-                        originator: r.originator.clone(),
-                        source: r.source,
-                        observed_at: r.observed_at,
-                        position: r.position,
-                    }
-                } else {
-                    Citation::Withheld
-                };
-                (r.id, shown)
-            })
-            .collect();
+        let shown = |r: &Report, permitted: bool| {
+            if permitted {
+                Citation::Available {
+                    originator: r.originator.clone(),
+                    source: r.source,
+                    observed_at: r.observed_at,
+                    position: r.position,
+                }
+            } else {
+                Citation::Withheld
+            }
+        };
+        // Cited ids held nowhere now were released once (a citation of an
+        // unknown id is refused) and their lease or release is gone: withheld.
+        let mut citations: BTreeMap<ReportId, Citation> =
+            missing.iter().map(|rid| (*rid, Citation::Withheld)).collect();
+        for (r, d) in reports.iter().zip(decisions.iter()).chain(released.iter().zip(fed_decisions.iter())) {
+            citations.insert(r.id, shown(r, d.is_permit()));
+        }
         Ok(CaseDetail { case, citations })
     }
 

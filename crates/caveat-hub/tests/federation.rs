@@ -188,6 +188,8 @@ enum Local {
     Down,
     Slow(Arc<Node>),
     Tamper(Arc<Node>),
+    /// Answers while the flag is up, else is unreachable (a node going down).
+    Switch(Arc<Node>, Arc<std::sync::atomic::AtomicBool>),
 }
 
 async fn answer(node: &Node, request: &ReleaseRequest) -> Result<ReleaseAnswer, NodeError> {
@@ -201,6 +203,8 @@ impl NodeClient for Local {
         Box::pin(async move {
             match self {
                 Local::Node(n) | Local::Deaf(n) => answer(n, request).await,
+                Local::Switch(n, up) if up.load(std::sync::atomic::Ordering::SeqCst) => answer(n, request).await,
+                Local::Switch(..) => Err(NodeError::Unreachable("node down".into())),
                 Local::Down => Err(NodeError::Unreachable("connection refused".into())),
                 Local::Slow(n) => {
                     tokio::time::sleep(StdDuration::from_secs(5)).await;
@@ -244,6 +248,11 @@ fn node_key(i: usize) -> SigningKey {
 /// A direct hub holding everything; a federated hub holding the posted
 /// partners' reports and asking GBR's and NLD's nodes (wrapped by `wrap`).
 async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
+    build_leased(seed, Duration::minutes(10), wrap).await
+}
+
+/// As [`build`], with nodes granting `lease`.
+async fn build_leased(seed: u64, lease: Duration, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
     let now = OffsetDateTime::now_utc();
     let reports = world(seed, now);
     let direct = hub(1).await;
@@ -261,7 +270,7 @@ async fn build(seed: u64, wrap: impl Fn(&str, Arc<Node>) -> Local) -> World {
         let node_hub = hub(10 + i as u8).await;
         ingest(&node_hub, &reports, o).await;
         policies(&node_hub, o).await;
-        let node = Arc::new(Node::new(node_hub, p(o), node_key(i), Duration::minutes(10)));
+        let node = Arc::new(Node::new(node_hub, p(o), node_key(i), lease));
         nodes.push(node.clone());
         links.push(NodeLink { partner: p(o), key: node_key(i).verifier_key(), client: Arc::new(wrap(o, node)) });
     }
@@ -765,4 +774,154 @@ async fn exports_of_released_data_need_an_export_receipt_and_follow_a_suspension
         .unwrap();
     let after = exported(&w.fed, &key).await;
     assert!(!after.iter().any(|id| gbr_ids.contains(id)), "GBR's data exported after its suspension");
+}
+
+/// A detect step at the position of `report`, citing it.
+fn detect_citing(report: &Report) -> caveat_hub::NewStep {
+    caveat_hub::NewStep {
+        action: caveat_core::StepAction::Detect,
+        at: OffsetDateTime::now_utc() - Duration::minutes(1),
+        position: report.position,
+        unit: "HMCS Test".into(),
+        relied_on: vec![report.id],
+    }
+}
+
+fn new_case(report: &Report) -> caveat_hub::NewCase {
+    caveat_hub::NewCase {
+        participants: BTreeSet::new(),
+        track: None,
+        vessel: Default::default(),
+        detect: detect_citing(report),
+    }
+}
+
+/// (b) for cases, and direct reads: a case at the hub may cite a report that
+/// GBR's node released for that very case (the step's audit entry cites the
+/// receipt, and GBR's reconciliation passes it), a direct read of it works
+/// only under a view key it was released to, and a suspension at GBR's node
+/// withholds it in the case, and refuses the read, on the hub's next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_and_reads_of_released_reports_follow_the_receipt_and_a_suspension() {
+    use caveat_hub::federation::reconcile;
+    let w = build(31, |_, n| Local::Node(n)).await;
+    let gbr: Vec<&Report> = w.reports.iter().filter(|r| r.originator.as_str() == "GBR").collect();
+    // The first (partner, GBR report) a case at the direct hub may cite.
+    let mut found = None;
+    'search: for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for r in &gbr {
+            if w.direct.open_case(&user(partner), new_case(r)).await.is_ok() {
+                found = Some((*partner, (*r).clone()));
+                break 'search;
+            }
+        }
+    }
+    let (partner, cited) = found.expect("no GBR report may be cited by any partner: change the seed");
+    let u = user(partner);
+    let case = w.fed.open_case(&u, new_case(&cited)).await.expect("citing a released report");
+    let case_key = ViewKey::new(p(partner), Purpose::Interdiction, Some(case));
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(
+        matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Available { .. })),
+        "{:?}",
+        detail.citations
+    );
+    let read = w.fed.report(&u, &case_key, &cited.id.to_string()).await.expect("a read under the case's key");
+    assert_eq!(read.id, cited.id);
+    assert_eq!(read.position, cited.position);
+    // A direct read of a GBR report under any view key works at the federated
+    // hub exactly when it works at the direct hub (the same rule as tracks).
+    let mut reads = [0, 0];
+    for q in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for purpose in Purpose::ALL {
+            let key = ViewKey::new(p(q), purpose, None);
+            for r in gbr.iter().take(12) {
+                let d = w.direct.report(&user(q), &key, &r.id.to_string()).await.ok();
+                let f = w.fed.report(&user(q), &key, &r.id.to_string()).await.ok();
+                assert_eq!(f.is_some(), d.is_some(), "{key}: read of {}", r.id);
+                reads[usize::from(d.is_some())] += 1;
+                if let (Some(f), Some(d)) = (f, d) {
+                    assert_eq!(f.position, d.position);
+                }
+            }
+        }
+    }
+    assert!(reads[0] > 0 && reads[1] > 0, "{reads:?}");
+    let unknown = w.fed.report(&u, &case_key, &uuid_v7(1, [9; 10]).to_string()).await.unwrap_err();
+    assert!(matches!(unknown, caveat_hub::Error::NotFound), "{unknown:?}");
+    // An id no node released (nor posted) cannot be cited.
+    let mut bogus = cited.clone();
+    bogus.id = uuid_v7(2, [7; 10]);
+    let mut step = detect_citing(&bogus);
+    step.action = caveat_core::StepAction::Monitor;
+    let err = w.fed.add_step(&u, &case.to_string(), step).await;
+    assert!(matches!(err, Err(caveat_hub::Error::InvalidReport(_))), "{err:?}");
+    // Every use of GBR's data (the citation, the case reads, the report read)
+    // cites a receipt GBR's node issued for this case, and GBR reconciles clean.
+    let hub_report = w.fed.usage_report(p("GBR"), None).await.unwrap();
+    let verified = caveat_audit::verify_bundle(None, w.fed.audit().verifier_key(), &hub_report.bundle).unwrap();
+    let node_entries = entries(&w.nodes[0].hub().usage_report(p("GBR"), None).await.unwrap());
+    let r = reconcile(&p("GBR"), &node_entries, &verified.entries, Duration::ZERO);
+    let in_case: Vec<_> = r.uses.iter().filter(|u| u.case == Some(case)).collect();
+    assert!(in_case.iter().any(|u| u.action == caveat_audit::Action::Cite), "{in_case:?}");
+    assert!(in_case.iter().any(|u| u.action == caveat_audit::Action::Read), "{in_case:?}");
+    assert!(in_case.iter().all(|u| u.receipts.len() == 1), "{in_case:?}");
+    assert!(r.flagged().next().is_none(), "{:?}", r.flagged().collect::<Vec<_>>());
+    // GBR suspends the partner at its own node: the notice reaches the hub,
+    // and the next request shows the citation withheld and refuses the read.
+    let towards = Some([p(partner)].into());
+    tokio::time::sleep(StdDuration::from_millis(200)).await;
+    caveat_hub::suspend(w.nodes[0].hub(), &actor("GBR"), towards, None, "inquiry", OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Withheld)), "{:?}", detail.citations);
+    let gone = w.fed.report(&u, &case_key, &cited.id.to_string()).await.unwrap_err();
+    assert!(matches!(gone, caveat_hub::Error::NotFound), "{gone:?}");
+    // And a new step can no longer cite it.
+    let mut again = detect_citing(&cited);
+    again.action = caveat_core::StepAction::Monitor;
+    assert!(matches!(w.fed.add_step(&u, &case.to_string(), again).await, Err(caveat_hub::Error::InvalidReport(_))));
+}
+
+/// The lease for cases: a case citing a report GBR's node released shows it
+/// while the lease runs; once GBR's node is gone and the lease has run out,
+/// the case's next request shows it withheld and a direct read refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_citation_is_withheld_once_its_lease_ends() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let w = build_leased(31, Duration::seconds(3), |_, n| Local::Switch(n, up.clone())).await;
+    let gbr: Vec<&Report> = w.reports.iter().filter(|r| r.originator.as_str() == "GBR").collect();
+    let mut found = None;
+    'search: for partner in PARTNERS.iter().filter(|q| !NODES.contains(q)) {
+        for r in &gbr {
+            if let Ok(case) = w.fed.open_case(&user(partner), new_case(r)).await {
+                found = Some((*partner, (*r).clone(), case));
+                break 'search;
+            }
+        }
+    }
+    let (partner, cited, case) = found.expect("no GBR report may be cited: change the seed");
+    let u = user(partner);
+    let case_key = ViewKey::new(p(partner), Purpose::Interdiction, Some(case));
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Available { .. })));
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(StdDuration::from_millis(3_200)).await;
+    let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+    assert!(matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Withheld)), "{:?}", detail.citations);
+    let gone = w.fed.report(&u, &case_key, &cited.id.to_string()).await.unwrap_err();
+    assert!(matches!(gone, caveat_hub::Error::NotFound), "{gone:?}");
+    // GBR's node back: the next asks release it again, and the case shows it.
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    loop {
+        let detail = w.fed.case(&u, &case.to_string()).await.unwrap();
+        if matches!(detail.citations.get(&cited.id), Some(caveat_hub::Citation::Available { .. })) {
+            break;
+        }
+        assert!(started.elapsed() < StdDuration::from_secs(8), "the citation did not come back with the node");
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
 }

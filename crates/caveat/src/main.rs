@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
 mod audit_key;
+mod cert;
 mod cot;
 mod db;
 mod demo;
@@ -76,6 +77,8 @@ enum Command {
     /// Witness a hub's audit log: cosign its checkpoints (C2SP tlog-witness).
     #[command(subcommand)]
     Witness(witness::Command),
+    /// Make a self-signed certificate and key for federation (a node, a hub's client): pinned, so no CA.
+    Cert(cert::Args),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             Command::Migrate => store::migrate(&cli.db).await,
             Command::Store(cmd) => store::run(cmd).await,
             Command::Witness(cmd) => witness::run(cmd).await,
+            Command::Cert(args) => cert::run(&args),
         }
     });
     match result {

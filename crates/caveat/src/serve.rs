@@ -22,6 +22,13 @@ pub(crate) struct Args {
     /// Load the demonstration picture: partners, demo users, and a live scenario.
     #[arg(long)]
     demo: bool,
+    /// With --demo: store and replay none of these originators' reports (repeatable):
+    /// their own node holds and releases them (issue 17, `scripts/demo`).
+    #[arg(long, requires = "demo")]
+    demo_without: Vec<caveat_core::PartnerId>,
+    /// With --demo: store and replay only these originators' reports (repeatable): a partner's node.
+    #[arg(long, requires = "demo", conflicts_with = "demo_without")]
+    demo_only: Vec<caveat_core::PartnerId>,
     /// Serve HTTPS with this PEM certificate chain.
     #[arg(long)]
     tls_cert: Option<PathBuf>,
@@ -245,7 +252,11 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     let mut state = AppState::open(store.clone(), key).await?.with_limits(limits);
     let mut demo_reports = None;
     if args.demo {
-        let (partners, reports) = crate::demo::scenario(1, OffsetDateTime::now_utc())?;
+        let (partners, mut reports) = crate::demo::scenario(1, OffsetDateTime::now_utc())?;
+        reports.retain(|s| {
+            let o = &s.report.originator;
+            !args.demo_without.contains(o) && (args.demo_only.is_empty() || args.demo_only.contains(o))
+        });
         for p in &partners {
             store.put_partner(p).await?;
         }

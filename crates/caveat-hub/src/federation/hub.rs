@@ -684,3 +684,32 @@ pub(crate) fn group_released(
         groups.entry((r.originator.clone(), d.effect, determining)).or_default().push(r.id);
     }
 }
+
+impl crate::Hub {
+    /// The reports among `ids` that nodes released to `key` and the hub holds
+    /// under a live lease now (asking the nodes first when due, as a view
+    /// would), each with the receipt it is held under. What a case citation
+    /// or a direct read of a report not posted to the hub may use: nothing
+    /// released to another key, nothing past its lease or a revocation.
+    pub(crate) async fn released_among(
+        &self,
+        key: &ViewKey,
+        facts: Option<&CaseFacts>,
+        ids: &[ReportId],
+        now: OffsetDateTime,
+    ) -> (Vec<Report>, Vec<ReceiptId>) {
+        let Some(federation) = self.views.federation() else { return (Vec::new(), Vec::new()) };
+        if ids.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let released = federation.released(key, facts, now).await;
+        let wanted: HashSet<&ReportId> = ids.iter().collect();
+        released
+            .reports
+            .iter()
+            .zip(&released.receipts)
+            .filter(|(r, _)| wanted.contains(&r.id))
+            .map(|(r, c)| (r.clone(), c.clone()))
+            .unzip()
+    }
+}

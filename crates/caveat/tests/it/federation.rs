@@ -30,7 +30,7 @@ const PARTNERS: [&str; 6] = ["GBR", "CAN", "NLD", "FRA", "USA-USCG", "JIATFS"];
 const PURPOSES: [&str; 5] = ["interdiction", "search-and-rescue", "maritime-safety", "prosecution", "monitoring"];
 
 /// A self-signed certificate for loopback: (cert PEM, key PEM, cert DER, key DER).
-fn cert() -> (String, String, CertificateDer<'static>, PrivateKeyDer<'static>) {
+pub(crate) fn cert() -> (String, String, CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
@@ -39,11 +39,11 @@ fn cert() -> (String, String, CertificateDer<'static>, PrivateKeyDer<'static>) {
     (cert.pem(), key.serialize_pem(), cert.der().clone(), key_der)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for(port: u16) {
+pub(crate) fn wait_for(port: u16) {
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(started.elapsed() < Duration::from_secs(20), "nothing listening on {port}");
@@ -51,16 +51,16 @@ fn wait_for(port: u16) {
     }
 }
 
-fn ok(hub: &Hub, args: &[&str]) -> String {
+pub(crate) fn ok(hub: &Hub, args: &[&str]) -> String {
     let out = hub.run(args);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     stdout(&out)
 }
 
 /// A small deterministic generator.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -107,7 +107,7 @@ fn world(now: OffsetDateTime) -> Vec<(String, String)> {
 }
 
 /// A bare HTTP/1.1 GET; returns (status, body).
-fn get(port: u16, path: &str, token: &str, purpose: &str) -> (u16, String) {
+pub(crate) fn get(port: u16, path: &str, token: &str, purpose: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nCaveat-Purpose: {purpose}\r\n\r\n"
@@ -119,13 +119,13 @@ fn get(port: u16, path: &str, token: &str, purpose: &str) -> (u16, String) {
     (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
 }
 
-fn tracks(port: u16, token: &str, purpose: &str) -> Value {
+pub(crate) fn tracks(port: u16, token: &str, purpose: &str) -> Value {
     let (status, body) = get(port, "/v1/tracks?limit=5000&trail=200", token, purpose);
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
 
-fn originators(v: &Value) -> std::collections::BTreeSet<String> {
+pub(crate) fn originators(v: &Value) -> std::collections::BTreeSet<String> {
     v["tracks"]
         .as_array()
         .unwrap()

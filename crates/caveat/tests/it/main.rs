@@ -14,6 +14,7 @@ mod cot;
 mod crash;
 mod crash_serve;
 mod federation;
+mod federation_kill;
 mod feed;
 mod ingest;
 mod labels;
