@@ -414,16 +414,21 @@ impl Pictures {
             let excess = views.len() + 1 - max;
             gone.extend(by_use.into_iter().take(excess).filter_map(|(_, k)| views.remove(&k)));
         }
-        let held = views
-            .iter()
-            .map(|(k, s)| memory::Held {
-                key: k.clone(),
-                used: used(s),
-                bytes: s.bytes.load(std::sync::atomic::Ordering::Relaxed),
-            })
-            .collect();
-        for k in memory::over_budget(held, budget, keep) {
-            gone.extend(views.remove(&k));
+        // Summed first: this runs on every request, and naming the views to
+        // drop (a copy of every key, a sort) is needed only over the budget.
+        let total: usize = views.values().map(|s| s.bytes.load(std::sync::atomic::Ordering::Relaxed)).sum();
+        if total > budget {
+            let held = views
+                .iter()
+                .map(|(k, s)| memory::Held {
+                    key: k.clone(),
+                    used: used(s),
+                    bytes: s.bytes.load(std::sync::atomic::Ordering::Relaxed),
+                })
+                .collect();
+            for k in memory::over_budget(held, budget, keep) {
+                gone.extend(views.remove(&k));
+            }
         }
         drop(views);
         if !gone.is_empty() {
