@@ -3,8 +3,6 @@
 //! as a list or as Server-Sent Events while they are raised and retracted.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Json;
@@ -18,7 +16,7 @@ use utoipa::IntoParams;
 use crate::auth::{View, ViewHeaders};
 use crate::error::ErrorBody;
 use crate::extract::ApiQuery;
-use crate::state::Metrics;
+use crate::state::OpenStream;
 use crate::{ApiError, AppState};
 
 /// How often an event stream looks again with no change to its view: an AIS
@@ -91,15 +89,6 @@ pub(crate) struct StreamQuery {
     kind: Option<String>,
 }
 
-/// Counts an event stream while it is open.
-struct Open(Arc<Metrics>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.event_streams.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// The caller's view's behaviour events as they happen (Server-Sent Events).
 ///
 /// `event: event` with `data:` an `Event` (as at `/v1/events`): when the stream
@@ -140,8 +129,7 @@ pub(crate) async fn stream(
     let mut seen = EventsSeen::default();
     // The first batch is decided before the stream opens, so a bad view key is an error, not an empty stream.
     let first = state.hub.event_changes(&view.caller.user, &view.key, &query, &mut seen).await?;
-    state.metrics.event_streams.fetch_add(1, Ordering::Relaxed);
-    let open = Open(state.metrics.clone());
+    let open = OpenStream::new(state.metrics.clone(), |m| &m.event_streams);
     let changes = state.hub.changes();
     let pending: std::collections::VecDeque<caveat_hub::EventBody> = first.into();
     let stream = futures_util::stream::unfold(

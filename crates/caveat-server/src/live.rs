@@ -1,8 +1,6 @@
 //! `GET /v1/live`: Server-Sent Events telling a client its view changed.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -12,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{View, ViewHeaders};
 use crate::error::ErrorBody;
-use crate::state::Metrics;
+use crate::state::OpenStream;
 use crate::{ApiError, AppState};
 
 /// The data of a `view` event of `/v1/live`.
@@ -20,15 +18,6 @@ use crate::{ApiError, AppState};
 pub(crate) struct ViewEvent {
     /// The version of the view's content: it changes only when the caller's own tracks do.
     pub(crate) version: u64,
-}
-
-/// Counts a live stream while it is open.
-struct Open(Arc<Metrics>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.live_clients.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Server-Sent Events telling the client its view changed.
@@ -70,8 +59,7 @@ pub(crate) async fn live(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // The view as it is now: the first event, and what later ones compare with.
     let first = state.hub.view_content(&view.caller.user, &view.key).await?;
-    state.metrics.live_clients.fetch_add(1, Ordering::Relaxed);
-    let open = Open(state.metrics.clone());
+    let open = OpenStream::new(state.metrics.clone(), |m| &m.live_clients);
     let changes = state.hub.changes();
     let stream = futures_util::stream::unfold(
         (state, view, changes, None::<u64>, first, open),

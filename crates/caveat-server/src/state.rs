@@ -1,7 +1,7 @@
 //! Shared state of a running hub.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use caveat_core::{PartnerId, Role, UserId};
 use caveat_hub::Hub;
@@ -65,6 +65,25 @@ pub(crate) struct Metrics {
     pub(crate) live_clients: AtomicU64,
     /// Open event streams (`/v1/events/stream`).
     pub(crate) event_streams: AtomicU64,
+}
+
+/// Counts an open stream in one of [`Metrics`]' gauges for as long as it lives.
+pub(crate) struct OpenStream {
+    metrics: Arc<Metrics>,
+    gauge: fn(&Metrics) -> &AtomicU64,
+}
+
+impl OpenStream {
+    pub(crate) fn new(metrics: Arc<Metrics>, gauge: fn(&Metrics) -> &AtomicU64) -> Self {
+        gauge(&metrics).fetch_add(1, Ordering::Relaxed);
+        OpenStream { metrics, gauge }
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        (self.gauge)(&self.metrics).fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Counters kept outside the hub and the HTTP layer (the `caveat` binary's
