@@ -92,6 +92,25 @@ fn kinds(events: &[Value]) -> BTreeSet<String> {
     events.iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
 }
 
+/// A vessel silent for 40 minutes (minutes 10 to 50), and two that meet for
+/// 25 minutes (from minute 20): a gap, and no encounter yet.
+fn silent_and_short_meeting(base: OffsetDateTime) -> String {
+    let mut gbr = String::new();
+    for m in (0..=10i64).chain(50..=60) {
+        gbr.push_str(&line(base, 10_000 + m.cast_unsigned(), m, 16.0, -62.0 + 0.01 * m as f64, Some(232_000_009)));
+    }
+    gbr += &drift(base, 20_000, 20, 25, 16.5, -64.0, Some(232_000_001));
+    gbr + &drift(base, 21_000, 20, 25, 16.5015, -64.0, Some(232_000_002))
+}
+
+/// Late reports for [`silent_and_short_meeting`]: the silent vessel was heard
+/// at minute 30 after all, and the two met from minute 10, not 20.
+fn late_reports(base: OffsetDateTime) -> String {
+    let late = line(base, 10_030, 30, 16.0, -62.0 + 0.3, Some(232_000_009));
+    late + &drift(base, 20_000, 10, 10, 16.5, -64.0, Some(232_000_001))
+        + &drift(base, 21_000, 10, 10, 16.5015, -64.0, Some(232_000_002))
+}
+
 #[tokio::test]
 async fn a_views_events_equal_detection_over_its_permitted_subset_alone() {
     let hub = Hub::new().await;
@@ -200,27 +219,14 @@ async fn a_late_report_retracts_a_gap_and_raises_an_encounter_with_its_true_star
     hub.state.hub().set_event_config(config()).unwrap();
     // The newest data a minute old, so only the gap in the middle is a gap.
     let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::minutes(61);
-    // A vessel silent for 40 minutes (minutes 10 to 50), and two that meet
-    // for 25 minutes (from minute 20): a gap, and no encounter yet.
-    let mut gbr = String::new();
-    for m in (0..=10i64).chain(50..=60) {
-        gbr.push_str(&line(base, 10_000 + m.cast_unsigned(), m, 16.0, -62.0 + 0.01 * m as f64, Some(232_000_009)));
-    }
-    gbr += &drift(base, 20_000, 20, 25, 16.5, -64.0, Some(232_000_001));
-    gbr += &drift(base, 21_000, 20, 25, 16.5015, -64.0, Some(232_000_002));
-    assert_eq!(hub.submit("gbr", gbr).await.status, StatusCode::CREATED);
+    assert_eq!(hub.submit("gbr", silent_and_short_meeting(base)).await.status, StatusCode::CREATED);
     let first = events(&hub, "can", "interdiction").await;
     let gap: Vec<&Value> = first.iter().filter(|e| e["kind"] == "ais-gap").collect();
     assert_eq!(gap.len(), 1, "{first:?}");
     let gap_id = gap[0]["id"].clone();
     assert!(!kinds(&first).contains("encounter"));
 
-    // Late reports: the silent vessel was heard at minute 30 after all, and
-    // the two met from minute 10, not 20.
-    let mut late = line(base, 10_030, 30, 16.0, -62.0 + 0.3, Some(232_000_009));
-    late += &drift(base, 20_000, 10, 10, 16.5, -64.0, Some(232_000_001));
-    late += &drift(base, 21_000, 10, 10, 16.5015, -64.0, Some(232_000_002));
-    assert_eq!(hub.submit("gbr", late).await.status, StatusCode::CREATED);
+    assert_eq!(hub.submit("gbr", late_reports(base)).await.status, StatusCode::CREATED);
     let after = eventually(&hub, "can", "interdiction", |es| kinds(es).contains("encounter")).await;
     let retracted = after.iter().find(|e| e["id"] == gap_id).expect("the gap is kept, as retracted");
     assert_eq!(retracted["state"], "retracted");
@@ -272,13 +278,7 @@ async fn the_event_stream_sends_raised_and_retracted_events_and_nothing_the_view
     hub.state.hub().set_event_config(config()).unwrap();
     let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::minutes(61);
     // As in the retraction test: a gap, and two vessels that meet for too short a time.
-    let mut gbr = String::new();
-    for m in (0..=10i64).chain(50..=60) {
-        gbr.push_str(&line(base, 10_000 + m.cast_unsigned(), m, 16.0, -62.0 + 0.01 * m as f64, Some(232_000_009)));
-    }
-    gbr += &drift(base, 20_000, 20, 25, 16.5, -64.0, Some(232_000_001));
-    gbr += &drift(base, 21_000, 20, 25, 16.5015, -64.0, Some(232_000_002));
-    assert_eq!(hub.submit("gbr", gbr).await.status, StatusCode::CREATED);
+    assert_eq!(hub.submit("gbr", silent_and_short_meeting(base)).await.status, StatusCode::CREATED);
 
     let open = |user: &str, query: &str| {
         Request::get(format!("/v1/events/stream{query}"))
@@ -301,10 +301,7 @@ async fn the_event_stream_sends_raised_and_retracted_events_and_nothing_the_view
     assert!(!kinds(&got).contains("encounter"));
 
     // Late data: the gap is retracted and the encounter raised, each sent once.
-    let mut late = line(base, 10_030, 30, 16.0, -62.0 + 0.3, Some(232_000_009));
-    late += &drift(base, 20_000, 10, 10, 16.5, -64.0, Some(232_000_001));
-    late += &drift(base, 21_000, 10, 10, 16.5015, -64.0, Some(232_000_002));
-    assert_eq!(hub.submit("gbr", late).await.status, StatusCode::CREATED);
+    assert_eq!(hub.submit("gbr", late_reports(base)).await.status, StatusCode::CREATED);
     let retracted_and_raised = |g: &[Value]| {
         g.iter().any(|e| e["id"] == gap_id && e["state"] == "retracted")
             && g.iter().any(|e| e["kind"] == "encounter" && e["state"] == "active")
