@@ -259,12 +259,10 @@ pub(crate) async fn start(
         let (hub, m, slots) = (hub.clone(), metrics.clone(), slots.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((socket, _)) = listener.accept().await else { continue };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                let (socket, permit) = crate::admit::next(&listener, &slots, "CoT", || {
                     m.refused_busy.fetch_add(1, Ordering::Relaxed);
-                    drop(socket);
-                    continue;
-                };
+                })
+                .await;
                 let _nodelay = socket.set_nodelay(true);
                 let (hub, m) = (hub.clone(), m.clone());
                 tokio::spawn(async move {
@@ -286,12 +284,10 @@ pub(crate) async fn start(
         let (hub, m) = (hub.clone(), metrics.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((socket, _)) = listener.accept().await else { continue };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                let (socket, permit) = crate::admit::next(&listener, &slots, "CoT", || {
                     m.refused_busy.fetch_add(1, Ordering::Relaxed);
-                    drop(socket);
-                    continue;
-                };
+                })
+                .await;
                 let _nodelay = socket.set_nodelay(true);
                 let (hub, m, acceptor, users) = (hub.clone(), m.clone(), acceptor.clone(), users.clone());
                 tokio::spawn(async move {

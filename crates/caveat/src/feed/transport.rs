@@ -99,21 +99,10 @@ async fn receive_datagrams(
 async fn accept(listener: TcpListener, queue: mpsc::Sender<Chunk>, limits: FeedLimits, counters: Arc<Counters>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                eprintln!("caveat feed: accepting a connection: {e}");
-                tokio::time::sleep(ERROR_PAUSE).await;
-                continue;
-            }
-        };
         // Past the limit a connection is closed at once: the feeds already
         // connected keep their share of the decoder.
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            Counters::add(&counters.connections_refused, 1);
-            drop(stream);
-            continue;
-        };
+        let (stream, slot) =
+            crate::admit::next(&listener, &slots, "feed", || Counters::add(&counters.connections_refused, 1)).await;
         let (queue, counters) = (queue.clone(), counters.clone());
         tokio::spawn(async move {
             read_stream(stream, &queue, limits, &counters).await;
