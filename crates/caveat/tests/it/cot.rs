@@ -156,10 +156,7 @@ fn a_tak_client_gets_its_view_as_cot_and_loses_it_on_suspension() {
         .unwrap(),
     );
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", ops)).is_err() || TcpStream::connect(("127.0.0.1", cot)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait_for_ports(&[ops, cot]);
 
     // Adversarial: no authentication, a wrong token, a right token with no purpose: nothing, then closed.
     for args in [
@@ -308,11 +305,7 @@ fn over_tls_a_client_certificate_names_the_user_and_an_unknown_one_gets_nothing(
             .spawn()
             .unwrap(),
     );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", tls)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait_for_ports(&[tls]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let auth = r#"<auth><cot username="monitoring" uid="tak-1"/></auth>"#;
     let got = rt.block_on(tls_client(tls, &hub_ca.der, (ana_cert, ana_key), auth)).unwrap();

@@ -124,10 +124,7 @@ fn a_recording_over_udp_and_tcp_stores_what_file_ingest_stores() {
         .unwrap(),
     );
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", ops)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait_for_ports(&[ops]);
 
     // UDP: whole lines per datagram, at most about 1,400 bytes each (one MTU).
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -239,10 +236,7 @@ fn floods_and_connection_limits_are_counted_not_fatal() {
         .unwrap(),
     );
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", ops)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait_for_ports(&[ops]);
     let (gbr, can) = ("feed=\"gbr-shore\",partner=\"GBR\"", "feed=\"can-mux\",partner=\"CAN\"");
     let wait_for = |what: &str, ok: &dyn Fn(&str) -> bool| loop {
         let text = metrics(ops);

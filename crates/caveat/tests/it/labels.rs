@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -95,11 +95,7 @@ fn exports_are_labelled_and_bound_and_only_a_verified_file_is_imported() {
             .spawn()
             .unwrap(),
     );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", web)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait_for_ports(&[web]);
 
     for format in ["geojson", "kml", "ndjson"] {
         let (headers, body) = get(web, &format!("/v1/export?format={format}"), &token);

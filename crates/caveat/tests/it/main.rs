@@ -92,6 +92,15 @@ impl Hub {
     }
 }
 
+/// Waits until a hub started in a test listens on every one of `ports` (at most 30 s).
+pub(crate) fn wait_for_ports(ports: &[u16]) {
+    let started = std::time::Instant::now();
+    while ports.iter().any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err()) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the hub did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
