@@ -304,8 +304,7 @@ impl Hub {
         key: &ViewKey,
         q: &EventQuery,
     ) -> Result<(Vec<EventBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime), Error> {
-        let (snap, now) = self.current(user, key).await?;
-        let case = self.case_facts(key).await?;
+        let (snap, case, now) = self.current_with_case(user, key).await?;
         let (generation, detector) = self.events.detector.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let slot = self.events.view(key);
         let mut view = slot.lock().await;

@@ -14,7 +14,7 @@ use caveat_core::{
 };
 use caveat_fusion::{Track, TrackStatus};
 
-use caveat_policy::Action;
+use caveat_policy::{Action, CaseFacts};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -386,9 +386,20 @@ pub struct LineageEntry {
 impl Hub {
     /// The caller's view now, not yet audited, and the time it was taken at.
     pub(crate) async fn current(&self, user: &User, key: &ViewKey) -> Result<(ViewSnapshot, OffsetDateTime), Error> {
+        let (snap, _, now) = self.current_with_case(user, key).await?;
+        Ok((snap, now))
+    }
+
+    /// [`Hub::current`] with the facts of the view's case, for callers that
+    /// decide again (the case is read from the store once).
+    pub(crate) async fn current_with_case(
+        &self,
+        user: &User,
+        key: &ViewKey,
+    ) -> Result<(ViewSnapshot, Option<CaseFacts>, OffsetDateTime), Error> {
         let case = self.case_facts(key).await?;
         let now = OffsetDateTime::now_utc();
-        Ok((self.views.view(&self.access, user, key, case, now).await?, now))
+        Ok((self.views.view(&self.access, user, key, case.clone(), now).await?, case, now))
     }
 
     /// The version of the content of `key`'s view now: it changes only when
