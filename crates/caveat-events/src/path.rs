@@ -64,7 +64,8 @@ pub(crate) fn of_view(tracks: &[&Track], reports: &[&Report]) -> (Vec<Path>, Vec
         let subject = Subject::Track(t.id);
         let mut points: Vec<PathPoint> = t
             .trail
-            .iter()
+            .points()
+            .into_iter()
             .map(|p| {
                 holder.insert(p.report, subject);
                 let r = by_id.get(&p.report);

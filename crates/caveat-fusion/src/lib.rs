@@ -81,5 +81,5 @@ pub use error::Error;
 pub use identity::Identity;
 pub use memory::Memory;
 pub use picture::{Insertion, Observed, Picture, TrackMemo, fuse};
-pub use track::{Lineage, Track, TrackId, TrackStatus, TrailPoint};
+pub use track::{Lineage, Track, TrackId, TrackStatus, Trail, TrailPoint};
 pub use views::Views;

@@ -53,18 +53,167 @@ pub struct TrailPoint {
     pub position: Position,
 }
 
-/// The exact set of report ids a track was computed from, sorted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Lineage(Vec<ReportId>);
+/// A track's history, one point per report applied, in time order.
+///
+/// It is a persistent list (newest first, sharing its older part), held by
+/// the tracker and by every track handed out: a view keeps thousands of
+/// tracks with hundreds of points each, and copying them into every rendered
+/// track doubled a view's memory (issue 16). So reading it walks the list:
+/// [`Trail::newest`] is cheap for the short trails a page shows, and
+/// [`Trail::points`] collects the whole of it oldest first.
+#[derive(Clone, Default)]
+pub struct Trail(Option<Arc<TrailNode>>);
+
+struct TrailNode {
+    report: ReportId,
+    t: i64,
+    lat: f64,
+    lon: f64,
+    prev: Option<Arc<TrailNode>>,
+}
+
+impl TrailNode {
+    fn point(&self) -> TrailPoint {
+        TrailPoint { report: self.report, at: to_time(self.t), position: Position { lat: self.lat, lon: self.lon } }
+    }
+}
+
+/// Heap bytes of one trail point.
+pub(crate) const TRAIL_POINT_BYTES: usize = crate::memory::arc::<TrailNode>();
+
+/// Heap bytes of an identity behind its `Arc`.
+pub(crate) fn identity_bytes(id: &Identity) -> usize {
+    crate::memory::arc::<Identity>()
+        + crate::memory::vec(&id.mmsis)
+        + id.name.as_ref().map_or(0, String::capacity)
+        + id.call_sign.as_ref().map_or(0, String::capacity)
+}
+
+impl Trail {
+    pub(crate) fn push(&mut self, report: ReportId, t: i64, lat: f64, lon: f64) {
+        let prev = self.0.take();
+        self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
+    }
+
+    fn nodes(&self) -> impl Iterator<Item = &TrailNode> {
+        std::iter::successors(self.0.as_deref(), |n| n.prev.as_deref())
+    }
+
+    /// How many points (walks the list).
+    pub fn len(&self) -> usize {
+        self.nodes().count()
+    }
+
+    /// Whether it has no point (never, for a track).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The newest point.
+    pub fn last(&self) -> Option<TrailPoint> {
+        self.0.as_deref().map(TrailNode::point)
+    }
+
+    /// The points, newest first.
+    pub fn newest_first(&self) -> impl Iterator<Item = TrailPoint> + '_ {
+        self.nodes().map(TrailNode::point)
+    }
+
+    /// The newest `n` points, oldest first: what a page shows.
+    pub fn newest(&self, n: usize) -> Vec<TrailPoint> {
+        let mut out: Vec<TrailPoint> = self.newest_first().take(n).collect();
+        out.reverse();
+        out
+    }
+
+    /// Every point, oldest first.
+    pub fn points(&self) -> Vec<TrailPoint> {
+        self.newest(usize::MAX)
+    }
+
+    /// The trail as it stood at `at`: its points observed at or before then
+    /// (sharing them).
+    pub fn up_to(&self, at: OffsetDateTime) -> Trail {
+        let at = at.unix_timestamp_nanos();
+        let mut cur = self.0.as_ref();
+        while let Some(n) = cur.filter(|n| i128::from(n.t) > at) {
+            cur = n.prev.as_ref();
+        }
+        Trail(cur.cloned())
+    }
+
+    /// Whether two trails hold the same points: nodes are compared by value
+    /// until they share a tail, so trails rebuilt from the same reports compare equal.
+    pub(crate) fn same(&self, other: &Trail) -> bool {
+        let (mut a, mut b) = (self.0.as_ref(), other.0.as_ref());
+        loop {
+            match (a, b) {
+                (None, None) => return true,
+                (Some(x), Some(y)) => {
+                    if Arc::ptr_eq(x, y) {
+                        return true;
+                    }
+                    if (x.report, x.t) != (y.report, y.t)
+                        || x.lat.to_bits() != y.lat.to_bits()
+                        || x.lon.to_bits() != y.lon.to_bits()
+                    {
+                        return false;
+                    }
+                    a = x.prev.as_ref();
+                    b = y.prev.as_ref();
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl PartialEq for Trail {
+    fn eq(&self, other: &Trail) -> bool {
+        self.same(other)
+    }
+}
+
+impl Eq for Trail {}
+
+impl fmt::Debug for Trail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trail").field("len", &self.len()).field("last", &self.last()).finish()
+    }
+}
+
+impl Drop for Trail {
+    // Iterative, so dropping a trail of a million points does not overflow the stack.
+    fn drop(&mut self) {
+        let mut cur = self.0.take();
+        while let Some(node) = cur {
+            match Arc::try_unwrap(node) {
+                Ok(mut n) => cur = n.prev.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The exact set of report ids a track was computed from: those of its whole
+/// trail (shared with it, not copied), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lineage(Trail);
 
 impl Lineage {
-    /// Whether `id` is in it.
+    /// Whether `id` is in it (walks it).
     pub fn contains(&self, id: &ReportId) -> bool {
-        self.0.binary_search(id).is_ok()
+        self.iter().any(|r| r == id)
+    }
+    /// The ids, newest report applied first.
+    pub fn iter(&self) -> impl Iterator<Item = &ReportId> {
+        self.0.nodes().map(|n| &n.report)
     }
     /// The ids, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = &ReportId> {
-        self.0.iter()
+    pub fn sorted(&self) -> Vec<ReportId> {
+        let mut ids: Vec<ReportId> = self.iter().copied().collect();
+        ids.sort_unstable();
+        ids
     }
     /// How many reports.
     pub fn len(&self) -> usize {
@@ -99,7 +248,7 @@ pub struct Track {
     /// Fused identity.
     pub identity: Identity,
     /// History, oldest first: one point per report applied.
-    pub trail: Vec<TrailPoint>,
+    pub trail: Trail,
     /// The reports it was computed from.
     pub lineage: Lineage,
     /// Originators of the reports in its lineage.
@@ -116,16 +265,16 @@ pub struct Track {
 }
 
 impl Track {
-    /// Estimated heap bytes it holds (trail, lineage, identity, originator
-    /// sets), not counting its own size: what a caller keeping tracks adds up.
+    /// Estimated heap bytes it holds of its own (identity, originator sets),
+    /// not counting its own size nor its trail, which it shares with the
+    /// picture that made it: what a caller keeping tracks adds up.
     pub fn heap_bytes(&self) -> usize {
         let id = &self.identity;
         let set = |s: &BTreeSet<PartnerId>| {
             crate::memory::btree::<PartnerId, ()>(s.len()) + s.iter().map(|p| p.as_str().len()).sum::<usize>()
         };
-        crate::memory::vec(&self.trail)
-            + crate::memory::vec(&self.lineage.0)
-            + crate::memory::vec(&id.mmsis)
+        // The trail and lineage are the tracker's, shared: counted there.
+        crate::memory::vec(&id.mmsis)
             + id.name.as_ref().map_or(0, String::capacity)
             + id.call_sign.as_ref().map_or(0, String::capacity)
             + set(&self.originators)
@@ -176,87 +325,6 @@ impl PartnerBits {
     }
 }
 
-/// A persistent (shared-tail) list of trail points, newest first, so that a
-/// recorded track state (one per step that changed the track) copies one pointer.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Trail(Option<Arc<TrailNode>>);
-
-#[derive(Debug)]
-struct TrailNode {
-    report: ReportId,
-    t: i64,
-    lat: f64,
-    lon: f64,
-    prev: Option<Arc<TrailNode>>,
-}
-
-/// Heap bytes of one trail point.
-pub(crate) const TRAIL_POINT_BYTES: usize = crate::memory::arc::<TrailNode>();
-
-/// Heap bytes of an identity behind its `Arc`.
-pub(crate) fn identity_bytes(id: &Identity) -> usize {
-    crate::memory::arc::<Identity>()
-        + crate::memory::vec(&id.mmsis)
-        + id.name.as_ref().map_or(0, String::capacity)
-        + id.call_sign.as_ref().map_or(0, String::capacity)
-}
-
-impl Trail {
-    pub(crate) fn push(&mut self, report: ReportId, t: i64, lat: f64, lon: f64) {
-        let prev = self.0.take();
-        self.0 = Some(Arc::new(TrailNode { report, t, lat, lon, prev }));
-    }
-
-    /// Whether two trails hold the same points: nodes are compared by value
-    /// until they share a tail, so trails rebuilt from the same reports compare equal.
-    pub(crate) fn same(&self, other: &Trail) -> bool {
-        let (mut a, mut b) = (self.0.as_ref(), other.0.as_ref());
-        loop {
-            match (a, b) {
-                (None, None) => return true,
-                (Some(x), Some(y)) => {
-                    if Arc::ptr_eq(x, y) {
-                        return true;
-                    }
-                    if (x.report, x.t) != (y.report, y.t)
-                        || x.lat.to_bits() != y.lat.to_bits()
-                        || x.lon.to_bits() != y.lon.to_bits()
-                    {
-                        return false;
-                    }
-                    a = x.prev.as_ref();
-                    b = y.prev.as_ref();
-                }
-                _ => return false,
-            }
-        }
-    }
-
-    fn points(&self) -> Vec<(ReportId, i64, f64, f64)> {
-        let mut out = Vec::new();
-        let mut cur = self.0.as_deref();
-        while let Some(n) = cur {
-            out.push((n.report, n.t, n.lat, n.lon));
-            cur = n.prev.as_deref();
-        }
-        out.reverse();
-        out
-    }
-}
-
-impl Drop for Trail {
-    // Iterative, so dropping a trail of a million points does not overflow the stack.
-    fn drop(&mut self) {
-        let mut cur = self.0.take();
-        while let Some(node) = cur {
-            match Arc::try_unwrap(node) {
-                Ok(mut n) => cur = n.prev.take(),
-                Err(_) => break,
-            }
-        }
-    }
-}
-
 /// The tracker's record of one track. Cloned whole into its history at every
 /// step that changes it, so it holds its growing parts (trail, identity)
 /// behind shared pointers.
@@ -295,9 +363,6 @@ impl TrackCore {
     }
 
     pub(crate) fn to_track(&self, partners: &[PartnerId]) -> Track {
-        let points = self.trail.points();
-        let mut lineage: Vec<ReportId> = points.iter().map(|p| p.0).collect();
-        lineage.sort_unstable();
         let names = |bits: &PartnerBits| bits.iter().filter_map(|i| partners.get(i).cloned()).collect();
         let speed = self.est.speed();
         let cov: Mat4 = self.est.cov;
@@ -312,11 +377,8 @@ impl TrackCore {
                 .then(|| self.est.vel[0].atan2(self.est.vel[1]).to_degrees().rem_euclid(360.0)),
             speed_kn: speed / KNOT_M_S,
             identity: (*self.identity).clone(),
-            trail: points
-                .iter()
-                .map(|&(report, t, lat, lon)| TrailPoint { report, at: to_time(t), position: Position { lat, lon } })
-                .collect(),
-            lineage: Lineage(lineage),
+            trail: self.trail.clone(),
+            lineage: Lineage(self.trail.clone()),
             originators: names(&self.contributors),
             influenced_by: names(&self.influence),
         }

@@ -192,7 +192,7 @@ fn geojson(c: &Content<'_>) -> Result<Bytes, Error> {
         .tracks
         .iter()
         .map(|t| {
-            let mut coords: Vec<[f64; 2]> = t.trail.iter().map(|p| [p.position.lon, p.position.lat]).collect();
+            let mut coords: Vec<[f64; 2]> = t.trail.points().iter().map(|p| [p.position.lon, p.position.lat]).collect();
             if coords.len() < 2 {
                 coords.push([t.position.lon, t.position.lat]);
             }
@@ -225,7 +225,8 @@ fn kml(c: &Content<'_>) -> Bytes {
         xml_escape(&marking)
     );
     for t in c.tracks {
-        let coords: Vec<String> = t.trail.iter().map(|p| format!("{},{}", p.position.lon, p.position.lat)).collect();
+        let coords: Vec<String> =
+            t.trail.points().iter().map(|p| format!("{},{}", p.position.lon, p.position.lat)).collect();
         let name = t.identity.name.clone().unwrap_or_else(|| t.id.to_string());
         let _infallible = writeln!(
             kml,

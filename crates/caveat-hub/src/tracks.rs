@@ -55,14 +55,17 @@ pub struct TrackQuery {
 /// Its identity, marking and sources stay those of the track now (never wider
 /// than what the view may use now). `None` when the track had no report yet.
 pub(crate) fn as_of(t: &Track, at: OffsetDateTime, sources: &HashMap<ReportId, Source>) -> Option<Track> {
-    let kept = t.trail.partition_point(|p| p.at <= at);
-    let last = *t.trail.get(kept.checked_sub(1)?)?;
+    let trail = t.trail.up_to(at);
+    let mut newest = trail.newest_first();
+    let last = newest.next()?;
+    let before = newest.next();
+    drop(newest);
     let mut past = t.clone();
-    past.trail.truncate(kept);
     past.position = last.position;
     past.updated_at = last.at;
-    past.originators = past.trail.iter().filter_map(|p| sources.get(&p.report)).map(|s| s.originator.clone()).collect();
-    let before = kept.checked_sub(2).and_then(|i| t.trail.get(i));
+    past.originators =
+        trail.newest_first().filter_map(|p| sources.get(&p.report)).map(|s| s.originator.clone()).collect();
+    past.trail = trail;
     let (speed, course) =
         before.map_or((0.0, None), |b| motion(b.position, last.position, (last.at - b.at).as_seconds_f64()));
     past.speed_kn = speed;
@@ -256,7 +259,6 @@ pub struct TrailPoint<'a> {
 
 impl<'a> TrackBody<'a> {
     pub(crate) fn new(t: &'a Track, sources: &'a HashMap<ReportId, Source>, trail: usize) -> Self {
-        let skip = t.trail.len().saturating_sub(trail);
         let id = &t.identity;
         // The lineage is looked up once for both the marking and the source
         // kinds: it runs to hundreds of reports a track, on every rendering.
@@ -287,8 +289,8 @@ impl<'a> TrackBody<'a> {
             report_count: t.lineage.len(),
             trail: t
                 .trail
-                .iter()
-                .skip(skip)
+                .newest(trail)
+                .into_iter()
                 .map(|p| TrailPoint {
                     lat: micro_degrees(p.position.lat),
                     lon: micro_degrees(p.position.lon),
@@ -483,10 +485,11 @@ impl Hub {
         let sources = snap.sources.read().unwrap_or_else(PoisonError::into_inner);
         let lineage = track
             .lineage
-            .iter()
+            .sorted()
+            .into_iter()
             .filter_map(|rid| {
-                sources.get(rid).map(|s| LineageEntry {
-                    report_id: *rid,
+                sources.get(&rid).map(|s| LineageEntry {
+                    report_id: rid,
                     originator: s.originator.clone(),
                     source: s.kind,
                     observed_at: s.observed_at,

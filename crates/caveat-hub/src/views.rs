@@ -880,9 +880,9 @@ pub(crate) fn lineage_by_originator(
     sources: &HashMap<ReportId, Source>,
 ) -> BTreeMap<PartnerId, Vec<ReportId>> {
     let mut out: BTreeMap<PartnerId, Vec<ReportId>> = BTreeMap::new();
-    for id in track.lineage.iter() {
-        if let Some(s) = sources.get(id) {
-            out.entry(s.originator.clone()).or_default().push(*id);
+    for id in track.lineage.sorted() {
+        if let Some(s) = sources.get(&id) {
+            out.entry(s.originator.clone()).or_default().push(id);
         }
     }
     out

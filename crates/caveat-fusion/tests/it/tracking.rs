@@ -48,7 +48,7 @@ fn one_vessel_seen_by_two_partners_is_one_confirmed_track() {
     let course = t.course_deg.unwrap();
     assert!((course - 90.0).abs() < 5.0, "course {course}");
     assert_eq!(t.trail.len(), 24);
-    assert!(t.trail.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(t.trail.points().windows(2).all(|w| w[0].at <= w[1].at));
 }
 
 #[test]

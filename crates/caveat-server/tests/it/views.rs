@@ -93,7 +93,7 @@ async fn each_view_equals_fusion_of_its_permitted_subset_on(hub: Hub) {
             let want: BTreeSet<Vec<String>> = fuse(&subset, &FusionConfig::default())
                 .unwrap()
                 .into_iter()
-                .map(|t| t.lineage.iter().map(ToString::to_string).collect())
+                .map(|t| t.lineage.sorted().iter().map(ToString::to_string).collect())
                 .collect();
             let got = lineages(&hub, user, purpose.as_str()).await;
             assert_eq!(got, want, "{partner} / {purpose}");
