@@ -69,6 +69,11 @@ impl Events {
         Ok(Events { detector: Mutex::new((0, Arc::new(detector))), views: Mutex::default() })
     }
 
+    /// The detector now (its generation, and it).
+    pub(crate) fn detector(&self) -> (u64, Arc<Detector>) {
+        self.detector.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     fn view(&self, key: &ViewKey) -> Arc<tokio::sync::Mutex<ViewEvents>> {
         let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
         if views.len() >= MAX_VIEWS && !views.contains_key(key) {
@@ -199,6 +204,11 @@ pub struct EventQuery {
     pub limit: Option<usize>,
 }
 
+/// What [`Hub::detect_events`] returns: the events, the reports they rest
+/// on, the view's case, the time and the snapshot detected over.
+pub(crate) type DetectedEvents =
+    (Vec<EventBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime, crate::views::ViewSnapshot);
+
 /// Folds a new detection into what a view announced (see the module doc).
 fn reconcile(view: &mut ViewEvents, detected: Vec<Event>, permitted: &HashSet<ReportId>, now: OffsetDateTime) {
     view.announced.retain(|_, a| a.event.reports.iter().all(|r| permitted.contains(r)));
@@ -256,7 +266,7 @@ impl Hub {
     /// The view names a case its partner is not in; the store or the audit log fails.
     pub async fn events(&self, user: &User, key: &ViewKey, q: EventQuery) -> Result<EventList, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
-        let (mut events, delivered, case, now) = self.detect_events(user, key, &q).await?;
+        let (mut events, delivered, case, now, _) = self.detect_events(user, key, &q).await?;
         let truncated = events.len() > limit;
         events.truncate(limit);
         self.audit_events(user, key, &events, &delivered, case, now).await?;
@@ -280,7 +290,7 @@ impl Hub {
         seen: &mut EventsSeen,
     ) -> Result<Vec<EventBody>, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
-        let (events, delivered, case, now) = self.detect_events(user, key, q).await?;
+        let (events, delivered, case, now, _) = self.detect_events(user, key, q).await?;
         let present: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
         seen.0.retain(|id, _| present.contains(id.as_str()));
         let mut changed: Vec<EventBody> =
@@ -297,13 +307,14 @@ impl Hub {
     }
 
     /// Detects (or reuses) `key`'s view's events and renders those `q`
-    /// chooses, earliest start first, with the reports they may rest on.
-    async fn detect_events(
+    /// chooses, earliest start first, with the reports they may rest on and
+    /// the snapshot they were detected over.
+    pub(crate) async fn detect_events(
         &self,
         user: &User,
         key: &ViewKey,
         q: &EventQuery,
-    ) -> Result<(Vec<EventBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime), Error> {
+    ) -> Result<DetectedEvents, Error> {
         let (snap, case, now) = self.current_with_case(user, key).await?;
         let (generation, detector) = self.events.detector.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let slot = self.events.view(key);
@@ -361,7 +372,8 @@ impl Hub {
         };
         let used: HashSet<ReportId> = chosen.iter().flat_map(|a| a.event.reports.iter().copied()).collect();
         let reports: Vec<Report> = view.reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
-        Ok((body, reports, case, now))
+        drop(view);
+        Ok((body, reports, case, now, snap))
     }
 
     /// Audits the delivery of `events`: the decisions behind exactly the
@@ -376,6 +388,20 @@ impl Hub {
         now: OffsetDateTime,
     ) -> Result<(), Error> {
         let used: HashSet<ReportId> = events.iter().flat_map(|e| e.reports.iter().copied()).collect();
+        self.audit_reads(user, key, &used, reports, case, now).await
+    }
+
+    /// Audits a delivery of derived data (events, alerts) resting on `used`:
+    /// the decisions behind exactly those of `reports`.
+    pub(crate) async fn audit_reads(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        used: &HashSet<ReportId>,
+        reports: &[Report],
+        case: Option<caveat_policy::CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
         let delivered: Vec<Report> = reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
         let decisions = self.access.decide(user, key, Action::Fuse, case, &delivered, now).await?;
         let uses = decision_uses(&delivered, &decisions);
