@@ -384,3 +384,34 @@ async fn alerts_rest_only_on_what_the_view_may_use_and_go_with_a_suspension() {
     read_alerts(&mut body, &mut got, 2_500, |_| false).await;
     assert_eq!(got.len(), 1, "alerts sent after the suspension: {:?}", &got[1..]);
 }
+
+#[tokio::test]
+async fn a_retracted_event_retracts_its_alert() {
+    let hub = Hub::new().await;
+    hub.state.hub().set_event_config(crate::events::config()).unwrap();
+    // As in the events' retraction test: a 40-minute AIS silence that a late report fills.
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::minutes(61);
+    assert_eq!(hub.submit("gbr", crate::events::silent_and_short_meeting(base)).await.status, StatusCode::CREATED);
+    let rule =
+        create(&hub, "can", json!({"name": "dark", "kinds": ["ais-gap"], "watchlist": {"mmsis": [232_000_009]}})).await;
+    let first = alerts(&hub, "can", "interdiction").await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let alert = &first[0];
+    assert_eq!((alert["rule"].as_str(), alert["kind"].as_str()), (Some(rule.as_str()), Some("ais-gap")));
+    assert_eq!(alert["mmsis"], json!([232_000_009]));
+
+    assert_eq!(hub.submit("gbr", crate::events::late_reports(base)).await.status, StatusCode::CREATED);
+    let mut after = Vec::new();
+    for _ in 0..60 {
+        after = alerts(&hub, "can", "interdiction").await;
+        if after.iter().any(|a| a["id"] == alert["id"] && a["state"] == "retracted") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let retracted = after.iter().find(|a| a["id"] == alert["id"]).expect("kept, as retracted");
+    assert_eq!(retracted["state"], "retracted", "{after:?}");
+    assert!(retracted["retracted_at"].is_string());
+    let active = hub.get("/v1/alerts?active_only=true", "can", Some("interdiction")).await.json();
+    assert!(active["alerts"].as_array().unwrap().iter().all(|a| a["state"] == "active"), "{active}");
+}
