@@ -415,3 +415,16 @@ async fn a_retracted_event_retracts_its_alert() {
     let active = hub.get("/v1/alerts?active_only=true", "can", Some("interdiction")).await.json();
     assert!(active["alerts"].as_array().unwrap().iter().all(|a| a["state"] == "active"), "{active}");
 }
+
+#[tokio::test]
+async fn an_owner_holds_at_most_the_rule_limit() {
+    let hub = Hub::new().await;
+    for n in 0..caveat_hub::MAX_RULES_PER_OWNER {
+        create(&hub, "can", rule(&format!("r{n}"))).await;
+    }
+    let over = hub.rule_request("POST", "/v1/rules", "can", Some(rule("one more"))).await;
+    assert_eq!((over.status, over.code()), (StatusCode::BAD_REQUEST, "bad_request".into()));
+    assert!(over.message().starts_with("field `owner`: the owner already has 100 rules"), "{}", over.message());
+    // The limit is the owner's: another user of the same partner still may.
+    create(&hub, "canwatch", rule("theirs")).await;
+}
