@@ -32,7 +32,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use caveat_core::{Marking, PartnerId, Position, Report, ReportId, User, ViewKey};
 use caveat_events::{Area, Detector, Event, EventConfig, MAX_AREAS, SpeedRule, Subject};
 use caveat_fusion::Track;
-use caveat_policy::Action;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -45,9 +44,6 @@ use crate::{Error, Hub};
 
 /// A vessel reported slower than this is taken as moored or at anchor.
 const STOPPED_KN: f64 = 0.5;
-
-/// Rule areas detected again at least this often (as events are).
-const RECHECK: Duration = Duration::seconds(60);
 
 /// Most alerts (live and retracted) kept per view.
 const MAX_ANNOUNCED: usize = 100_000;
@@ -169,10 +165,6 @@ struct Announced {
 
 #[derive(Debug, Default)]
 struct ViewAlerts {
-    /// The snapshot version and rules detected over, and when.
-    detected: Option<(u64, u64, u64, OffsetDateTime)>,
-    own: Vec<Cand>,
-    own_reports: Vec<Report>,
     announced: BTreeMap<String, Announced>,
     used: Option<std::time::Instant>,
 }
@@ -203,7 +195,7 @@ fn own_kind(k: EventKindName) -> bool {
 
 /// The rules' own areas and speed ranges, as detector configurations of at
 /// most [`MAX_AREAS`] areas and speed rules each. Names are `<rule id>#<polygon>`.
-fn rule_configs(rules: &[ValidRule]) -> Vec<EventConfig> {
+pub(crate) fn rule_configs(rules: &[ValidRule]) -> Vec<EventConfig> {
     let mut items: Vec<(Vec<Area>, Vec<SpeedRule>)> = Vec::new();
     for r in rules {
         let names: Vec<String> = (0..r.polygons.len()).map(|k| format!("{}#{k}", r.id())).collect();
@@ -436,17 +428,6 @@ fn reconcile(view: &mut ViewAlerts, derived: Vec<Derived>, permitted: &HashSet<R
     }
 }
 
-/// A digest of the rules (ids and versions): derivation is redone when it changes.
-fn rules_stamp(rules: &[ValidRule]) -> u64 {
-    let mut h = Sha256::new();
-    for r in rules {
-        h.update(r.rule.id.as_bytes());
-        h.update(r.rule.version.to_be_bytes());
-    }
-    let d = h.finalize();
-    d.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes)
-}
-
 type DerivedAlerts = (Vec<AlertBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime);
 
 impl Hub {
@@ -501,32 +482,13 @@ impl Hub {
 
     async fn derive_alerts(&self, user: &User, key: &ViewKey, q: &AlertQuery) -> Result<DerivedAlerts, Error> {
         let rules = self.rules_of_partner(&key.partner).await?;
-        let (events, event_reports, case, now, snap) = self.detect_events(user, key, &EventQuery::default()).await?;
-        let (generation, detector) = self.events.detector();
-        let stamp = rules_stamp(&rules);
+        let crate::events::DetectedEvents { events, reports: event_reports, case, now, snap, own, own_reports } =
+            self.detect_events(user, key, &EventQuery::default()).await?;
+        let (_, detector) = self.events.detector();
         let slot = self.alerts.view(key);
         let mut view = slot.lock().await;
         view.used = Some(std::time::Instant::now());
-        let fresh = view
-            .detected
-            .is_some_and(|(v, s, g, at)| v == snap.version && s == stamp && g == generation && now - at < RECHECK);
         let tracks: Vec<&Track> = snap.tracks.iter().map(|t| &**t).collect();
-        if !fresh {
-            // The rules' own areas, over what the view's events were detected from.
-            let since = now - DEFAULT_WINDOW;
-            let (reports, _) = self.views.permitted(&self.access, user, key, Action::Fuse, case.clone(), now).await?;
-            let reports: Vec<Report> = reports.into_iter().filter(|r| r.observed_at >= since).collect();
-            let refs: Vec<&Report> = reports.iter().collect();
-            let mut own = Vec::new();
-            for config in rule_configs(&rules) {
-                let d = Detector::new(config).map_err(|e| Error::internal("checking rule areas", &e))?;
-                own.extend(d.detect_areas(&tracks, &refs, now).iter().map(cand_of_event));
-            }
-            let needed: HashSet<ReportId> = own.iter().flat_map(|c| c.reports.iter().copied()).collect();
-            view.own_reports = reports.into_iter().filter(|r| needed.contains(&r.id)).collect();
-            view.own = own;
-            view.detected = Some((snap.version, stamp, generation, now));
-        }
         let mut cands: Vec<Cand> = events
             .iter()
             .filter(|e| e.state == EventState::Active)
@@ -542,10 +504,12 @@ impl Hub {
                 reports: e.reports.clone(),
             })
             .collect();
-        cands.extend(view.own.iter().cloned());
+        // Only the rules known now: a rule changed since detection is detected again on the next request.
+        let known: HashSet<&str> = rules.iter().map(ValidRule::id).collect();
+        cands.extend(own.iter().map(cand_of_event).filter(|c| c.own.as_deref().is_some_and(|r| known.contains(r))));
         let by_track: HashMap<String, &Track> = tracks.iter().map(|t| (Subject::Track(t.id).to_string(), *t)).collect();
         let by_id: HashMap<ReportId, &Report> =
-            event_reports.iter().chain(view.own_reports.iter()).map(|r| (r.id, r)).collect();
+            event_reports.iter().chain(own_reports.iter()).map(|r| (r.id, r)).collect();
         let suppressed = |c: &Cand| in_harbour(c, &detector, &by_id, &by_track);
         let derived: Vec<Derived> = rules.iter().flat_map(|r| derive(r, &cands, &by_track, &suppressed)).collect();
         let permitted: HashSet<ReportId> = by_id.keys().copied().collect();
@@ -591,7 +555,7 @@ impl Hub {
         // A report both an event and a rule's own detection rest on is decided once.
         let reports: BTreeMap<ReportId, Report> = event_reports
             .iter()
-            .chain(view.own_reports.iter())
+            .chain(own_reports.iter())
             .filter(|r| used.contains(&r.id))
             .map(|r| (r.id, r.clone()))
             .collect();

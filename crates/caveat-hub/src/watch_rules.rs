@@ -580,6 +580,7 @@ impl Hub {
         };
         self.store.create_rule(&stored, MAX_RULES_PER_OWNER).await.map_err(conflict)?;
         self.audit.append(vec![Self::rule_entry(user, &stored, RuleChangeKind::Created, now)]).await?;
+        self.events.rules_changed();
         self.notify_change();
         Ok(decode(&stored)?.rule)
     }
@@ -612,6 +613,7 @@ impl Hub {
         };
         self.store.update_rule(&stored).await.map_err(conflict)?;
         self.audit.append(vec![Self::rule_entry(user, &stored, RuleChangeKind::Updated, now)]).await?;
+        self.events.rules_changed();
         self.notify_change();
         Ok(decode(&stored)?.rule)
     }
@@ -634,6 +636,7 @@ impl Hub {
         self.audit
             .append(vec![Self::rule_entry(user, &StoredRule { version: at, ..found }, RuleChangeKind::Deleted, now)])
             .await?;
+        self.events.rules_changed();
         self.notify_change();
         Ok(())
     }
