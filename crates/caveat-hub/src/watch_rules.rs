@@ -441,12 +441,16 @@ pub(crate) fn decode(stored: &StoredRule) -> Result<ValidRule, Error> {
     let content: RuleContent =
         serde_json::from_str(&stored.body).map_err(|e| Error::internal("reading a stored rule", &e))?;
     let mut vertices = 0;
+    // Stored rules were validated; one that no longer is (the database was edited) is internal, not the caller's.
+    let stored_area = |e: Error| Error::internal("reading a stored rule's area", &e);
     let polygons = match &content.area {
         None => Vec::new(),
-        Some(RuleArea::Polygon { coordinates }) => vec![polygon_of(coordinates, "area.coordinates", &mut vertices)?],
+        Some(RuleArea::Polygon { coordinates }) => {
+            vec![polygon_of(coordinates, "area.coordinates", &mut vertices).map_err(stored_area)?]
+        }
         Some(RuleArea::MultiPolygon { coordinates }) => coordinates
             .iter()
-            .map(|rings| polygon_of(rings, "area.coordinates", &mut vertices))
+            .map(|rings| polygon_of(rings, "area.coordinates", &mut vertices).map_err(stored_area))
             .collect::<Result<_, _>>()?,
     };
     let rule = WatchRule {
