@@ -322,6 +322,40 @@ pub struct CaseStep {
     pub originators: Vec<OriginatorUse>,
 }
 
+/// What a watch rule change did (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleChangeKind {
+    /// The rule was created.
+    Created,
+    /// The rule was replaced by a new version.
+    Updated,
+    /// The rule was deleted.
+    Deleted,
+}
+
+/// A watch rule was created, updated or deleted: a policy-like action of its
+/// partner (who is told what it watches for, and who may be alerted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleChange {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The partner the rule belongs to.
+    pub partner: PartnerId,
+    /// Who changed it.
+    pub user: UserId,
+    /// The rule's id (`W-` and hex).
+    pub rule: String,
+    /// What was done.
+    pub change: RuleChangeKind,
+    /// The rule's version after the change (the version deleted, for a delete).
+    pub version: u64,
+    /// SHA-256 of the rule as stored after the change (its JSON); absent for a delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Hash>,
+}
+
 /// One leaf of the audit log.
 ///
 /// Its bytes ([`AuditEntry::to_bytes`]) are a version line and compact JSON; reading
@@ -345,6 +379,8 @@ pub enum AuditEntry {
     /// Tags of the entries since the previous tag leaf, one column per partner
     /// (complete usage reports, issue 18; see [`UsageTags`]). Touches no one.
     UsageTags(UsageTags),
+    /// A watch rule was created, updated or deleted (issue 20).
+    RuleChange(RuleChange),
 }
 
 impl AuditEntry {
@@ -381,6 +417,7 @@ impl AuditEntry {
             AuditEntry::Resume(e) => e.at,
             AuditEntry::CaseStep(e) => e.at,
             AuditEntry::UsageTags(e) => e.at,
+            AuditEntry::RuleChange(e) => e.at,
         }
     }
 
@@ -394,6 +431,7 @@ impl AuditEntry {
             AuditEntry::Suspension(e) => vec![&e.originator],
             AuditEntry::Resume(e) => vec![&e.originator],
             AuditEntry::UsageTags(_) => Vec::new(),
+            AuditEntry::RuleChange(e) => vec![&e.partner],
         };
         out.sort_unstable();
         out.dedup();
@@ -409,7 +447,10 @@ impl AuditEntry {
             AuditEntry::PolicyUpload(PolicyUpload { event, .. })
             | AuditEntry::Suspension(Suspension { event, .. })
             | AuditEntry::Resume(Resume { event, .. }) => event.map(|e| StoreItem::PolicyEvent { version: e.version }),
-            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) | AuditEntry::UsageTags(_) => None,
+            AuditEntry::PolicyDecision(_)
+            | AuditEntry::CaseStep(_)
+            | AuditEntry::UsageTags(_)
+            | AuditEntry::RuleChange(_) => None,
         }
     }
 

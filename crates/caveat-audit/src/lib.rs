@@ -76,7 +76,8 @@ pub use content::{
 };
 pub use entry::{
     Action, AuditEntry, CaseStep, CaseStepKind, Decision, INLINE_REPORT_IDS, IngestBatch, OriginatorUse,
-    PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, Suspension, report_ids_digest,
+    PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, RuleChange, RuleChangeKind, Suspension,
+    report_ids_digest,
 };
 pub use error::Error;
 pub use file::{FileStorage, SYNC_EVERY_BATCHES};

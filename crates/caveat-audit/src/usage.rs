@@ -60,7 +60,8 @@ pub fn summarise(originator: &PartnerId, entries: &[(u64, AuditEntry)]) -> Vec<U
             | AuditEntry::PolicyUpload(_)
             | AuditEntry::Suspension(_)
             | AuditEntry::Resume(_)
-            | AuditEntry::UsageTags(_) => continue,
+            | AuditEntry::UsageTags(_)
+            | AuditEntry::RuleChange(_) => continue,
         };
         if uses.is_empty() {
             continue;

@@ -50,6 +50,39 @@ impl Detector {
         events
     }
 
+    /// Only the area entries and exits and the speed rules of the
+    /// configuration, as [`Detector::detect`] finds them: for watch rules
+    /// (issue 20), whose own areas and speeds are detected over a view
+    /// without running every other detector again.
+    pub fn detect_areas(&self, tracks: &[&Track], reports: &[&Report], now: OffsetDateTime) -> Vec<Event> {
+        let (paths, _) = of_view(tracks, reports);
+        let c = &self.config;
+        let half = (c.speed_window.whole_seconds() / self.step_s / 2).max(1);
+        let mut events = Vec::new();
+        for p in &paths {
+            if !c.speed_rules.is_empty()
+                && let Some(s) = sample(p, self.step_s, c.max_interpolation.as_seconds_f64(), half)
+            {
+                self.speed_rules(p, &s, now, &mut events);
+            }
+            self.areas(p, &mut events);
+        }
+        events.sort_by(|a, b| a.start.cmp(&b.start).then(a.id.cmp(&b.id)));
+        events.dedup_by(|a, b| a.id == b.id);
+        events.truncate(c.max_events);
+        let markings: HashMap<ReportId, &Marking> = reports.iter().map(|r| (r.id, &r.marking)).collect();
+        for e in &mut events {
+            e.marking = Marking::combine(e.reports.iter().filter_map(|id| markings.get(id).copied()));
+        }
+        events
+    }
+
+    /// Whether `p` is within the encounter's anchorage distance of a shore
+    /// point: "in harbour", for suppressing alerts on moored vessels.
+    pub fn near_anchorage(&self, p: Position) -> bool {
+        self.shore.within(p, self.config.encounter.min_anchorage_distance_m)
+    }
+
     /// The events of plain paths (scoring against truth): as [`Detector::detect`], with no markings.
     pub fn detect_paths(&self, paths: &[Path], now: OffsetDateTime) -> Vec<Event> {
         self.run(paths, &of_paths(paths), now)

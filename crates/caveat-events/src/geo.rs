@@ -47,20 +47,8 @@ impl Polygon {
                 return Err(Error::bad(format!("polygon[{i}]"), format!("{},{}", v.lat, v.lon), "not a position"));
             }
         }
-        let n = vertices.len();
-        let edge = |i: usize| (vertices.get(i).copied(), vertices.get((i + 1) % n).copied());
-        for i in 0..n {
-            for j in (i + 1)..n {
-                // Adjacent edges share a vertex; they do not count as crossing.
-                if j == i + 1 || (i == 0 && j == n - 1) {
-                    continue;
-                }
-                if let ((Some(a), Some(b)), (Some(c), Some(d))) = (edge(i), edge(j))
-                    && segments_cross(a, b, c, d)
-                {
-                    return Err(Error::bad(format!("polygon[{i}]"), format!("edges {i} and {j}"), "self-intersecting"));
-                }
-            }
+        if let Some((i, j)) = first_crossing(&vertices) {
+            return Err(Error::bad(format!("polygon[{i}]"), format!("edges {i} and {j}"), "self-intersecting"));
         }
         Ok(Polygon { vertices })
     }
@@ -86,6 +74,28 @@ impl Polygon {
         }
         inside
     }
+}
+
+/// The first two edges of the closed ring through `vertices` (not repeating
+/// the first) that cross, by index (edge `i` joins vertex `i` to the next),
+/// `i < j`. Adjacent edges share a vertex and do not count. Quadratic, which
+/// [`MAX_VERTICES`] bounds (half a million pairs).
+pub fn first_crossing(vertices: &[Position]) -> Option<(usize, usize)> {
+    let n = vertices.len();
+    let edge = |i: usize| (vertices.get(i).copied(), vertices.get((i + 1) % n).copied());
+    for i in 0..n {
+        for j in (i + 1)..n {
+            if j == i + 1 || (i == 0 && j == n - 1) {
+                continue;
+            }
+            if let ((Some(a), Some(b)), (Some(c), Some(d))) = (edge(i), edge(j))
+                && segments_cross(a, b, c, d)
+            {
+                return Some((i, j));
+            }
+        }
+    }
+    None
 }
 
 fn orient(a: Position, b: Position, c: Position) -> f64 {

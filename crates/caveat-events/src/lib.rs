@@ -54,5 +54,5 @@ pub use config::{
 pub use detect::Detector;
 pub use error::Error;
 pub use event::{Event, EventId, EventKind, Subject};
-pub use geo::{MAX_VERTICES, Polygon, distance_m};
+pub use geo::{MAX_VERTICES, Polygon, distance_m, first_crossing};
 pub use path::{Path, PathPoint};

@@ -22,6 +22,9 @@ pub enum Error {
     /// Not there, or not visible to this view: the two are indistinguishable by design.
     #[error("not found")]
     NotFound,
+    /// The caller may see this but not do it: it needs the role named.
+    #[error("this needs the role {0}")]
+    Forbidden(&'static str),
     /// The request conflicts with stored state (a report id already stored, a case step out of turn).
     #[error("{0}")]
     Conflict(String),

@@ -47,8 +47,13 @@ struct Announced {
 
 #[derive(Debug, Default)]
 struct ViewEvents {
-    /// The snapshot version and detector generation last detected over, and when.
-    detected: Option<(u64, u64, OffsetDateTime)>,
+    /// The snapshot version, detector generation and rules generation last detected over, and when.
+    detected: Option<(u64, u64, u64, OffsetDateTime)>,
+    /// The view partner's watch rules' own area and speed detections (issue 20
+    /// item 5), made in the same pass over the same permitted reports, and
+    /// the reports they rest on; alerts only, never listed as the view's events.
+    own: Vec<Event>,
+    own_reports: Vec<Report>,
     announced: BTreeMap<EventId, Announced>,
     /// The reports the announced events rest on, for the audit of each delivery.
     reports: Vec<Report>,
@@ -58,6 +63,8 @@ struct ViewEvents {
 /// The hub's events: the detector, and per view what it has announced.
 pub(crate) struct Events {
     detector: Mutex<(u64, Arc<Detector>)>,
+    /// Bumped at every watch rule change: views detect their rules' areas again.
+    rules_generation: std::sync::atomic::AtomicU64,
     views: Mutex<HashMap<ViewKey, Arc<tokio::sync::Mutex<ViewEvents>>>>,
 }
 
@@ -66,7 +73,21 @@ impl Events {
     pub(crate) fn new() -> Result<Events, Error> {
         let detector =
             Detector::new(EventConfig::default()).map_err(|e| Error::internal("checking event defaults", &e))?;
-        Ok(Events { detector: Mutex::new((0, Arc::new(detector))), views: Mutex::default() })
+        Ok(Events {
+            detector: Mutex::new((0, Arc::new(detector))),
+            rules_generation: std::sync::atomic::AtomicU64::new(0),
+            views: Mutex::default(),
+        })
+    }
+
+    /// A watch rule changed: every view detects its rules' areas again on its next request.
+    pub(crate) fn rules_changed(&self) {
+        self.rules_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The detector now (its generation, and it).
+    pub(crate) fn detector(&self) -> (u64, Arc<Detector>) {
+        self.detector.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn view(&self, key: &ViewKey) -> Arc<tokio::sync::Mutex<ViewEvents>> {
@@ -199,6 +220,24 @@ pub struct EventQuery {
     pub limit: Option<usize>,
 }
 
+/// What [`Hub::detect_events`] returns.
+pub(crate) struct DetectedEvents {
+    /// The events `q` chose, earliest start first.
+    pub(crate) events: Vec<EventBody>,
+    /// The reports they rest on.
+    pub(crate) reports: Vec<Report>,
+    /// The view's case.
+    pub(crate) case: Option<caveat_policy::CaseFacts>,
+    /// The time they were detected for.
+    pub(crate) now: OffsetDateTime,
+    /// The snapshot detected over.
+    pub(crate) snap: crate::views::ViewSnapshot,
+    /// The partner's rules' own area and speed detections over the same data.
+    pub(crate) own: Vec<Event>,
+    /// The reports those rest on.
+    pub(crate) own_reports: Vec<Report>,
+}
+
 /// Folds a new detection into what a view announced (see the module doc).
 fn reconcile(view: &mut ViewEvents, detected: Vec<Event>, permitted: &HashSet<ReportId>, now: OffsetDateTime) {
     view.announced.retain(|_, a| a.event.reports.iter().all(|r| permitted.contains(r)));
@@ -256,7 +295,8 @@ impl Hub {
     /// The view names a case its partner is not in; the store or the audit log fails.
     pub async fn events(&self, user: &User, key: &ViewKey, q: EventQuery) -> Result<EventList, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
-        let (mut events, delivered, case, now) = self.detect_events(user, key, &q).await?;
+        let DetectedEvents { mut events, reports: delivered, case, now, .. } =
+            self.detect_events(user, key, &q).await?;
         let truncated = events.len() > limit;
         events.truncate(limit);
         self.audit_events(user, key, &events, &delivered, case, now).await?;
@@ -280,7 +320,7 @@ impl Hub {
         seen: &mut EventsSeen,
     ) -> Result<Vec<EventBody>, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
-        let (events, delivered, case, now) = self.detect_events(user, key, q).await?;
+        let DetectedEvents { events, reports: delivered, case, now, .. } = self.detect_events(user, key, q).await?;
         let present: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
         seen.0.retain(|id, _| present.contains(id.as_str()));
         let mut changed: Vec<EventBody> =
@@ -297,20 +337,25 @@ impl Hub {
     }
 
     /// Detects (or reuses) `key`'s view's events and renders those `q`
-    /// chooses, earliest start first, with the reports they may rest on.
-    async fn detect_events(
+    /// chooses, earliest start first, with the reports they may rest on and
+    /// the snapshot they were detected over.
+    pub(crate) async fn detect_events(
         &self,
         user: &User,
         key: &ViewKey,
         q: &EventQuery,
-    ) -> Result<(Vec<EventBody>, Vec<Report>, Option<caveat_policy::CaseFacts>, OffsetDateTime), Error> {
+    ) -> Result<DetectedEvents, Error> {
         let (snap, case, now) = self.current_with_case(user, key).await?;
         let (generation, detector) = self.events.detector.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let slot = self.events.view(key);
         let mut view = slot.lock().await;
         view.used = Some(std::time::Instant::now());
-        let fresh = view.detected.is_some_and(|(v, g, at)| v == snap.version && g == generation && now - at < RECHECK);
+        let rules_generation = self.events.rules_generation.load(std::sync::atomic::Ordering::Relaxed);
+        let fresh = view.detected.is_some_and(|(v, g, r, at)| {
+            v == snap.version && g == generation && r == rules_generation && now - at < RECHECK
+        });
         if !fresh {
+            let rules = self.rules_of_partner(&key.partner).await?;
             // Decided for this view key before anything is detected: events are fused after filtering too.
             let since = now - DEFAULT_WINDOW;
             let (reports, _) = self.views.permitted(&self.access, user, key, Action::Fuse, case.clone(), now).await?;
@@ -322,8 +367,16 @@ impl Hub {
             reconcile(&mut view, detected, &allowed, now);
             let needed: HashSet<ReportId> =
                 view.announced.values().flat_map(|a| a.event.reports.iter().copied()).collect();
+            let mut own = Vec::new();
+            for config in crate::alerts::rule_configs(&rules) {
+                let d = Detector::new(config).map_err(|e| Error::internal("checking rule areas", &e))?;
+                own.extend(d.detect_areas(&tracks, &refs, now));
+            }
+            let own_needed: HashSet<ReportId> = own.iter().flat_map(|e| e.reports.iter().copied()).collect();
+            view.own_reports = reports.iter().filter(|r| own_needed.contains(&r.id)).cloned().collect();
+            view.own = own;
             view.reports = reports.into_iter().filter(|r| needed.contains(&r.id)).collect();
-            view.detected = Some((snap.version, generation, now));
+            view.detected = Some((snap.version, generation, rules_generation, now));
         }
         let mut chosen: Vec<&Announced> = view
             .announced
@@ -361,7 +414,9 @@ impl Hub {
         };
         let used: HashSet<ReportId> = chosen.iter().flat_map(|a| a.event.reports.iter().copied()).collect();
         let reports: Vec<Report> = view.reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
-        Ok((body, reports, case, now))
+        let (own, own_reports) = (view.own.clone(), view.own_reports.clone());
+        drop(view);
+        Ok(DetectedEvents { events: body, reports, case, now, snap, own, own_reports })
     }
 
     /// Audits the delivery of `events`: the decisions behind exactly the
@@ -376,6 +431,20 @@ impl Hub {
         now: OffsetDateTime,
     ) -> Result<(), Error> {
         let used: HashSet<ReportId> = events.iter().flat_map(|e| e.reports.iter().copied()).collect();
+        self.audit_reads(user, key, &used, reports, case, now).await
+    }
+
+    /// Audits a delivery of derived data (events, alerts) resting on `used`:
+    /// the decisions behind exactly those of `reports`.
+    pub(crate) async fn audit_reads(
+        &self,
+        user: &User,
+        key: &ViewKey,
+        used: &HashSet<ReportId>,
+        reports: &[Report],
+        case: Option<caveat_policy::CaseFacts>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
         let delivered: Vec<Report> = reports.iter().filter(|r| used.contains(&r.id)).cloned().collect();
         let decisions = self.access.decide(user, key, Action::Fuse, case, &delivered, now).await?;
         let uses = decision_uses(&delivered, &decisions);

@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod alerts;
 mod audit;
 pub mod audit_schema;
 mod cases;
@@ -45,6 +46,7 @@ mod tracks;
 mod usage;
 mod verify;
 mod views;
+mod watch_rules;
 pub mod witnessing;
 
 use std::sync::Arc;
@@ -55,6 +57,7 @@ use caveat_store::Store;
 use tokio::sync::watch;
 
 pub use access::{Access, Action, decision_entries};
+pub use alerts::{AlertBody, AlertList, AlertQuery, AlertsSeen};
 pub use audit::AuditLog;
 pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
@@ -70,6 +73,10 @@ pub use tracks::{
 pub use usage::{CaseOutcome, MAX_USAGE_ENTRIES, TransparencyCase, TransparencyReport};
 pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, verify_store};
 pub use views::ADD_INTERVAL;
+pub use watch_rules::{
+    MAX_LIST, MAX_NAME, MAX_POLYGONS, MAX_RULE_BODY, MAX_RULES_PER_OWNER, MAX_SPEED_KN, OwnerChoice, Recipient,
+    RuleArea, RuleList, RuleSpec, SpeedRange, WatchRule, Watchlist, parse_rule,
+};
 
 /// Who acts: a partner and the user acting for it (`operator` from the CLI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +148,8 @@ pub struct Hub {
     recovered: Recovered,
     /// Behaviour events per view (issue 20).
     events: Arc<events::Events>,
+    /// Alerts per view (issue 20 item 5).
+    alerts: Arc<alerts::Alerts>,
     /// The witnesses asked to cosign checkpoints (issue 18), once configured.
     witnesses: Arc<std::sync::OnceLock<Arc<witnessing::Witnesses>>>,
     /// How exports are labelled (issue 21), once configured.
@@ -185,6 +194,7 @@ impl Hub {
             metrics: Arc::default(),
             recovered,
             events: Arc::new(events::Events::new()?),
+            alerts: Arc::default(),
             witnesses: Arc::default(),
             labels: Arc::default(),
             label_key,

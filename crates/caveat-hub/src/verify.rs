@@ -480,7 +480,11 @@ impl Check<'_> {
                 self.note_policy(index, &e.originator, e.event, e.recovered, || PolicyKey::Resume(who, id));
             }
             // Tag leaves (issue 18) account for nothing in the store.
-            AuditEntry::PolicyDecision(_) | AuditEntry::CaseStep(_) | AuditEntry::UsageTags(_) => {}
+            // Rule changes (issue 20) are accounted for by their entry alone: rules are mutable state.
+            AuditEntry::PolicyDecision(_)
+            | AuditEntry::CaseStep(_)
+            | AuditEntry::UsageTags(_)
+            | AuditEntry::RuleChange(_) => {}
         }
     }
 

@@ -245,6 +245,7 @@ impl From<caveat_hub::Error> for ApiError {
             E::InvalidPolicy(m) => ApiError::InvalidPolicy(m),
             E::UnknownCase => ApiError::UnknownCase,
             E::NotFound => ApiError::NotFound,
+            E::Forbidden(role) => ApiError::ForbiddenRole(role),
             E::Conflict(m) => ApiError::Conflict(m),
             E::Unavailable => ApiError::Unavailable,
             E::Internal => ApiError::Internal,

@@ -39,6 +39,7 @@ mod openapi;
 mod ops;
 mod policy;
 mod reports;
+mod rules;
 mod state;
 mod tracks;
 mod transparency;
@@ -74,6 +75,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tracks::export))
         .routes(routes!(events::list))
         .routes(routes!(events::stream))
+        .routes(routes!(rules::list, rules::create))
+        .routes(routes!(rules::get, rules::update, rules::delete))
+        .routes(routes!(rules::alerts))
+        .routes(routes!(rules::stream))
         .routes(routes!(policy::get))
         .routes(routes!(policy::put_standing))
         .routes(routes!(policy::suspend))

@@ -37,6 +37,7 @@ exactly like one that does not exist. Prose: docs/api.md.",
         (name = "view", description = "The caller's view: tracks, live updates, exports."),
         (name = "policy", description = "An originator's standing policies and suspensions."),
         (name = "cases", description = "Interdiction cases and their steps."),
+        (name = "rules", description = "Watch rules and the alerts they raise in the caller's view (issue 20)."),
         (name = "audit", description = "The audit log: checkpoints, proofs, usage and transparency reports."),
         (name = "federation", description = "Partner nodes (issue 17): whose data is currently unavailable."),
     )

@@ -94,6 +94,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     );
     counter("caveat_live_clients", "Open live-update streams.", "gauge", m.live_clients.load(Ordering::Relaxed));
     counter("caveat_event_streams", "Open event streams.", "gauge", m.event_streams.load(Ordering::Relaxed));
+    counter("caveat_alert_streams", "Open alert streams.", "gauge", m.alert_streams.load(Ordering::Relaxed));
     let witnesses = state.hub.witness_status();
     counter(
         "caveat_witnesses_down",

@@ -65,6 +65,8 @@ pub(crate) struct Metrics {
     pub(crate) live_clients: AtomicU64,
     /// Open event streams (`/v1/events/stream`).
     pub(crate) event_streams: AtomicU64,
+    /// Open alert streams.
+    pub(crate) alert_streams: AtomicU64,
 }
 
 /// Counts an open stream in one of [`Metrics`]' gauges for as long as it lives.

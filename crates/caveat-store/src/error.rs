@@ -74,6 +74,21 @@ pub enum Error {
         /// What conflicts.
         message: String,
     },
+    /// A watch rule write conflicts with what is stored: its id is taken, it
+    /// is gone, or it changed since its writer read it.
+    #[error("rule {rule}: {message}")]
+    RuleConflict {
+        /// The rule.
+        rule: crate::RuleId,
+        /// What conflicts.
+        message: String,
+    },
+    /// The owner already has the most rules the caller allows.
+    #[error("this owner already has {limit} watch rules, the most allowed")]
+    TooManyRules {
+        /// The limit.
+        limit: usize,
+    },
     /// The database was written by a newer Caveat.
     #[error("the database schema is version {found}; this Caveat knows up to {supported}")]
     NewerSchema {

@@ -10,7 +10,8 @@
 //!
 //! Main types: [`Store`] (async, object-safe, so the hub picks a backend at
 //! run time), [`SqliteStore`], [`ReportQuery`] (time window, bounding box,
-//! originator, source, cursor), [`StoredReport`], [`BatchReceipt`], [`Error`].
+//! originator, source, cursor), [`StoredReport`], [`BatchReceipt`], [`StoredRule`] (a watch
+//! rule's versioned row), [`Error`].
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -41,6 +42,7 @@ mod row;
 mod rules;
 mod sqlite;
 mod store;
+mod watch;
 
 pub use account::{AuditStorage, PolicyEvent, TokenHash};
 pub use error::{Error, Result};
@@ -50,3 +52,4 @@ pub use query::{
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use watch::{BadRuleId, RuleId, RuleOwner, StoredRule};

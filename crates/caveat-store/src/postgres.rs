@@ -38,6 +38,7 @@ mod cases;
 mod policy_watch;
 mod reports;
 mod schema;
+mod watch_rules;
 
 use std::time::Duration;
 
@@ -49,8 +50,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::{
-    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, Store,
-    StoredBatch, StoredReport, TokenHash,
+    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, RuleId, Store,
+    StoredBatch, StoredReport, StoredRule, TokenHash,
 };
 
 /// Connections kept by one hub process.
@@ -270,6 +271,26 @@ impl Store for PostgresStore {
 
     async fn cases_of(&self, partner: &PartnerId) -> Result<Vec<Case>> {
         cases::list(&mut self.client().await?, partner).await
+    }
+
+    async fn create_rule(&self, rule: &StoredRule, max_per_owner: usize) -> Result<()> {
+        watch_rules::create(&mut self.client().await?, rule, max_per_owner).await
+    }
+
+    async fn rule(&self, id: RuleId) -> Result<Option<StoredRule>> {
+        watch_rules::get(&self.client().await?, id).await
+    }
+
+    async fn rules_of(&self, partner: &PartnerId) -> Result<Vec<StoredRule>> {
+        watch_rules::list(&self.client().await?, partner).await
+    }
+
+    async fn update_rule(&self, rule: &StoredRule) -> Result<()> {
+        watch_rules::update(&mut self.client().await?, rule).await
+    }
+
+    async fn delete_rule(&self, id: RuleId, version: u64) -> Result<()> {
+        watch_rules::delete(&mut self.client().await?, id, version).await
     }
 
     async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()> {

@@ -56,6 +56,60 @@ pub(crate) fn check_expected_steps(case: CaseId, stored_steps: i64, expected_ste
     }
 }
 
+/// A rule write finds the rule at `stored` (none: gone) where its writer read `expected`.
+pub(crate) fn check_rule_version(rule: crate::RuleId, stored: Option<i64>, expected: u64) -> Result<()> {
+    match stored {
+        None => Err(Error::RuleConflict { rule, message: "no such rule".into() }),
+        Some(v) if u64::try_from(v).ok() == Some(expected) => Ok(()),
+        Some(_) => Err(Error::RuleConflict { rule, message: "changed meanwhile; reload the rule".into() }),
+    }
+}
+
+/// A new rule fits under its owner's limit when the owner has fewer than `limit`.
+pub(crate) fn check_rule_count(count: i64, limit: usize) -> Result<()> {
+    if usize::try_from(count).is_ok_and(|c| c < limit) { Ok(()) } else { Err(Error::TooManyRules { limit }) }
+}
+
+/// Why a new rule was refused by the database's constraints: its id is
+/// taken or its partner is not registered.
+pub(crate) fn rule_exists(rule: crate::RuleId) -> Error {
+    Error::RuleConflict { rule, message: "a rule with this id exists, or its partner is unknown".into() }
+}
+
+/// The owner column of a rule: the user's id, or null for the partner.
+pub(crate) fn owner_column(owner: &crate::RuleOwner) -> Option<&str> {
+    match owner {
+        crate::RuleOwner::User(u) => Some(u.as_str()),
+        crate::RuleOwner::Partner => None,
+    }
+}
+
+/// A rule read back from its columns.
+pub(crate) fn rule_of_row(
+    id: &[u8],
+    partner: &str,
+    owner: Option<&str>,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+    body: String,
+) -> Result<crate::StoredRule> {
+    let corrupt = |message: String| Error::Corrupt { what: "watch rule", row: version, message };
+    let id = <[u8; 16]>::try_from(id).map(crate::RuleId::from_bytes).map_err(|e| corrupt(e.to_string()))?;
+    Ok(crate::StoredRule {
+        id,
+        partner: partner.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?,
+        owner: match owner {
+            Some(u) => crate::RuleOwner::User(u.parse().map_err(|e: caveat_core::Error| corrupt(e.to_string()))?),
+            None => crate::RuleOwner::Partner,
+        },
+        version: crate::row::unsigned(version),
+        created_at: crate::row::from_millis(created_at, "watch rule", version)?,
+        updated_at: crate::row::from_millis(updated_at, "watch rule", version)?,
+        body,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use caveat_core::{Position, StepAction, VesselDescriptors};

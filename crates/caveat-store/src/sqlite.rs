@@ -21,6 +21,7 @@ mod audit;
 mod cases;
 mod reports;
 mod schema;
+mod watch_rules;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,8 +36,8 @@ use time::OffsetDateTime;
 use crate::batch;
 use crate::row::{signed, unsigned};
 use crate::{
-    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, Store,
-    StoredBatch, StoredReport, TokenHash,
+    AuditStorage, BatchReceipt, BatchSubmission, Error, PolicyEvent, Reconciled, ReportQuery, Result, RuleId, Store,
+    StoredBatch, StoredReport, StoredRule, TokenHash,
 };
 
 /// How long a connection waits for another writer before giving up.
@@ -378,6 +379,29 @@ impl Store for SqliteStore {
     async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()> {
         let step = step.clone();
         self.write(move |c| cases::append_step(c, id, expected_steps, &step)).await
+    }
+
+    async fn create_rule(&self, rule: &StoredRule, max_per_owner: usize) -> Result<()> {
+        let rule = rule.clone();
+        self.write(move |c| watch_rules::create(c, &rule, max_per_owner)).await
+    }
+
+    async fn rule(&self, id: RuleId) -> Result<Option<StoredRule>> {
+        self.read(move |c| watch_rules::get(c, id)).await
+    }
+
+    async fn rules_of(&self, partner: &PartnerId) -> Result<Vec<StoredRule>> {
+        let partner = partner.clone();
+        self.read(move |c| watch_rules::list(c, &partner)).await
+    }
+
+    async fn update_rule(&self, rule: &StoredRule) -> Result<()> {
+        let rule = rule.clone();
+        self.write(move |c| watch_rules::update(c, &rule)).await
+    }
+
+    async fn delete_rule(&self, id: RuleId, version: u64) -> Result<()> {
+        self.write(move |c| watch_rules::delete(c, id, version)).await
     }
 
     fn audit_storage(&self) -> Result<AuditStorage> {

@@ -5,8 +5,8 @@ use caveat_core::{Case, CaseId, CaseStep, Partner, PartnerId, Report, ReportId, 
 use time::OffsetDateTime;
 
 use crate::{
-    AuditStorage, BatchReceipt, BatchSubmission, PolicyEvent, Reconciled, ReportQuery, Result, StoredBatch,
-    StoredReport, TokenHash,
+    AuditStorage, BatchReceipt, BatchSubmission, PolicyEvent, Reconciled, ReportQuery, Result, RuleId, StoredBatch,
+    StoredReport, StoredRule, TokenHash,
 };
 
 /// Durable storage for a hub. All backends pass one conformance suite.
@@ -119,6 +119,35 @@ pub trait Store: Send + Sync {
 
     /// Appends a step, if the case still has `expected_steps` steps; a close step closes it.
     async fn append_case_step(&self, id: CaseId, expected_steps: usize, step: &CaseStep) -> Result<()>;
+
+    /// Stores a new watch rule (at version 1), unless its owner already has
+    /// `max_per_owner` rules: counted and inserted in one transaction, so two
+    /// hub processes cannot both pass the limit.
+    ///
+    /// # Errors
+    /// [`crate::Error::TooManyRules`]; [`crate::Error::RuleConflict`] for an id already stored;
+    /// [`crate::Error::UnknownPartner`] for an unregistered partner.
+    async fn create_rule(&self, rule: &StoredRule, max_per_owner: usize) -> Result<()>;
+
+    /// One watch rule.
+    async fn rule(&self, id: RuleId) -> Result<Option<StoredRule>>;
+
+    /// The watch rules of one partner (every owner), oldest first.
+    async fn rules_of(&self, partner: &PartnerId) -> Result<Vec<StoredRule>>;
+
+    /// Replaces a rule's body and `updated_at`, if it is still at
+    /// `rule.version - 1` (optimistic concurrency). Its partner, owner and
+    /// creation time stay as stored.
+    ///
+    /// # Errors
+    /// [`crate::Error::RuleConflict`] when the rule is gone or at another version.
+    async fn update_rule(&self, rule: &StoredRule) -> Result<()>;
+
+    /// Deletes a rule, if it is still at `version`.
+    ///
+    /// # Errors
+    /// [`crate::Error::RuleConflict`] when the rule is gone or at another version.
+    async fn delete_rule(&self, id: RuleId, version: u64) -> Result<()>;
 
     /// Storage for the audit log, on its own connection, for its one writer.
     fn audit_storage(&self) -> Result<AuditStorage>;

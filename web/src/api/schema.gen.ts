@@ -35,6 +35,57 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/alerts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's view's alerts: its partner's rules that alert the caller,
+     *     matched by the view's events.
+     * @description Derived only from the view's events (and the rules' own areas, detected
+     *     over the same data), so a suspension removes every alert resting on the
+     *     suspended data on the next request. Vessels moored or at anchor in harbour
+     *     do not alert unless the rule says `include_harbour`; an alert does not fire
+     *     again for the same vessel and rule until it has cleared. Audited as reads
+     *     of the reports the returned alerts rest on.
+     */
+    get: operations["listAlerts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/alerts/stream": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's view's alerts as they happen (Server-Sent Events).
+     * @description `event: alert` with `data:` an `Alert` (as at `/v1/alerts`): every alert
+     *     when the stream opens, then each alert newly raised and each whose state
+     *     or clearing changed, once per change. Looks again when the hub's data,
+     *     policy or rules change and every 30 s, and sends only what changed in the
+     *     caller's own view; an alert resting on data the view may no longer use is
+     *     not sent again. Each alert sent is audited as a read.
+     */
+    get: operations["streamAlerts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/audit/checkpoint": {
     parameters: {
       query?: never;
@@ -414,6 +465,60 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/rules": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The watch rules the caller may see: its own, and its partner's (all of
+     *     them for a partner admin; those alerting the caller for anyone else).
+     */
+    get: operations["listRules"];
+    put?: never;
+    /**
+     * Create a watch rule: an area (GeoJSON Polygon or MultiPolygon), a
+     *     watchlist, the event kinds that alert, and whom.
+     * @description Owned by the caller, or with `owner: partner` by its partner (partner
+     *     admins only). A bad rule is refused naming the field (e.g.
+     *     `area.coordinates[0][3]`); the change is in the audit log.
+     */
+    post: operations["createRule"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/rules/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One watch rule the caller may see.
+     * @description Another partner's rule, another user's own rule and an id that does not
+     *     exist all answer 404 alike.
+     */
+    get: operations["getRule"];
+    /**
+     * Replace a watch rule, sending the `version` it was read at.
+     * @description A user changes its own rules, a partner admin its partner's. A stale
+     *     version answers 409 and changes nothing; the change is in the audit log.
+     */
+    put: operations["updateRule"];
+    post?: never;
+    /** Delete a watch rule; its alerts go with it. In the audit log. */
+    delete: operations["deleteRule"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/suspensions": {
     parameters: {
       query?: never;
@@ -538,6 +643,63 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** @description An alert of the caller's view: one rule matched by one vessel's events. */
+    Alert: {
+      /** @description Stable id: the same rule, vessel and first event give the same id. */
+      id: string;
+      /** @description The rule matched (`W-` id). */
+      rule: string;
+      /** @description The rule's name. */
+      rule_name: string;
+      /** @description The kind of the event that fired it. */
+      kind: components["schemas"]["EventKindName"];
+      /** @description Active, or retracted (its first event no longer holds). */
+      state: components["schemas"]["EventState"];
+      /**
+       * Format: date-time
+       * @description When the first event started.
+       */
+      start: string;
+      /**
+       * Format: date-time
+       * @description When it cleared (every event ended and, for a rule with an area, the
+       *     vessel left it); null while it has not: it does not fire again before.
+       */
+      cleared_at: string | null;
+      /** @description Where the first event was. */
+      position: components["schemas"]["Position"];
+      /** @description The tracks it is about (ids as at `/v1/tracks`). */
+      tracks: string[];
+      /** @description The MMSIs it is about. */
+      mmsis: number[];
+      /**
+       * @description The events it rests on, first the one that fired it (ids as at `/v1/events`,
+       *     or of the rule's own area and speed detections).
+       */
+      events: string[];
+      /** @description The reports those events rest on: its lineage. */
+      reports: components["schemas"]["ReportId"][];
+      /** @description The partners whose reports those are. */
+      originators: components["schemas"]["PartnerId"][];
+      marking: null | components["schemas"]["Marking"];
+      /**
+       * Format: date-time
+       * @description When this view first announced it.
+       */
+      raised_at: string;
+      /**
+       * Format: date-time
+       * @description When this view retracted it; null while active.
+       */
+      retracted_at: string | null;
+    };
+    /** @description The alerts of the caller's view for the rules that alert the caller. */
+    AlertList: {
+      /** @description Earliest start first (active and retracted). */
+      alerts: components["schemas"]["Alert"][];
+      /** @description Whether more matched than `limit`. */
+      truncated: boolean;
+    };
     /**
      * @description What `caveat audit verify` reads: entries proved against a checkpoint the
      *     hub signed, and, when a saved checkpoint's size was given, that the log
@@ -1103,6 +1265,11 @@ export interface components {
        */
       reports_held: number;
     };
+    /**
+     * @description Who owns a new rule.
+     * @enum {string}
+     */
+    OwnerChoice: "user" | "partner";
     /** @description A partner's id, e.g. `GBR`, `USA-USCG`: 2-32 upper-case letters and digits, single inner hyphens. */
     PartnerId: string;
     /**
@@ -1151,6 +1318,16 @@ export interface components {
      */
     Purpose:
       "interdiction" | "search-and-rescue" | "maritime-safety" | "prosecution" | "monitoring";
+    /** @description Who is alerted: one user of the rule's partner, or all its users. */
+    Recipient:
+      | {
+          /** @description One user (of the rule's partner). */
+          user: components["schemas"]["UserId"];
+        }
+      | {
+          /** @description Every user of the partner (it must be the rule's own). */
+          partner: components["schemas"]["PartnerId"];
+        };
     /**
      * @description One observation contributed by one partner. Immutable once stored; a
      *     correction is a new report whose `supersedes` names the one it replaces.
@@ -1224,10 +1401,74 @@ export interface components {
      */
     Role: "analyst" | "watch-officer" | "boarding-officer" | "auditor" | "partner-admin";
     /**
+     * @description A rule's area: a GeoJSON Polygon or MultiPolygon geometry (RFC 7946),
+     *     WGS 84 longitude, latitude. Rings are closed (the last position repeats
+     *     the first); interior rings (holes) are not supported.
+     */
+    RuleArea:
+      | {
+          /** @description Its rings: exactly one, the exterior. */
+          coordinates: number[][][];
+          /** @enum {string} */
+          type: "Polygon";
+        }
+      | {
+          /** @description Its polygons, each as a Polygon's coordinates. */
+          coordinates: number[][][][];
+          /** @enum {string} */
+          type: "MultiPolygon";
+        };
+    /** @description The rules the caller may see. */
+    RuleList: {
+      /** @description Oldest first. */
+      rules: components["schemas"]["WatchRule"][];
+    };
+    /** @description A rule as submitted (`POST /v1/rules`, `PUT /v1/rules/{id}`). */
+    RuleSpec: {
+      /** @description Its name, for people (1 to 100 characters). */
+      name: string;
+      area?: null | components["schemas"]["RuleArea"];
+      watchlist?: null | components["schemas"]["Watchlist"];
+      /**
+       * @description The event kinds that alert; empty: every kind. `area-entry` and
+       *     `area-exit` need an area; `speed-in-area` needs `speed`.
+       */
+      kinds?: components["schemas"]["EventKindName"][];
+      speed?: null | components["schemas"]["SpeedRange"];
+      /** @description Who is alerted; empty: the owner. */
+      recipients?: components["schemas"]["Recipient"][];
+      /** @description Alert on vessels moored or at anchor in harbour too (default false). */
+      include_harbour?: boolean;
+      owner?: null | components["schemas"]["OwnerChoice"];
+      /**
+       * Format: int64
+       * @description On update, the version the change was made from (409 if the rule changed since); absent on create.
+       */
+      version?: number | null;
+    };
+    /**
      * @description How a report was observed.
      * @enum {string}
      */
     SourceKind: "ais" | "coastal-radar" | "mpa-radar" | "mpa-eo" | "vessel" | "tip";
+    /** @description The speed range of a rule's `speed-in-area` alerts. */
+    SpeedRange: {
+      /**
+       * Format: double
+       * @description Slowest speed, knots (0 to 100).
+       */
+      min_kn: number;
+      /**
+       * Format: double
+       * @description Fastest speed, knots (`min_kn` to 100).
+       */
+      max_kn: number;
+      /**
+       * Format: int64
+       * @description For at least this long, seconds (0 to the 24 h window events are kept for).
+       */
+      min_duration_s: number;
+    };
     /** @description A partner's standing policies: the Cedar text it uploaded. */
     StandingPolicy: {
       /** @description The Cedar text as uploaded. */
@@ -1609,6 +1850,51 @@ export interface components {
        */
       version: number;
     };
+    /** @description A stored watch rule, as the API shows it. */
+    WatchRule: {
+      /** @description Its id (`W-` and 32 hex digits). */
+      id: string;
+      /** @description The partner it belongs to. */
+      partner: components["schemas"]["PartnerId"];
+      owner_user: null | components["schemas"]["UserId"];
+      /** @description Its name. */
+      name: string;
+      area: null | components["schemas"]["RuleArea"];
+      watchlist: null | components["schemas"]["Watchlist"];
+      /** @description The kinds that alert; empty: every kind. */
+      kinds: components["schemas"]["EventKindName"][];
+      speed: null | components["schemas"]["SpeedRange"];
+      /** @description Who is alerted. */
+      recipients: components["schemas"]["Recipient"][];
+      /** @description Whether vessels moored or at anchor in harbour alert too. */
+      include_harbour: boolean;
+      /**
+       * Format: int64
+       * @description 1 when created, one more at every update; send it back with an update.
+       */
+      version: number;
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @description When it was last changed.
+       */
+      updated_at: string;
+    };
+    /** @description Vessels a rule watches, by any of their identities. */
+    Watchlist: {
+      /** @description MMSIs (9 digits). */
+      mmsis?: number[];
+      /** @description IMO numbers (7 digits). */
+      imos?: number[];
+      /** @description Vessel names, matched ignoring case and surrounding space. */
+      names?: string[];
+      /** @description Track ids as at `/v1/tracks` (a track exists only in its view). */
+      tracks?: string[];
+    };
   };
   responses: {
     /** @description An error, in the envelope every error uses; `error.code` says which. */
@@ -1665,6 +1951,104 @@ export interface operations {
         };
         content: {
           "application/json": unknown;
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  listAlerts: {
+    parameters: {
+      query?: {
+        /** @description Only this rule's alerts (`W-` id). */
+        rule?: string;
+        /** @description `true` leaves out retracted alerts. */
+        active_only?: boolean;
+        /** @description Alerts per response: default 500, at most the hub's page limit. */
+        limit?: number;
+      };
+      header: {
+        /** @description What the data will be used for. No purpose, no data: a request without one is refused. */
+        "Caveat-Purpose": components["schemas"]["Purpose"];
+        /** @description The case the request acts in, if any: one the caller's partner takes part in. */
+        "Caveat-Case"?: components["schemas"]["CaseId"];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The alerts, earliest start first. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AlertList"];
+        };
+      };
+      /** @description No purpose, an unknown one, an unknown case, or a bad query. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  streamAlerts: {
+    parameters: {
+      query?: {
+        /** @description Only this rule's alerts (`W-` id). */
+        rule?: string;
+      };
+      header: {
+        /** @description What the data will be used for. No purpose, no data: a request without one is refused. */
+        "Caveat-Purpose": components["schemas"]["Purpose"];
+        /** @description The case the request acts in, if any: one the caller's partner takes part in. */
+        "Caveat-Case"?: components["schemas"]["CaseId"];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An event stream: `event: alert`, `data:` an Alert. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description No purpose, an unknown one, an unknown case, or a bad query. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
         };
       };
       default: components["responses"]["Error"];
@@ -2582,6 +2966,264 @@ export interface operations {
       };
       /** @description Missing, or not readable by the view (the two alike). */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  listRules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rules, oldest first. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RuleList"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  createRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RuleSpec"];
+      };
+    };
+    responses: {
+      /** @description Created, at version 1. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WatchRule"];
+        };
+      };
+      /** @description A bad rule; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description A partner rule by someone who is not a partner admin. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  getRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The rule's id (`W-` and 32 hex digits). */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rule. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WatchRule"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No such rule the caller may see. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  updateRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The rule's id. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RuleSpec"];
+      };
+    };
+    responses: {
+      /** @description Replaced; its version is one more. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WatchRule"];
+        };
+      };
+      /** @description A bad rule (or no version); the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description A partner rule, and the caller is not a partner admin. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No such rule the caller may see. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The rule changed since that version; reload it. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  deleteRule: {
+    parameters: {
+      query?: {
+        /** @description The version it was read at: 409 if it changed since. Absent: whatever it is now. */
+        version?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The rule's id. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description A partner rule, and the caller is not a partner admin. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No such rule the caller may see. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The rule changed since that version. */
+      409: {
         headers: {
           [name: string]: unknown;
         };

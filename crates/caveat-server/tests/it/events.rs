@@ -52,7 +52,7 @@ async fn scene(hub: &Hub, base: OffsetDateTime) {
     }
 }
 
-fn config() -> EventConfig {
+pub(crate) fn config() -> EventConfig {
     let mut c = EventConfig::skylight();
     c.gap.min_gap = Duration::minutes(30);
     c
@@ -94,7 +94,7 @@ fn kinds(events: &[Value]) -> BTreeSet<String> {
 
 /// A vessel silent for 40 minutes (minutes 10 to 50), and two that meet for
 /// 25 minutes (from minute 20): a gap, and no encounter yet.
-fn silent_and_short_meeting(base: OffsetDateTime) -> String {
+pub(crate) fn silent_and_short_meeting(base: OffsetDateTime) -> String {
     let mut gbr = String::new();
     for m in (0..=10i64).chain(50..=60) {
         gbr.push_str(&line(base, 10_000 + m.cast_unsigned(), m, 16.0, -62.0 + 0.01 * m as f64, Some(232_000_009)));
@@ -105,7 +105,7 @@ fn silent_and_short_meeting(base: OffsetDateTime) -> String {
 
 /// Late reports for [`silent_and_short_meeting`]: the silent vessel was heard
 /// at minute 30 after all, and the two met from minute 10, not 20.
-fn late_reports(base: OffsetDateTime) -> String {
+pub(crate) fn late_reports(base: OffsetDateTime) -> String {
     let late = line(base, 10_030, 30, 16.0, -62.0 + 0.3, Some(232_000_009));
     late + &drift(base, 20_000, 10, 10, 16.5, -64.0, Some(232_000_001))
         + &drift(base, 21_000, 10, 10, 16.5015, -64.0, Some(232_000_002))

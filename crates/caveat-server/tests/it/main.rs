@@ -15,6 +15,7 @@ mod contract;
 mod events;
 mod leaks;
 mod outage;
+mod rules;
 mod snapshots;
 mod views;
 

@@ -189,6 +189,19 @@ const MIGRATIONS: &[&str] = &[
         idx     BIGINT NOT NULL -- the first of the event's entries
     );
     ",
+    // 7: watch rules (issue 20), as SQLite's version 8.
+    r"
+    CREATE TABLE watch_rules (
+        id         BYTEA PRIMARY KEY,
+        partner    TEXT NOT NULL REFERENCES partners(id),
+        owner_user TEXT,
+        version    BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        body       TEXT NOT NULL
+    );
+    CREATE INDEX watch_rules_by_owner ON watch_rules (partner, owner_user);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -184,6 +184,21 @@ const MIGRATIONS: &[&str] = &[
         coalesce((SELECT max(version) FROM policy_events), 0)
     );
     ",
+    // 8: watch rules (issue 20): the store keeps who owns each and its
+    // version; the body is the hub's JSON of the rule. `owner_user` null: the
+    // partner owns it.
+    r"
+    CREATE TABLE watch_rules (
+        id         BLOB PRIMARY KEY,
+        partner    TEXT NOT NULL REFERENCES partners(id),
+        owner_user TEXT,
+        version    INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX watch_rules_by_owner ON watch_rules (partner, owner_user);
+    ",
 ];
 
 /// The schema version at which the audit log left the main database.

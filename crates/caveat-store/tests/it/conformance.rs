@@ -6,7 +6,7 @@ use caveat_core::{
     BoundingBox, Case, CaseId, CaseStatus, CaseStep, Marking, Partner, PartnerId, Position, Purpose, Report, ReportId,
     Role, StepAction, TimeWindow, User, VesselDescriptors,
 };
-use caveat_store::{BatchSubmission, Error, Reconciled, ReportQuery, Store, Superseded};
+use caveat_store::{BatchSubmission, Error, Reconciled, ReportQuery, RuleId, RuleOwner, Store, StoredRule, Superseded};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -47,6 +47,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     users_and_tokens(store).await;
     policy_events_are_ordered(store).await;
     cases_keep_their_steps(store).await;
+    watch_rules_are_versioned(store).await;
     audit_log_is_durable_and_provable(store).await;
     batches_and_events_are_accounted_once(store).await;
 }
@@ -412,4 +413,59 @@ async fn cursor_pages_in_store_order(store: &dyn Store) {
     }
     assert_eq!(paged, all);
     assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+/// Issue 20: watch rules, versioned (a stale writer is refused and changes
+/// nothing), listed per partner, limited per owner.
+async fn watch_rules_are_versioned(store: &dyn Store) {
+    let rule = |n: u8, owner: RuleOwner| StoredRule {
+        id: RuleId::from_bytes([n; 16]),
+        partner: pid("GBR"),
+        owner,
+        version: 1,
+        created_at: NOW + time::Duration::seconds(i64::from(n)),
+        updated_at: NOW + time::Duration::seconds(i64::from(n)),
+        body: format!("{{\"name\":\"r{n}\"}}"),
+    };
+    let ana = RuleOwner::User("ana@gbr".parse().unwrap());
+    let a = rule(1, ana.clone());
+    store.create_rule(&a, 2).await.unwrap();
+    assert!(matches!(store.create_rule(&a, 2).await, Err(Error::RuleConflict { .. })));
+    store.create_rule(&rule(2, ana.clone()), 2).await.unwrap();
+    // The limit is per owner: ana is full, the partner is not.
+    assert!(matches!(store.create_rule(&rule(3, ana.clone()), 2).await, Err(Error::TooManyRules { limit: 2 })));
+    store.create_rule(&rule(4, RuleOwner::Partner), 2).await.unwrap();
+    let ghost = StoredRule { partner: pid("XXX"), ..rule(5, RuleOwner::Partner) };
+    assert!(matches!(store.create_rule(&ghost, 2).await, Err(Error::RuleConflict { .. })));
+    assert_eq!(store.rule(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.rule(RuleId::from_bytes([3; 16])).await.unwrap(), None);
+
+    let v2 = StoredRule {
+        version: 2,
+        updated_at: NOW + time::Duration::minutes(5),
+        body: "{\"name\":\"renamed\"}".into(),
+        // Partner, owner and creation stay as stored whatever the writer says.
+        owner: RuleOwner::Partner,
+        ..a.clone()
+    };
+    store.update_rule(&v2).await.unwrap();
+    let stale = StoredRule { body: "{\"name\":\"stale\"}".into(), ..v2.clone() };
+    assert!(matches!(store.update_rule(&stale).await, Err(Error::RuleConflict { .. })));
+    let got = store.rule(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.version, got.body.as_str(), &got.owner, got.created_at),
+        (2, "{\"name\":\"renamed\"}", &ana, a.created_at)
+    );
+    assert_eq!(got.updated_at, NOW + time::Duration::minutes(5));
+
+    let listed: Vec<RuleId> = store.rules_of(&pid("GBR")).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(listed, vec![a.id, RuleId::from_bytes([2; 16]), RuleId::from_bytes([4; 16])]);
+    assert!(store.rules_of(&pid("CAN")).await.unwrap().is_empty());
+
+    assert!(matches!(store.delete_rule(a.id, 1).await, Err(Error::RuleConflict { .. })));
+    store.delete_rule(a.id, 2).await.unwrap();
+    assert_eq!(store.rule(a.id).await.unwrap(), None);
+    assert!(matches!(store.delete_rule(a.id, 2).await, Err(Error::RuleConflict { .. })));
+    // A deleted rule frees its owner's place.
+    store.create_rule(&rule(3, ana), 2).await.unwrap();
 }

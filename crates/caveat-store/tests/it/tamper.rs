@@ -146,6 +146,7 @@ fn a_version_4_database_has_its_audit_log_moved_to_its_own_file() {
          ALTER TABLE batches DROP COLUMN report_locators;
          ALTER TABLE policy_events DROP COLUMN submitted_by;
          DROP TABLE reconciled;
+         DROP TABLE watch_rules;
          PRAGMA user_version = 4;",
     )
     .unwrap();
