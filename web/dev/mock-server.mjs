@@ -492,6 +492,12 @@ async function api(req, res, url) {
       roles: u.roles,
       partners: PARTNERS,
       purposes: PURPOSES,
+      // The real hub never lists the originator in its own marking.
+      default_marking: {
+        ...DEFAULT_MARKING[u.partner],
+        releasable_to: DEFAULT_MARKING[u.partner].releasable_to.filter((p) => p !== u.partner),
+      },
+      ais_marking: null,
     });
   }
   if (path === "/v1/tracks" && req.method === "GET") {

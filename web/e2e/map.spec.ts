@@ -33,9 +33,9 @@ test("the map reads its viewport, says what it shows, and measures", async ({ pa
   await expect(page.getByTestId("symbol-legend")).toContainText("radar only");
 
   // A track's panel says how it was observed and how sure its position is.
-  const item = page.getByTestId("track-item").first();
-  const id = (await item.getAttribute("data-track-id")) ?? "";
-  await item.click();
+  const id = (await page.getByTestId("track-item").first().getAttribute("data-track-id")) ?? "";
+  // Click that very track: a live reload may reorder the list between reading the id and clicking.
+  await page.locator(`[data-testid="track-item"][data-track-id="${id}"]`).click();
   const detail = page.getByTestId("track-detail");
   await expect(detail).toHaveAttribute("data-track-id", id);
   await expect(detail.getByTestId("track-identity")).toContainText("contact");

@@ -14,6 +14,7 @@ import {
   type TypeGroup,
 } from "./map/symbols";
 import { CASE_ROLES, CasePanel, openCaseForm } from "./ui/cases";
+import { dataPanel } from "./ui/data";
 import { HistoryBar } from "./ui/history";
 import { partnerColour } from "./partners";
 import { el, byId, replace } from "./ui/element";
@@ -136,6 +137,12 @@ class App {
       },
       viewCase: () => this.view?.caseId ?? null,
       track: () => this.detail,
+    });
+    dataPanel(byId("data-panel"), api, me, {
+      pick: (done) => {
+        this.picture.pick(done);
+      },
+      view: () => this.view,
     });
     const setViewBar = viewBar(byId("view-bar"), me, this.view, (v) => {
       this.setView(v);

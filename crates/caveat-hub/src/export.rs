@@ -10,11 +10,11 @@
 //! [`Format::ALL`]), its arms in the matches below (the compiler lists them),
 //! and its function: the route, the leak tests and the document follow the enum.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use bytes::Bytes;
-use caveat_core::{Marking, Report, ReportId, User, ViewKey};
+use caveat_core::{Marking, PartnerId, Report, ReportId, User, ViewKey};
 use caveat_fusion::{FusionConfig, Track, fuse};
 use caveat_policy::Action;
 use serde::{Deserialize, Serialize};
@@ -103,6 +103,40 @@ pub struct Export {
     pub body: Bytes,
     /// Its STANAG 4774 label bound to exactly `body` (4778, detached JWS).
     pub binding: crate::label::Binding,
+    /// What the view holds that the export left out.
+    pub withheld: Withheld,
+}
+
+/// What an export left out of the caller's view: the reports the view key may
+/// fuse but not export, by originator, so whoever saves the file knows it is
+/// not the whole picture and whom to ask. Counts only reports the view may
+/// fuse (invariant 2): what the view cannot see is neither counted nor named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Withheld {
+    /// Reports in the view that the export left out.
+    pub reports: usize,
+    /// The same, by originator; only originators with some withheld.
+    pub by_originator: BTreeMap<PartnerId, usize>,
+}
+
+impl Withheld {
+    /// Those of `view` (the reports the view may fuse) whose ids are not in `exported`.
+    fn of(view: &[Report], exported: &HashSet<ReportId>) -> Withheld {
+        let mut out = Withheld::default();
+        for r in view.iter().filter(|r| !exported.contains(&r.id)) {
+            out.reports += 1;
+            *out.by_originator.entry(r.originator.clone()).or_default() += 1;
+        }
+        out
+    }
+
+    /// As the `Caveat-Withheld` header carries it.
+    ///
+    /// # Errors
+    /// Encoding fails (an internal error).
+    pub fn to_json(&self) -> Result<String, Error> {
+        serde_json::to_string(self).map_err(|e| Error::internal("encoding withheld counts", &e))
+    }
 }
 
 fn marking_json(marking: Option<&Marking>) -> Result<String, Error> {
@@ -264,6 +298,7 @@ impl Hub {
     pub async fn export(&self, user: &User, key: &ViewKey, format: Format) -> Result<Export, Error> {
         let case = self.case_facts(key).await?;
         let now = OffsetDateTime::now_utc();
+        let case_for_view = case.clone();
         let (mut reports, mut uses) =
             self.views.permitted(&self.access, user, key, Action::Export, case.clone(), now).await?;
         if let Some(federation) = self.views.federation() {
@@ -279,11 +314,17 @@ impl Hub {
             uses.extend(crate::access::uses_of(&groups));
             reports.extend(released.into_iter().zip(decisions.iter()).filter(|(_, d)| d.is_permit()).map(|(r, _)| r));
         }
-        self.audit.append(self.access.entries(user, key, Action::Export, uses, now).await?).await?;
+        // What was withheld is measured against what the view may fuse; that
+        // decision is a use like any other, so it is audited with the export's.
+        let (view, view_uses) = self.views.permitted(&self.access, user, key, Action::Fuse, case_for_view, now).await?;
+        let mut entries = self.access.entries(user, key, Action::Export, uses, now).await?;
+        entries.extend(self.access.entries(user, key, Action::Fuse, view_uses, now).await?);
+        self.audit.append(entries).await?;
         let marking = Marking::combine(reports.iter().map(|r| &r.marking));
         // A correction names the report it corrects only where that report is in
         // the export too: otherwise the id would be one the caller may not read.
         let exported: HashSet<ReportId> = reports.iter().map(|r| r.id).collect();
+        let withheld = Withheld::of(&view, &exported);
         let reports: Vec<Report> = reports
             .into_iter()
             .map(|mut r| {
@@ -304,7 +345,7 @@ impl Hub {
             reports.iter().map(|r| &r.originator).collect();
         let label = self.labels().label(originators, marking.as_ref(), now);
         let binding = self.bind(label, format.media_type(), &body)?;
-        Ok(Export { format, marking: marking_json(marking.as_ref())?, body, binding })
+        Ok(Export { format, marking: marking_json(marking.as_ref())?, body, binding, withheld })
     }
 }
 

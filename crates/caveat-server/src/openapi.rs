@@ -9,7 +9,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 
-use caveat_hub::export::Format;
+use caveat_hub::export::{Format, Withheld};
 
 use crate::error::ErrorBody;
 use crate::live::ViewEvent;
@@ -29,7 +29,7 @@ exactly like one that does not exist. Prose: docs/api.md.",
     ),
     security(("token" = [])),
     // Schemas that no body names, only a parameter (utoipa-axum collects bodies' schemas alone) or the live stream.
-    components(schemas(ViewEvent, ErrorBody, Format)),
+    components(schemas(ViewEvent, ErrorBody, Format, Withheld)),
     tags(
         (name = "operations", description = "Health and this document."),
         (name = "session", description = "Who is asking."),

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use caveat_core::{PartnerId, Purpose, Role, UserId};
+use caveat_core::{Marking, PartnerId, Purpose, Role, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -132,6 +132,13 @@ pub(crate) struct Me {
     partners: Vec<PartnerId>,
     /// The purposes a request may declare.
     purposes: Vec<Purpose>,
+    /// The marking the hub applies to the caller's partner's reports that
+    /// carry none (its default); a report may carry any other marking its
+    /// originator chooses, releasable to the deployment's partners.
+    default_marking: Marking,
+    /// The marking applied instead to AIS the partner feeds in; null when it is `default_marking`.
+    #[schema(required)]
+    ais_marking: Option<Marking>,
 }
 
 /// Who is asking: the caller's user, partner and roles, and the hub's partners and purposes.
@@ -146,7 +153,10 @@ pub(crate) struct Me {
     )
 )]
 pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let own = state.hub.store().partner(&caller.user.partner).await?.ok_or(ApiError::Unauthenticated)?;
     Ok(Json(Me {
+        default_marking: own.default_marking,
+        ais_marking: own.ais_marking,
         partners: state.hub.partners().await?,
         purposes: Purpose::ALL.to_vec(),
         user: caller.user.id,

@@ -155,6 +155,7 @@ pub(crate) struct ExportQuery {
             headers(
                 ("Caveat-Marking" = String, description = "The combined marking of the export, as JSON (`null` when empty)."),
                 ("Caveat-Binding" = String, description = "Base64url (no padding) of the export's binding data object (JSON, `application/vnd.nato.bindingdataobject+json`): its STANAG 4774 label and a detached JWS over the label and the body."),
+                ("Caveat-Withheld" = String, description = "What the view holds that the export left out, as JSON (`Withheld`): the reports the view may fuse but not export, and how many per originator."),
             ),
             content(
                 (GeoJsonExport<'static> = "application/geo+json"),
@@ -173,11 +174,13 @@ pub(crate) async fn export(
 ) -> Result<Response, ApiError> {
     let export = state.hub.export(&view.caller.user, &view.key, q.format).await?;
     let binding = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(export.binding.to_json()?);
+    let withheld = export.withheld.to_json()?;
     Ok((
         [
             (header::CONTENT_TYPE, export.format.media_type().to_owned()),
             (header::HeaderName::from_static("caveat-marking"), export.marking),
             (header::HeaderName::from_static("caveat-binding"), binding),
+            (header::HeaderName::from_static("caveat-withheld"), withheld),
         ],
         export.body,
     )

@@ -18,7 +18,9 @@ import type {
   TrackDetail,
   TrackPage,
   Transparency,
+  BatchReceipt,
   Usage,
+  Withheld,
 } from "./types";
 
 /** What a request declares it will use data for: the view key minus the partner (the token's). */
@@ -124,6 +126,26 @@ export interface TrackQuery {
   at?: string;
 }
 
+/** An export as the hub answered it: the file, its label and what it left out. */
+export interface ExportFile {
+  /** The body, byte for byte (the label's signature covers exactly these bytes). */
+  body: Blob;
+  mediaType: string;
+  /** `Caveat-Marking`: the combined marking of everything exported, as JSON text. */
+  marking: string;
+  /** `Caveat-Binding` decoded: the STANAG 4778 binding data object (JSON text), null if absent. */
+  binding: string | null;
+  /** `Caveat-Withheld`: the reports of the view the export left out. */
+  withheld: Withheld;
+}
+
+/** Base64url without padding (RFC 4648 §5) to text. */
+export function base64urlText(s: string): string {
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
 /** The API as the COP uses it. */
 export class Api {
   constructor(readonly token: string) {}
@@ -217,6 +239,60 @@ export class Api {
       method: "POST",
       body: JSON.stringify(body),
     });
+  }
+
+  /** `POST /v1/reports`: one NDJSON batch, stored whole or not at all. */
+  async submitReports(ndjson: string | Blob): Promise<BatchReceipt> {
+    let res: Response;
+    try {
+      res = await fetch(apiUrl("/v1/reports"), {
+        method: "POST",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/x-ndjson",
+          Authorization: `Bearer ${this.token}`,
+        },
+        body: ndjson,
+      });
+    } catch (e) {
+      throw new ApiError(0, "network", `cannot reach the hub: ${String(e)}`);
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return (await res.json()) as BatchReceipt;
+  }
+
+  /** `GET /v1/export`: the view as a file, with its marking, label and withheld counts. */
+  async export(view: ViewKey, format: "geojson" | "kml" | "ndjson"): Promise<ExportFile> {
+    let res: Response;
+    try {
+      res = await fetch(apiUrl(`/v1/export?format=${format}`), {
+        headers: viewHeaders(this.token, view),
+      });
+    } catch (e) {
+      throw new ApiError(0, "network", `cannot reach the hub: ${String(e)}`);
+    }
+    if (!res.ok) throw await errorFrom(res);
+    const raw = res.headers.get("Caveat-Withheld");
+    let withheld: Withheld = { reports: 0, by_originator: {} };
+    if (raw !== null) {
+      try {
+        withheld = JSON.parse(raw) as Withheld;
+      } catch {
+        throw new ApiError(
+          res.status,
+          "bad_response",
+          "export: header Caveat-Withheld is not JSON",
+        );
+      }
+    }
+    const bindingHeader = res.headers.get("Caveat-Binding");
+    return {
+      body: await res.blob(),
+      mediaType: res.headers.get("Content-Type") ?? "application/octet-stream",
+      marking: res.headers.get("Caveat-Marking") ?? "null",
+      binding: bindingHeader === null ? null : base64urlText(bindingHeader),
+      withheld,
+    };
   }
 
   addStep(caseId: string, body: NewStep): Promise<StepAdded> {

@@ -1194,6 +1194,13 @@ export interface components {
       partners: components["schemas"]["PartnerId"][];
       /** @description The purposes a request may declare. */
       purposes: components["schemas"]["Purpose"][];
+      /**
+       * @description The marking the hub applies to the caller's partner's reports that
+       *     carry none (its default); a report may carry any other marking its
+       *     originator chooses, releasable to the deployment's partners.
+       */
+      default_marking: components["schemas"]["Marking"];
+      ais_marking: null | components["schemas"]["Marking"];
     };
     /** @description A Maritime Mobile Service Identity: exactly nine digits (leading zeros kept). */
     Mmsi: string;
@@ -1894,6 +1901,20 @@ export interface components {
       names?: string[];
       /** @description Track ids as at `/v1/tracks` (a track exists only in its view). */
       tracks?: string[];
+    };
+    /**
+     * @description What an export left out of the caller's view: the reports the view key may
+     *     fuse but not export, by originator, so whoever saves the file knows it is
+     *     not the whole picture and whom to ask. Counts only reports the view may
+     *     fuse (invariant 2): what the view cannot see is neither counted nor named.
+     */
+    Withheld: {
+      /** @description Reports in the view that the export left out. */
+      reports: number;
+      /** @description The same, by originator; only originators with some withheld. */
+      by_originator: {
+        [key: string]: number;
+      };
     };
   };
   responses: {
@@ -2597,6 +2618,8 @@ export interface operations {
           "Caveat-Binding"?: string;
           /** @description The combined marking of the export, as JSON (`null` when empty). */
           "Caveat-Marking"?: string;
+          /** @description What the view holds that the export left out, as JSON (`Withheld`): the reports the view may fuse but not export, and how many per originator. */
+          "Caveat-Withheld"?: string;
           [name: string]: unknown;
         };
         content: {

@@ -79,3 +79,10 @@ export type StepAdded = Schemas["StepAdded"];
 export type LegalBasis = Schemas["LegalBasis"];
 export type SourceKind = Schemas["SourceKind"];
 export type VesselType = Schemas["VesselType"];
+
+/** `POST /v1/reports`: a stored batch. */
+export type BatchReceipt = Schemas["BatchReceipt"];
+/** `Caveat-Withheld` of `GET /v1/export`: the reports of the view the export left out, by originator. */
+export type Withheld = Schemas["Withheld"];
+/** An export format (`GET /v1/export?format=`). */
+export type ExportFormat = Schemas["Format"];

@@ -290,6 +290,8 @@ export class Picture {
   private shown: readonly Track[] = [];
   private readonly labels: HTMLElement;
   private measuring = false;
+  /** A one-shot request for the next clicked position (the sighting form's "pick on map"). */
+  private picking: ((lat: number, lon: number) => void) | null = null;
   private measured: [number, number][] = [];
 
   constructor(
@@ -346,6 +348,13 @@ export class Picture {
       this.placeLabels();
     });
     map.on("click", (e) => {
+      if (this.picking !== null) {
+        const done = this.picking;
+        this.picking = null;
+        map.getCanvas().style.cursor = "";
+        done(e.lngLat.lat, e.lngLat.lng);
+        return;
+      }
       if (this.measuring) {
         this.measure([e.lngLat.lng, e.lngLat.lat]);
         return;
@@ -384,6 +393,13 @@ export class Picture {
       if (!this.measuring) map.getCanvas().style.cursor = "";
       hover.remove();
     });
+  }
+
+  /** The next click on the map gives its position to `done` instead of selecting a track. */
+  pick(done: (lat: number, lon: number) => void): void {
+    this.picking = done;
+    const map = this.map;
+    if (map) map.getCanvas().style.cursor = "crosshair";
   }
 
   /** The visible area, `[west, south, east, north]`, or null without a map. */

@@ -43,7 +43,12 @@ async fn tokens_are_required_and_revocable() {
     let res =
         hub.send(Request::get("/v1/me").header("authorization", "Bearer cvt_00").body(Body::empty()).unwrap()).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(hub.get("/v1/me", "can", None).await.json()["partner"], "CAN");
+    let me = hub.get("/v1/me", "can", None).await.json();
+    assert_eq!(me["partner"], "CAN");
+    // The sighting form starts from the partner's own default marking.
+    assert_eq!(me["default_marking"]["releasable_to"], serde_json::json!(["GBR", "USA-USCG"]));
+    assert_eq!(me["default_marking"]["purposes"], serde_json::json!(["interdiction"]));
+    assert_eq!(me["ais_marking"], serde_json::Value::Null);
     hub.store.revoke_tokens(&"can".parse().unwrap(), time::OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(hub.get("/v1/me", "can", None).await.status, StatusCode::UNAUTHORIZED);
 }

@@ -38,6 +38,7 @@ pub(crate) struct Hub {
 
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
     pub(crate) body: Vec<u8>,
 }
 
@@ -146,8 +147,9 @@ impl Hub {
     pub(crate) async fn send(&self, req: Request<Body>) -> Reply {
         let res = app(self.state.clone()).oneshot(req).await.unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec();
-        Reply { status, body }
+        Reply { status, headers, body }
     }
 
     /// GET as `user` with a purpose (None: no header).

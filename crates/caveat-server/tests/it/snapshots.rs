@@ -209,8 +209,9 @@ async fn representative_responses_conform_and_keep_their_shape() {
     let app = caveat_server::app(hub.state.clone().with_demo_users(vec![demo]));
     let res = app.oneshot(Request::get("/v1/demo/users").body(Body::empty()).unwrap()).await.unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec();
-    insta::assert_json_snapshot!("demo_users", Reply { status, body }.conforming("get", "/v1/demo/users"));
+    insta::assert_json_snapshot!("demo_users", Reply { status, headers, body }.conforming("get", "/v1/demo/users"));
 }
 
 /// One real request that gets each code (`unavailable` and `internal` need a
@@ -276,8 +277,9 @@ async fn every_error_code_has_its_envelope() {
     for (code, error) in [(ErrorCode::Unavailable, ApiError::Unavailable), (ErrorCode::Internal, ApiError::Internal)] {
         let res = error.into_response();
         let status = res.status();
+        let headers = res.headers().clone();
         let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec();
-        record(code, Reply { status, body }, "get", "/v1/tracks");
+        record(code, Reply { status, headers, body }, "get", "/v1/tracks");
     }
 
     let mut covered: Vec<&str> = envelopes.keys().map(String::as_str).collect();

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use caveat_core::{Marking, Purpose, Report};
 use caveat_fusion::{FusionConfig, fuse};
+use serde_json::Value;
 
 use crate::Hub;
 
@@ -152,6 +153,13 @@ async fn exports_withhold_no_export_data_and_carry_the_combined_marking_on(hub: 
     let ndjson = hub.get("/v1/export?format=ndjson", "can", Some("interdiction")).await;
     let text = String::from_utf8_lossy(&ndjson.body).to_string();
     assert!(!text.contains(no_export), "a no-export report left the hub");
+    // The export says what it left out of the view, and whose it was.
+    let withheld: Value = serde_json::from_slice(ndjson.headers["caveat-withheld"].as_bytes()).unwrap();
+    assert_eq!(withheld, serde_json::json!({"reports": 1, "by_originator": {"GBR": 1}}));
+    // Under monitoring nothing of GBR's is in CAN's view, so nothing is withheld, and nothing is named.
+    let none = hub.get("/v1/export?format=geojson", "can", Some("monitoring")).await;
+    let withheld: Value = serde_json::from_slice(none.headers["caveat-withheld"].as_bytes()).unwrap();
+    assert_eq!(withheld, serde_json::json!({"reports": 0, "by_originator": {}}));
     assert!(text.contains(&crate::scoped("019ab000-0000-7000-8000-000000000001", "GBR")));
     // Tracks inside the hub still use it.
     let lineage = lineages(&hub, "can", "interdiction").await;
