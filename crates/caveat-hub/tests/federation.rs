@@ -925,3 +925,50 @@ async fn a_released_citation_is_withheld_once_its_lease_ends() {
         tokio::time::sleep(StdDuration::from_millis(200)).await;
     }
 }
+
+/// A lease ends with nothing else happening: GBR's node goes quiet (no ask
+/// reaches it, no notice comes, the hub's picture is not otherwise touched),
+/// and the first request after the lease end serves none of GBR's released
+/// data: exactly the view of a hub that never had it. Before the end, the
+/// held data is still served (the hub publishes released data only when it
+/// changes, so this checks that the lease end alone is enough).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_after_the_lease_end_serves_none_of_the_released_data() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let lease = StdDuration::from_secs(3);
+    let w =
+        build_leased(
+            31,
+            Duration::seconds(3),
+            |o, n| {
+                if o == "GBR" { Local::Switch(n, up.clone()) } else { Local::Node(n) }
+            },
+        )
+        .await;
+    let without_gbr = hub(3).await;
+    for o in PARTNERS.iter().filter(|o| **o != "GBR") {
+        ingest(&without_gbr, &w.reports, o).await;
+        policies(&without_gbr, o).await;
+    }
+    let key = key_using(&w.direct, &["GBR"]).await;
+    assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+    // The receipt was issued before this instant: its lease ends by `released + lease`.
+    let released = std::time::Instant::now();
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Past the ask interval: this request's ask fails (the node then rests
+    // for 5 s), and the data held under the live lease is still served.
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"), "held data dropped before its lease end");
+    let status = w.fed.federation_status();
+    let gbr = status.iter().find(|s| s.partner.as_str() == "GBR").unwrap();
+    assert!(!gbr.available && gbr.reports_held > 0, "{gbr:?}");
+    tokio::time::sleep(
+        (released + lease + StdDuration::from_millis(200)).saturating_duration_since(std::time::Instant::now()),
+    )
+    .await;
+    let after = tracks(&w.fed, &key).await;
+    assert!(!originators(&after).contains("GBR"), "GBR's data served past its lease end");
+    assert_eq!(after, tracks(&without_gbr, &key).await);
+    let status = w.fed.federation_status();
+    assert_eq!(status.iter().find(|s| s.partner.as_str() == "GBR").unwrap().reports_held, 0, "{status:?}");
+}
