@@ -976,3 +976,79 @@ async fn a_request_after_the_lease_end_serves_none_of_the_released_data() {
         assert_eq!(after, tracks(&without_gbr, &key).await);
     }
 }
+
+/// GBR's node answering in pages of `page` reports, each after `delay`; with
+/// `stall`, the pages after the first never come (within 5 s).
+#[derive(Debug)]
+struct Paged {
+    node: Arc<Node>,
+    page: usize,
+    delay: StdDuration,
+    stall: bool,
+}
+
+impl NodeClient for Paged {
+    fn release<'a>(&'a self, request: &'a ReleaseRequest) -> NodeFuture<'a> {
+        Box::pin(async move {
+            let later = request.cursor.is_some();
+            tokio::time::sleep(if self.stall && later { StdDuration::from_secs(5) } else { self.delay }).await;
+            answer(&self.node, &ReleaseRequest { limit: Some(self.page), ..request.clone() }).await
+        })
+    }
+}
+
+/// The hub's `timeout` bounds each page of a node's answer, not the whole
+/// answer: a full release in several pages that together take longer than the
+/// timeout still arrives (before, every such ask timed out and began again,
+/// for ever); a page that does not come in time, or an answer whose pages
+/// together take longer than four timeouts, leaves the node's data
+/// unavailable and the view answered without it, within that bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_timeout_bounds_each_page_and_four_of_them_the_whole_answer() {
+    // A 2 s timeout: margins for a loaded machine.
+    let cases =
+        [("slow pages", 3, 800, false), ("a stalled page", 3, 0, true), ("too many slow pages", 1, 1_800, false)];
+    for (what, page, delay_ms, stall) in cases {
+        let reports = world(7, OffsetDateTime::now_utc());
+        let direct = hub(1).await;
+        for o in PARTNERS {
+            ingest(&direct, &reports, o).await;
+            policies(&direct, o).await;
+        }
+        let fed = hub(2).await;
+        for o in PARTNERS.iter().filter(|o| **o != "GBR") {
+            ingest(&fed, &reports, o).await;
+            policies(&fed, o).await;
+        }
+        let node_hub = hub(10).await;
+        ingest(&node_hub, &reports, "GBR").await;
+        policies(&node_hub, "GBR").await;
+        let node = Arc::new(Node::new(node_hub, p("GBR"), node_key(0), Duration::minutes(10)));
+        let client = Paged { node: node.clone(), page, delay: StdDuration::from_millis(delay_ms), stall };
+        let link = NodeLink { partner: p("GBR"), key: node_key(0).verifier_key(), client: Arc::new(client) };
+        fed.federate(Federation::new(vec![link], StdDuration::from_secs(2)));
+        let key = key_using(&direct, &["GBR"]).await;
+        let released = answer(&node, &request(key.partner.as_str(), key.purpose)).await.unwrap().reports.len();
+        // Enough reports for pages: three or more of 3, or at least five of 1.
+        assert!(released > 2 * page && released >= 5, "{what}: only {released} reports: change the seed");
+        let started = std::time::Instant::now();
+        let v = tracks(&fed, &key).await;
+        let took = started.elapsed();
+        let gbr = fed.federation_status().into_iter().next().unwrap();
+        if what == "slow pages" {
+            // At least three pages of 800 ms: longer than the 2 s timeout in all.
+            assert!(took > StdDuration::from_millis(2_300), "{what}: {took:?}");
+            assert!(gbr.available, "{what}: {gbr:?}");
+            assert_eq!(v, tracks(&direct, &key).await, "{what}");
+        } else {
+            // One timeout; the cap of four (8 s) against eight or more pages of 1.8 s.
+            let bound = if stall { StdDuration::from_secs(4) } else { StdDuration::from_secs(11) };
+            assert!(took < bound, "{what}: the hub waited {took:?}");
+            assert!(
+                !gbr.available && gbr.last_error.as_deref().is_some_and(|e| e.contains("did not answer")),
+                "{what}: {gbr:?}"
+            );
+            assert!(!originators(&v).contains("GBR"), "{what}");
+        }
+    }
+}

@@ -22,10 +22,17 @@ use time::{Duration, OffsetDateTime};
 use super::receipt::{Receipt, ReceiptId, Scope};
 use super::{MAX_RELEASE_REPORTS, NodeClient, NodeError, ReleaseAction, ReleaseAnswer, ReleaseRequest, all_from};
 
-/// How long the hub waits for one node's answer (all its pages) before its
-/// data counts as unavailable for this ask. Nodes are asked in parallel, so a
-/// slow node delays a view's refresh by at most this, never by more per node.
+/// How long the hub waits for each page of one node's answer before its data
+/// counts as unavailable for this ask. Per page, not per ask: a full release
+/// of many reports comes in several pages, and a bound on all of them together
+/// made a node whose full release took longer than it never deliver (every ask
+/// timed out and began again, in full). Nodes are asked in parallel.
 pub const DEFAULT_NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An ask of one node (all its pages) may take at most this many page
+/// timeouts in all, so a node that answers each page just in time cannot hold
+/// a view's first request for [`MAX_PAGES`] timeouts.
+pub const ASK_TIMEOUTS: u32 = 4;
 
 /// Most often one view key asks the nodes again (what views fold new reports at).
 const ASK_INTERVAL: std::time::Duration = crate::views::ADD_INTERVAL;
@@ -172,7 +179,8 @@ impl std::fmt::Debug for Federation {
 }
 
 impl Federation {
-    /// A federation over `nodes`, asking each with `timeout` (at least 10 ms).
+    /// A federation over `nodes`, waiting `timeout` (at least 10 ms) for each
+    /// page of a node's answer and [`ASK_TIMEOUTS`] of it for a whole ask.
     pub fn new(nodes: Vec<NodeLink>, timeout: std::time::Duration) -> Self {
         let states = nodes
             .iter()
@@ -328,12 +336,8 @@ impl Federation {
             };
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(
-                    timeout,
-                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, now),
-                )
-                .await;
-                (i, epoch, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+                let asked = ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, timeout, now).await;
+                (i, epoch, asked)
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -427,12 +431,7 @@ impl Federation {
         for (i, link) in self.nodes.iter().enumerate() {
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(
-                    timeout,
-                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, now),
-                )
-                .await;
-                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+                (i, ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, timeout, now).await)
             });
         }
         let mut pairs: Vec<(Report, ReceiptId)> = Vec::new();
@@ -554,13 +553,30 @@ fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Re
     changed
 }
 
-/// One ask of one node: up to [`MAX_PAGES`] releases, each verified.
+/// One ask of one node: up to [`MAX_PAGES`] releases, each verified, each
+/// within `page_timeout`, all within [`ASK_TIMEOUTS`] of it.
 async fn ask_node(
     link: &NodeLink,
     key: &ViewKey,
     facts: Option<&CaseFacts>,
     action: ReleaseAction,
+    cursor: Option<ReceiptId>,
+    page_timeout: std::time::Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
+    let cap = page_timeout.saturating_mul(ASK_TIMEOUTS);
+    tokio::time::timeout(cap, ask_pages(link, key, facts, action, cursor, page_timeout, now))
+        .await
+        .unwrap_or(Err(NodeError::Timeout(cap)))
+}
+
+async fn ask_pages(
+    link: &NodeLink,
+    key: &ViewKey,
+    facts: Option<&CaseFacts>,
+    action: ReleaseAction,
     mut cursor: Option<ReceiptId>,
+    page_timeout: std::time::Duration,
     now: OffsetDateTime,
 ) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
     let mut out = Vec::new();
@@ -575,7 +591,9 @@ async fn ask_node(
             cursor: cursor.as_ref().map(ToString::to_string),
             limit: Some(MAX_RELEASE_REPORTS),
         };
-        let answer = link.client.release(&req).await?;
+        let answer = tokio::time::timeout(page_timeout, link.client.release(&req))
+            .await
+            .unwrap_or(Err(NodeError::Timeout(page_timeout)))?;
         let more = answer.more;
         let receipt = verify(link, &req, &answer, now).map_err(NodeError::Bad)?;
         cursor = Some(receipt.id.clone());

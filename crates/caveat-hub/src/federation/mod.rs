@@ -29,7 +29,7 @@ use caveat_core::{BoundingBox, PartnerId, Purpose, Report, TimeWindow};
 use caveat_policy::CaseFacts;
 use serde::{Deserialize, Serialize};
 
-pub use hub::{DEFAULT_NODE_TIMEOUT, Federation, NodeLink, NodeStatus, Released};
+pub use hub::{ASK_TIMEOUTS, DEFAULT_NODE_TIMEOUT, Federation, NodeLink, NodeStatus, Released};
 pub(crate) use hub::{group_released, usable};
 pub use node::{DEFAULT_LEASE, MAX_NOTICE_WAIT, Node, RELEASE_USER};
 pub use receipt::{Receipt, ReceiptError, ReceiptId, Scope, content_digest};
