@@ -1052,3 +1052,146 @@ async fn the_node_timeout_bounds_each_page_and_four_of_them_the_whole_answer() {
         }
     }
 }
+
+/// GBR's node as a witness of the hub's log, in process: its statement reads
+/// the hub's usage report for GBR (proved against the checkpoint it is asked
+/// to cosign) and its node's own log.
+#[derive(Debug)]
+struct NodeWitness(Arc<caveat_audit::Witness<caveat_audit::MemoryWitnessStore>>);
+
+impl caveat_hub::witnessing::WitnessClient for NodeWitness {
+    fn add_checkpoint(&self, body: String) -> caveat_hub::witnessing::WitnessFuture<'_> {
+        use caveat_hub::witnessing::{WitnessAnswer, WitnessClientError};
+        let witness = self.0.clone();
+        Box::pin(async move {
+            // As `caveat witness serve` does: the check and the durable save off the async threads.
+            let answer = tokio::task::spawn_blocking(move || {
+                let req: caveat_audit::AddCheckpoint = body.parse()?;
+                witness.add_checkpoint(&req, OffsetDateTime::now_utc().unix_timestamp().cast_unsigned())
+            })
+            .await
+            .unwrap();
+            match answer {
+                Ok(line) => Ok(WitnessAnswer::Cosigned(line)),
+                Err(caveat_audit::WitnessError::Conflict { known, .. }) => Ok(WitnessAnswer::Conflict(known)),
+                Err(e) => Err(WitnessClientError::Refused { status: e.status(), message: e.to_string() }),
+            }
+        })
+    }
+}
+
+/// The hub's usage report for one partner, read in process.
+#[derive(Debug)]
+struct InProcessUsage(Hub, PartnerId);
+
+impl caveat_hub::federation::HubUsage for InProcessUsage {
+    fn page(&self, from: u64, saved_size: u64, limit: usize) -> caveat_hub::federation::UsageFuture {
+        let (hub, partner) = (self.0.clone(), self.1.clone());
+        Box::pin(async move {
+            hub.usage_page_for_witness(partner, Some(saved_size), from, limit).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A federated hub whose only witness is GBR's node, with the witness's refusals.
+async fn witnessed(seed: u64) -> (World, caveat_hub::federation::RefusalLog) {
+    use caveat_hub::federation::ReceiptStatement;
+    let w = build(seed, |_, n| Local::Node(n)).await;
+    let statement = ReceiptStatement::new(
+        w.nodes[0].clone(),
+        w.fed.audit().verifier_key().clone(),
+        Arc::new(InProcessUsage(w.fed.clone(), p("GBR"))),
+        Duration::seconds(2),
+        tokio::runtime::Handle::current(),
+    );
+    let refusals = statement.refusal_log();
+    let key = caveat_audit::CosignerKey::from_seed("witness.gbr-node", [40; 32]).unwrap();
+    let verifier = key.verifier();
+    let witness = caveat_audit::Witness::new(
+        key,
+        vec![w.fed.audit().verifier_key().clone()],
+        caveat_audit::MemoryWitnessStore::default(),
+    )
+    .with_statement(Box::new(statement));
+    let link = caveat_hub::witnessing::WitnessLink {
+        name: "witness.gbr-node".into(),
+        key: verifier,
+        client: Arc::new(NodeWitness(Arc::new(witness))),
+    };
+    w.fed.witness_with(caveat_hub::witnessing::Witnesses::new(vec![link], StdDuration::from_secs(20)));
+    (w, refusals)
+}
+
+/// An honest use of GBR's released data in the hub's log, as a template for doctored ones.
+async fn honest_use(w: &World, key: &ViewKey) -> caveat_audit::PolicyDecision {
+    let report = w.fed.usage_report(p("GBR"), None).await.unwrap();
+    entries(&report)
+        .into_iter()
+        .find_map(|(_, e)| match e {
+            AuditEntry::PolicyDecision(d)
+                if d.partner == key.partner
+                    && d.originators.iter().any(|u| {
+                        u.originator.as_str() == "GBR"
+                            && u.decision == Decision::Permit
+                            && u.reports.count() > 0
+                            && u.determining_policies.iter().any(|p| p.as_str().starts_with("release/"))
+                    }) =>
+            {
+                Some(d)
+            }
+            _ => None,
+        })
+        .expect("an honest use of GBR's released data")
+}
+
+/// Issue 18 item 2: GBR's node, as a witness, cosigns the hub's checkpoint
+/// while every use of GBR's data in it cites a receipt the node issued for
+/// that recipient and purpose within its lease; a hub that logs a use without
+/// a receipt, past the lease or for another purpose is refused the
+/// cosignature, the node keeps why, and the hub reports the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_witness_cosigns_only_checkpoints_whose_uses_its_receipts_cover() {
+    for what in ["honest", "no-receipt", "past-lease", "other-purpose"] {
+        let (w, refusals) = witnessed(31).await;
+        let key = key_using(&w.direct, &["GBR"]).await;
+        assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+        let honest = w.fed.cosigned_checkpoint().await.unwrap();
+        assert_eq!(honest.cosigned_by, ["witness.gbr-node"], "{what}: an honest hub is refused: {:?}", refusals.list());
+        if what == "honest" {
+            // More honest uses (the view again, under new receipts): still cosigned.
+            tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+            assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+            let later = w.fed.cosigned_checkpoint().await.unwrap();
+            assert!(later.size > honest.size && later.cosigned_by == ["witness.gbr-node"], "{:?}", refusals.list());
+            assert!(refusals.list().is_empty());
+            continue;
+        }
+        let mut d = honest_use(&w, &key).await;
+        match what {
+            "no-receipt" => {
+                for u in d.originators.iter_mut().filter(|u| u.originator.as_str() == "GBR") {
+                    u.determining_policies.retain(|p| !p.as_str().starts_with("release/"));
+                }
+            }
+            "past-lease" => d.at += Duration::minutes(11),
+            _ => d.purpose = Purpose::ALL.into_iter().find(|q| *q != key.purpose).unwrap(),
+        }
+        let at = w.fed.audit().append(vec![AuditEntry::PolicyDecision(d)]).await.unwrap().start;
+        let refused = w.fed.cosigned_checkpoint().await.unwrap();
+        assert!(refused.size > at, "{what}");
+        assert!(refused.cosigned_by.is_empty() && refused.down == ["witness.gbr-node"], "{what}: cosigned anyway");
+        let kept = refusals.list();
+        let reason = &kept.last().unwrap_or_else(|| panic!("{what}: no refusal recorded")).reason;
+        let expected = match what {
+            "no-receipt" => "cites no receipt",
+            "past-lease" => "whose lease ended",
+            _ => "issued for another purpose",
+        };
+        assert!(reason.contains(&format!("entry {at}: ")) && reason.contains(expected), "{what}: {reason}");
+        let status = w.fed.witness_status();
+        let error = status[0].last_error.as_deref().unwrap_or_default();
+        assert!(!status[0].up && error.contains("403") && error.contains(expected), "{what}: {status:?}");
+        // The witness never moves past the uncovered use: the next checkpoint is refused too.
+        assert!(w.fed.cosigned_checkpoint().await.unwrap().cosigned_by.is_empty(), "{what}");
+    }
+}
