@@ -87,6 +87,34 @@ impl Hub {
         from: u64,
         limit: usize,
     ) -> Result<UsageReport, Error> {
+        self.usage_page_signed(me, saved_size, from, limit, Signed::Cosigned).await
+    }
+
+    /// As [`Hub::usage_page`], proved against the hub's own signed checkpoint,
+    /// never waiting for cosignatures: what a partner node's witness reads
+    /// while it decides whether to cosign (issue 18 item 2). Through
+    /// [`Hub::usage_page`] it would wait for the very cosignature it is deciding.
+    ///
+    /// # Errors
+    /// As [`Hub::usage_page`].
+    pub async fn usage_page_for_witness(
+        &self,
+        me: PartnerId,
+        saved_size: Option<u64>,
+        from: u64,
+        limit: usize,
+    ) -> Result<UsageReport, Error> {
+        self.usage_page_signed(me, saved_size, from, limit, Signed::HubOnly).await
+    }
+
+    async fn usage_page_signed(
+        &self,
+        me: PartnerId,
+        saved_size: Option<u64>,
+        from: u64,
+        limit: usize,
+        signed: Signed,
+    ) -> Result<UsageReport, Error> {
         if !(1..=MAX_USAGE_ENTRIES).contains(&limit) {
             return Err(Error::BadRequest(format!("query `limit`: {limit} is not between 1 and {MAX_USAGE_ENTRIES}")));
         }
@@ -94,7 +122,7 @@ impl Hub {
         self.audit.flush_tags().await?;
         // With witnesses, the report is proved against the cosigned checkpoint,
         // so a quorum policy can accept it (`caveat audit verify --policy`).
-        let checkpoint = match self.witnesses.get() {
+        let checkpoint = match self.witnesses.get().filter(|_| signed == Signed::Cosigned) {
             Some(w) => {
                 let c = w.cosign(&self.audit).await?;
                 let cp = SignedCheckpoint::open(&c.note, self.audit.verifier_key())
@@ -206,4 +234,13 @@ pub struct CaseOutcome {
     pub at: OffsetDateTime,
     /// The step as recorded.
     pub detail: StepAction,
+}
+
+/// Which checkpoint a usage page is proved against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signed {
+    /// The cosigned one, when witnesses are configured.
+    Cosigned,
+    /// The hub's own.
+    HubOnly,
 }

@@ -925,3 +925,262 @@ async fn a_released_citation_is_withheld_once_its_lease_ends() {
         tokio::time::sleep(StdDuration::from_millis(200)).await;
     }
 }
+
+/// A lease ends with nothing else happening: both nodes go quiet (no ask
+/// reaches them, no notice comes, nothing new is held), and the first request
+/// after the lease end serves none of their released data: exactly the view
+/// of a hub that only ever had the posted partners' reports. Before the end
+/// the held data is still served. The hub publishes released data only when
+/// it changes, so this checks that the lease end alone is enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_after_the_lease_end_serves_none_of_the_released_data() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let lease = StdDuration::from_secs(3);
+    let w = build_leased(31, Duration::seconds(3), |_, n| Local::Switch(n, up.clone())).await;
+    let posted_only = hub(3).await;
+    for o in PARTNERS.iter().filter(|o| !NODES.contains(o)) {
+        ingest(&posted_only, &w.reports, o).await;
+    }
+    let key = key_using(&w.direct, &["GBR", "NLD"]).await;
+    assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+    // The receipts were issued before this instant: their leases end by `released + lease`.
+    let released = std::time::Instant::now();
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Past the ask interval: this request's asks fail (the nodes then rest
+    // for 5 s, past the lease end), and the data held under the live leases
+    // is still served.
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    let o = originators(&tracks(&w.fed, &key).await);
+    assert!(o.contains("GBR") && o.contains("NLD"), "held data dropped before its lease end: {o:?}");
+    let status = w.fed.federation_status();
+    assert!(status.iter().all(|s| !s.available && s.reports_held > 0), "{status:?}");
+    tokio::time::sleep(
+        (released + lease + StdDuration::from_millis(200)).saturating_duration_since(std::time::Instant::now()),
+    )
+    .await;
+    let after = tracks(&w.fed, &key).await;
+    let o = originators(&after);
+    assert!(!o.contains("GBR") && !o.contains("NLD"), "released data served past its lease end: {o:?}");
+    assert_eq!(after, tracks(&posted_only, &key).await);
+    let status = w.fed.federation_status();
+    assert!(status.iter().all(|s| s.reports_held == 0), "{status:?}");
+}
+
+/// GBR's node answering in pages of `page` reports, each after `delay`; with
+/// `stall`, the pages after the first never come (within 5 s).
+#[derive(Debug)]
+struct Paged {
+    node: Arc<Node>,
+    page: usize,
+    delay: StdDuration,
+    stall: bool,
+}
+
+impl NodeClient for Paged {
+    fn release<'a>(&'a self, request: &'a ReleaseRequest) -> NodeFuture<'a> {
+        Box::pin(async move {
+            let later = request.cursor.is_some();
+            tokio::time::sleep(if self.stall && later { StdDuration::from_secs(5) } else { self.delay }).await;
+            answer(&self.node, &ReleaseRequest { limit: Some(self.page), ..request.clone() }).await
+        })
+    }
+}
+
+/// The hub's `timeout` bounds each page of a node's answer, not the whole
+/// answer: a full release in several pages that together take longer than the
+/// timeout still arrives (before, every such ask timed out and began again,
+/// for ever); a page that does not come in time, or an answer whose pages
+/// together take longer than four timeouts, leaves the node's data
+/// unavailable and the view answered without it, within that bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_timeout_bounds_each_page_and_four_of_them_the_whole_answer() {
+    // A 2 s timeout: margins for a loaded machine.
+    let cases =
+        [("slow pages", 3, 800, false), ("a stalled page", 3, 0, true), ("too many slow pages", 1, 1_800, false)];
+    for (what, page, delay_ms, stall) in cases {
+        let reports = world(7, OffsetDateTime::now_utc());
+        let direct = hub(1).await;
+        for o in PARTNERS {
+            ingest(&direct, &reports, o).await;
+            policies(&direct, o).await;
+        }
+        let fed = hub(2).await;
+        for o in PARTNERS.iter().filter(|o| **o != "GBR") {
+            ingest(&fed, &reports, o).await;
+            policies(&fed, o).await;
+        }
+        let node_hub = hub(10).await;
+        ingest(&node_hub, &reports, "GBR").await;
+        policies(&node_hub, "GBR").await;
+        let node = Arc::new(Node::new(node_hub, p("GBR"), node_key(0), Duration::minutes(10)));
+        let client = Paged { node: node.clone(), page, delay: StdDuration::from_millis(delay_ms), stall };
+        let link = NodeLink { partner: p("GBR"), key: node_key(0).verifier_key(), client: Arc::new(client) };
+        fed.federate(Federation::new(vec![link], StdDuration::from_secs(2)));
+        let key = key_using(&direct, &["GBR"]).await;
+        let released = answer(&node, &request(key.partner.as_str(), key.purpose)).await.unwrap().reports.len();
+        // Enough reports for pages: three or more of 3, or at least five of 1.
+        assert!(released > 2 * page && released >= 5, "{what}: only {released} reports: change the seed");
+        let started = std::time::Instant::now();
+        let v = tracks(&fed, &key).await;
+        let took = started.elapsed();
+        let gbr = fed.federation_status().into_iter().next().unwrap();
+        if what == "slow pages" {
+            // At least three pages of 800 ms: longer than the 2 s timeout in all.
+            assert!(took > StdDuration::from_millis(2_300), "{what}: {took:?}");
+            assert!(gbr.available, "{what}: {gbr:?}");
+            assert_eq!(v, tracks(&direct, &key).await, "{what}");
+        } else {
+            // One timeout; the cap of four (8 s) against eight or more pages of 1.8 s.
+            let bound = if stall { StdDuration::from_secs(4) } else { StdDuration::from_secs(11) };
+            assert!(took < bound, "{what}: the hub waited {took:?}");
+            assert!(
+                !gbr.available && gbr.last_error.as_deref().is_some_and(|e| e.contains("did not answer")),
+                "{what}: {gbr:?}"
+            );
+            assert!(!originators(&v).contains("GBR"), "{what}");
+        }
+    }
+}
+
+/// GBR's node as a witness of the hub's log, in process: its statement reads
+/// the hub's usage report for GBR (proved against the checkpoint it is asked
+/// to cosign) and its node's own log.
+#[derive(Debug)]
+struct NodeWitness(Arc<caveat_audit::Witness<caveat_audit::MemoryWitnessStore>>);
+
+impl caveat_hub::witnessing::WitnessClient for NodeWitness {
+    fn add_checkpoint(&self, body: String) -> caveat_hub::witnessing::WitnessFuture<'_> {
+        use caveat_hub::witnessing::{WitnessAnswer, WitnessClientError};
+        let witness = self.0.clone();
+        Box::pin(async move {
+            // As `caveat witness serve` does: the check and the durable save off the async threads.
+            let answer = tokio::task::spawn_blocking(move || {
+                let req: caveat_audit::AddCheckpoint = body.parse()?;
+                witness.add_checkpoint(&req, OffsetDateTime::now_utc().unix_timestamp().cast_unsigned())
+            })
+            .await
+            .unwrap();
+            match answer {
+                Ok(line) => Ok(WitnessAnswer::Cosigned(line)),
+                Err(caveat_audit::WitnessError::Conflict { known, .. }) => Ok(WitnessAnswer::Conflict(known)),
+                Err(e) => Err(WitnessClientError::Refused { status: e.status(), message: e.to_string() }),
+            }
+        })
+    }
+}
+
+/// The hub's usage report for one partner, read in process.
+#[derive(Debug)]
+struct InProcessUsage(Hub, PartnerId);
+
+impl caveat_hub::federation::HubUsage for InProcessUsage {
+    fn page(&self, from: u64, saved_size: u64, limit: usize) -> caveat_hub::federation::UsageFuture {
+        let (hub, partner) = (self.0.clone(), self.1.clone());
+        Box::pin(async move {
+            hub.usage_page_for_witness(partner, Some(saved_size), from, limit).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A federated hub whose only witness is GBR's node, with the witness's refusals.
+async fn witnessed(seed: u64) -> (World, caveat_hub::federation::RefusalLog) {
+    use caveat_hub::federation::ReceiptStatement;
+    let w = build(seed, |_, n| Local::Node(n)).await;
+    let statement = ReceiptStatement::new(
+        w.nodes[0].clone(),
+        w.fed.audit().verifier_key().clone(),
+        Arc::new(InProcessUsage(w.fed.clone(), p("GBR"))),
+        Duration::seconds(2),
+        tokio::runtime::Handle::current(),
+    );
+    let refusals = statement.refusal_log();
+    let key = caveat_audit::CosignerKey::from_seed("witness.gbr-node", [40; 32]).unwrap();
+    let verifier = key.verifier();
+    let witness = caveat_audit::Witness::new(
+        key,
+        vec![w.fed.audit().verifier_key().clone()],
+        caveat_audit::MemoryWitnessStore::default(),
+    )
+    .with_statement(Box::new(statement));
+    let link = caveat_hub::witnessing::WitnessLink {
+        name: "witness.gbr-node".into(),
+        key: verifier,
+        client: Arc::new(NodeWitness(Arc::new(witness))),
+    };
+    w.fed.witness_with(caveat_hub::witnessing::Witnesses::new(vec![link], StdDuration::from_secs(20)));
+    (w, refusals)
+}
+
+/// An honest use of GBR's released data in the hub's log, as a template for doctored ones.
+async fn honest_use(w: &World, key: &ViewKey) -> caveat_audit::PolicyDecision {
+    let report = w.fed.usage_report(p("GBR"), None).await.unwrap();
+    entries(&report)
+        .into_iter()
+        .find_map(|(_, e)| match e {
+            AuditEntry::PolicyDecision(d)
+                if d.partner == key.partner
+                    && d.originators.iter().any(|u| {
+                        u.originator.as_str() == "GBR"
+                            && u.decision == Decision::Permit
+                            && u.reports.count() > 0
+                            && u.determining_policies.iter().any(|p| p.as_str().starts_with("release/"))
+                    }) =>
+            {
+                Some(d)
+            }
+            _ => None,
+        })
+        .expect("an honest use of GBR's released data")
+}
+
+/// Issue 18 item 2: GBR's node, as a witness, cosigns the hub's checkpoint
+/// while every use of GBR's data in it cites a receipt the node issued for
+/// that recipient and purpose within its lease; a hub that logs a use without
+/// a receipt, past the lease or for another purpose is refused the
+/// cosignature, the node keeps why, and the hub reports the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_witness_cosigns_only_checkpoints_whose_uses_its_receipts_cover() {
+    for what in ["honest", "no-receipt", "past-lease", "other-purpose"] {
+        let (w, refusals) = witnessed(31).await;
+        let key = key_using(&w.direct, &["GBR"]).await;
+        assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+        let honest = w.fed.cosigned_checkpoint().await.unwrap();
+        assert_eq!(honest.cosigned_by, ["witness.gbr-node"], "{what}: an honest hub is refused: {:?}", refusals.list());
+        if what == "honest" {
+            // More honest uses (the view again, under new receipts): still cosigned.
+            tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+            assert!(originators(&tracks(&w.fed, &key).await).contains("GBR"));
+            let later = w.fed.cosigned_checkpoint().await.unwrap();
+            assert!(later.size > honest.size && later.cosigned_by == ["witness.gbr-node"], "{:?}", refusals.list());
+            assert!(refusals.list().is_empty());
+            continue;
+        }
+        let mut d = honest_use(&w, &key).await;
+        match what {
+            "no-receipt" => {
+                for u in d.originators.iter_mut().filter(|u| u.originator.as_str() == "GBR") {
+                    u.determining_policies.retain(|p| !p.as_str().starts_with("release/"));
+                }
+            }
+            "past-lease" => d.at += Duration::minutes(11),
+            _ => d.purpose = Purpose::ALL.into_iter().find(|q| *q != key.purpose).unwrap(),
+        }
+        let at = w.fed.audit().append(vec![AuditEntry::PolicyDecision(d)]).await.unwrap().start;
+        let refused = w.fed.cosigned_checkpoint().await.unwrap();
+        assert!(refused.size > at, "{what}");
+        assert!(refused.cosigned_by.is_empty() && refused.down == ["witness.gbr-node"], "{what}: cosigned anyway");
+        let kept = refusals.list();
+        let reason = &kept.last().unwrap_or_else(|| panic!("{what}: no refusal recorded")).reason;
+        let expected = match what {
+            "no-receipt" => "cites no receipt",
+            "past-lease" => "whose lease ended",
+            _ => "issued for another purpose",
+        };
+        assert!(reason.contains(&format!("entry {at}: ")) && reason.contains(expected), "{what}: {reason}");
+        let status = w.fed.witness_status();
+        let error = status[0].last_error.as_deref().unwrap_or_default();
+        assert!(!status[0].up && error.contains("403") && error.contains(expected), "{what}: {status:?}");
+        // The witness never moves past the uncovered use: the next checkpoint is refused too.
+        assert!(w.fed.cosigned_checkpoint().await.unwrap().cosigned_by.is_empty(), "{what}");
+    }
+}

@@ -297,6 +297,11 @@ fn main() {
         if dv == fv { "" } else { "  DIFFERENT" }
     );
     println!("federated/direct p50: {ratio:.2}x (target: within 2x) {}", if ratio <= 2.0 { "MET" } else { "NOT MET" });
+    let ratio99 = ms(f99) / ms(d99).max(0.001);
+    println!(
+        "federated/direct p99: {ratio99:.2}x (target: within 2x) {}",
+        if ratio99 <= 2.0 { "MET" } else { "NOT MET" }
+    );
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (_, _, rel, der) = &nodes[0];

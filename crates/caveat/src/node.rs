@@ -17,7 +17,7 @@
 //! [federation]
 //! client_cert = "hub-client.pem"
 //! client_key = "hub-client.key"
-//! timeout_ms = 2000           # default; per node and ask
+//! timeout_ms = 2000           # default; per page of a node's answer (a whole ask: at most 4x)
 //! [[federation.nodes]]
 //! partner = "GBR"
 //! url = "https://127.0.0.1:9443"

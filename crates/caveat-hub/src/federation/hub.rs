@@ -9,7 +9,7 @@
 //! in the number of view keys.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -22,10 +22,17 @@ use time::{Duration, OffsetDateTime};
 use super::receipt::{Receipt, ReceiptId, Scope};
 use super::{MAX_RELEASE_REPORTS, NodeClient, NodeError, ReleaseAction, ReleaseAnswer, ReleaseRequest, all_from};
 
-/// How long the hub waits for one node's answer (all its pages) before its
-/// data counts as unavailable for this ask. Nodes are asked in parallel, so a
-/// slow node delays a view's refresh by at most this, never by more per node.
+/// How long the hub waits for each page of one node's answer before its data
+/// counts as unavailable for this ask. Per page, not per ask: a full release
+/// of many reports comes in several pages, and a bound on all of them together
+/// made a node whose full release took longer than it never deliver (every ask
+/// timed out and began again, in full). Nodes are asked in parallel.
 pub const DEFAULT_NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An ask of one node (all its pages) may take at most this many page
+/// timeouts in all, so a node that answers each page just in time cannot hold
+/// a view's first request for [`MAX_PAGES`] timeouts.
+pub const ASK_TIMEOUTS: u32 = 4;
 
 /// Most often one view key asks the nodes again (what views fold new reports at).
 const ASK_INTERVAL: std::time::Duration = crate::views::ADD_INTERVAL;
@@ -137,6 +144,12 @@ struct KeyState {
     used: Mutex<Instant>,
     /// Per configured node (same order as [`Federation::nodes`]).
     held: Mutex<Vec<Held>>,
+    /// Set, under the `held` lock, by whatever changes what is held (a release
+    /// with reports or a full one, a revocation, new case facts, a reset);
+    /// cleared by the publish that follows. Without it every request re-sorted
+    /// and compared all held reports (30,000 in the benchmark: most of a
+    /// federated view's cost) to learn that nothing had changed.
+    changed: AtomicBool,
     current: RwLock<Arc<Released>>,
 }
 
@@ -166,7 +179,8 @@ impl std::fmt::Debug for Federation {
 }
 
 impl Federation {
-    /// A federation over `nodes`, asking each with `timeout` (at least 10 ms).
+    /// A federation over `nodes`, waiting `timeout` (at least 10 ms) for each
+    /// page of a node's answer and [`ASK_TIMEOUTS`] of it for a whole ask.
     pub fn new(nodes: Vec<NodeLink>, timeout: std::time::Duration) -> Self {
         let states = nodes
             .iter()
@@ -245,6 +259,7 @@ impl Federation {
             asked: Mutex::new(None),
             used: Mutex::new(Instant::now()),
             held: Mutex::new(self.nodes.iter().map(|_| Held::default()).collect()),
+            changed: AtomicBool::new(false),
             current: RwLock::default(),
         });
         keys.insert(key.clone(), state.clone());
@@ -271,6 +286,7 @@ impl Federation {
             let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
             for h in held.iter_mut().filter(|h| h.facts.as_ref() != facts && !h.reports.is_empty()) {
                 *h = Held::default();
+                ks.changed.store(true, Ordering::Release);
             }
         }
         let never = ks.asked.lock().unwrap_or_else(PoisonError::into_inner).is_none();
@@ -320,12 +336,8 @@ impl Federation {
             };
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(
-                    timeout,
-                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, now),
-                )
-                .await;
-                (i, epoch, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+                let asked = ask_node(&link, &key, facts.as_ref(), ReleaseAction::Fuse, cursor, timeout, now).await;
+                (i, epoch, asked)
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -339,9 +351,12 @@ impl Federation {
                 Ok(releases) => {
                     let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
                     let Some(h) = held.get_mut(i) else { continue };
-                    apply(h, facts, releases);
+                    if apply(h, facts, releases) {
+                        ks.changed.store(true, Ordering::Release);
+                    }
                     if h.reports.len() > MAX_HELD_REPORTS {
                         *h = Held::default();
+                        ks.changed.store(true, Ordering::Release);
                         state.status.available = false;
                         state.status.last_error = Some("node released more reports than the hub holds per view".into());
                         continue;
@@ -377,6 +392,7 @@ impl Federation {
         for k in keys {
             if let Some(h) = k.held.lock().unwrap_or_else(PoisonError::into_inner).get_mut(i) {
                 *h = Held::default();
+                k.changed.store(true, Ordering::Release);
             }
             *k.asked.lock().unwrap_or_else(PoisonError::into_inner) = None;
             self.publish(&k, now);
@@ -415,12 +431,7 @@ impl Federation {
         for (i, link) in self.nodes.iter().enumerate() {
             let (link, key, facts, timeout) = (link.clone(), key.clone(), facts.cloned(), self.timeout);
             tasks.spawn(async move {
-                let asked = tokio::time::timeout(
-                    timeout,
-                    ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, now),
-                )
-                .await;
-                (i, asked.unwrap_or(Err(NodeError::Timeout(timeout))))
+                (i, ask_node(&link, &key, facts.as_ref(), ReleaseAction::Export, None, timeout, now).await)
             });
         }
         let mut pairs: Vec<(Report, ReceiptId)> = Vec::new();
@@ -448,8 +459,18 @@ impl Federation {
     }
 
     /// Drops expired leases and publishes a new [`Released`] if anything changed.
+    ///
+    /// Cheap when nothing did: what is published is rebuilt only after a change
+    /// to what is held or once its earliest lease end is reached. That lease
+    /// end is a deadline checked here on every call, so a lease that runs out
+    /// takes its reports out of the very next answer even when nothing else
+    /// happened (no ask, no notice, no sweep).
     fn publish(&self, ks: &KeyState, now: OffsetDateTime) {
         let mut held = ks.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let lease_ended = ks.current.read().unwrap_or_else(PoisonError::into_inner).expires.is_some_and(|e| now >= e);
+        if !ks.changed.swap(false, Ordering::AcqRel) && !lease_ended {
+            return;
+        }
         for h in held.iter_mut() {
             h.reports.retain(|_, (_, r)| r.lease_expires > now);
         }
@@ -507,12 +528,17 @@ async fn watch_node(federation: std::sync::Weak<Federation>, i: usize) {
     }
 }
 
-/// Applies verified releases (in order) to what is held from their node.
-fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Report>)>) {
+/// Applies verified releases (in order) to what is held from their node, and
+/// says whether the held reports or their receipts changed (an incremental
+/// release with nothing new only moves the cursor).
+fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Report>)>) -> bool {
+    let mut changed = false;
     for (receipt, reports) in releases {
         if receipt.scope == Scope::Full {
+            changed |= !h.reports.is_empty() || !reports.is_empty();
             h.reports.clear();
         }
+        changed |= !reports.is_empty();
         let held = Arc::new(HeldReceipt {
             id: receipt.id.clone(),
             issued: receipt.issued,
@@ -524,15 +550,33 @@ fn apply(h: &mut Held, facts: Option<&CaseFacts>, releases: Vec<(Receipt, Vec<Re
         h.cursor = Some(receipt.id);
         h.facts = facts.cloned();
     }
+    changed
 }
 
-/// One ask of one node: up to [`MAX_PAGES`] releases, each verified.
+/// One ask of one node: up to [`MAX_PAGES`] releases, each verified, each
+/// within `page_timeout`, all within [`ASK_TIMEOUTS`] of it.
 async fn ask_node(
     link: &NodeLink,
     key: &ViewKey,
     facts: Option<&CaseFacts>,
     action: ReleaseAction,
+    cursor: Option<ReceiptId>,
+    page_timeout: std::time::Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
+    let cap = page_timeout.saturating_mul(ASK_TIMEOUTS);
+    tokio::time::timeout(cap, ask_pages(link, key, facts, action, cursor, page_timeout, now))
+        .await
+        .unwrap_or(Err(NodeError::Timeout(cap)))
+}
+
+async fn ask_pages(
+    link: &NodeLink,
+    key: &ViewKey,
+    facts: Option<&CaseFacts>,
+    action: ReleaseAction,
     mut cursor: Option<ReceiptId>,
+    page_timeout: std::time::Duration,
     now: OffsetDateTime,
 ) -> Result<Vec<(Receipt, Vec<Report>)>, NodeError> {
     let mut out = Vec::new();
@@ -547,7 +591,9 @@ async fn ask_node(
             cursor: cursor.as_ref().map(ToString::to_string),
             limit: Some(MAX_RELEASE_REPORTS),
         };
-        let answer = link.client.release(&req).await?;
+        let answer = tokio::time::timeout(page_timeout, link.client.release(&req))
+            .await
+            .unwrap_or(Err(NodeError::Timeout(page_timeout)))?;
         let more = answer.more;
         let receipt = verify(link, &req, &answer, now).map_err(NodeError::Bad)?;
         cursor = Some(receipt.id.clone());

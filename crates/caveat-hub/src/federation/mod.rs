@@ -21,6 +21,7 @@ mod hub;
 mod node;
 mod receipt;
 mod reconcile;
+mod statement;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,11 +30,14 @@ use caveat_core::{BoundingBox, PartnerId, Purpose, Report, TimeWindow};
 use caveat_policy::CaseFacts;
 use serde::{Deserialize, Serialize};
 
-pub use hub::{DEFAULT_NODE_TIMEOUT, Federation, NodeLink, NodeStatus, Released};
+pub use hub::{ASK_TIMEOUTS, DEFAULT_NODE_TIMEOUT, Federation, NodeLink, NodeStatus, Released};
 pub(crate) use hub::{group_released, usable};
 pub use node::{DEFAULT_LEASE, MAX_NOTICE_WAIT, Node, RELEASE_USER};
 pub use receipt::{Receipt, ReceiptError, ReceiptId, Scope, content_digest};
 pub use reconcile::{Flag, Issued, LEASE_PREFIX, RELEASE_PREFIX, Reconciliation, Use, reconcile};
+pub use statement::{
+    HubUsage, MAX_STATEMENT_PAGES, ReceiptStatement, Refusal, RefusalLog, STATEMENT_TIMEOUT, UsageFuture,
+};
 
 /// Most reports one release answer carries. Each report is about 0.5 KB of
 /// JSON, so an answer stays under about 5 MB; more follow in further releases
