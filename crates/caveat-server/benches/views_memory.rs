@@ -228,13 +228,17 @@ fn main() {
     let queries =
         ["/v1/tracks?limit=500", "/v1/tracks?limit=5000&trail=0", "/v1/tracks?bbox=-66,17.5,-64.5,18.8&limit=100"];
     let mut lat: Vec<u64> = Vec::new();
-    for _ in 0..ROUNDS {
-        for (p, u) in &views {
+    let mut slow: Vec<(u64, usize, usize, &str)> = Vec::new();
+    for round in 0..ROUNDS {
+        for (k, (p, u)) in views.iter().enumerate() {
             for q in queries {
-                lat.push(get(p, *u, q).as_micros() as u64);
+                let us = get(p, *u, q).as_micros() as u64;
+                lat.push(us);
+                slow.push((us, round, k, q));
             }
         }
     }
+    slow.sort_unstable_by(|a, b| b.cmp(a));
     lat.sort_unstable();
     let pct = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize] as f64 / 1e3;
     println!(
@@ -246,6 +250,9 @@ fn main() {
     );
     let queried = rss_mib();
     println!("  RSS after the queries                    {queried:>7.0} MiB");
+    let slowest: Vec<String> =
+        slow.iter().take(8).map(|(us, r, k, q)| format!("{:.0} ms round {r} view {k} {q}", *us as f64 / 1e3)).collect();
+    println!("  slowest queries: {}", slowest.join("; "));
 
     // No requests now: the hub's sweeper drops the views once idle.
     let _ = state.clone().with_limits(Limits { view_idle: Duration::from_secs(idle_s), ..limits });
