@@ -75,7 +75,7 @@ pub use verify::{BatchName, MAX_MISMATCHES, StoreMismatch, StoreVerification, ve
 pub use views::ADD_INTERVAL;
 pub use watch_rules::{
     MAX_LIST, MAX_NAME, MAX_POLYGONS, MAX_RULE_BODY, MAX_RULES_PER_OWNER, MAX_SPEED_KN, OwnerChoice, Recipient,
-    RuleArea, RuleList, RuleSpec, SpeedRange, WatchRule, Watchlist, parse_rule,
+    RuleArea, RuleList, RuleSpec, SpeedRange, WatchRule, Watchlist, parse_rule, validate_rule,
 };
 
 /// Who acts: a partner and the user acting for it (`operator` from the CLI).

@@ -310,6 +310,20 @@ fn polygon_of(rings: &[Vec<Vec<f64>>], field: &str, vertices: &mut usize) -> Res
     Polygon::new(points).map_err(|e| bad(&ring, e))
 }
 
+/// The checks a rule passes before it is created or replaced: `spec` owned
+/// by `owner` within `partner`, whose users are `users`.
+///
+/// # Errors
+/// [`Error::BadRequest`] naming the first field at fault.
+pub fn validate_rule(
+    spec: &RuleSpec,
+    partner: &PartnerId,
+    owner: &RuleOwner,
+    users: &BTreeSet<UserId>,
+) -> Result<(), Error> {
+    validate(spec, partner, owner, users).map(|_| ())
+}
+
 /// Checks `spec` as owned by `owner` within `partner` (recipients must be of
 /// that partner; `users` are its users). Everything but the id, version and
 /// times of the rule returned comes from here.
