@@ -372,7 +372,9 @@ class App {
     this.showDetail();
   }
 
-  private detailRequest = 0;
+  /** One detail read at a time: live loads re-ask often, and a slow read must still land. */
+  private detailLoading = false;
+  private detailAgain = false;
 
   /** The selected track's action slot (open a case), kept across refreshes of that track. */
   private actions: { track: string; slot: HTMLElement } | null = null;
@@ -382,7 +384,6 @@ class App {
     const root = byId("track-detail");
     const id = this.selected;
     const view = this.view;
-    const request = ++this.detailRequest;
     if (id === null || view === null) {
       this.detail = null;
       renderTrackDetail(root, null);
@@ -399,53 +400,72 @@ class App {
       renderTrackDetail(root, null, "The selected track is not in this view.");
       return;
     }
-    this.api.track(view, id).then(
-      (detail) => {
-        if (request !== this.detailRequest) return;
-        this.errors.clear("Track");
-        this.detail = detail;
-        const canOpen = this.me.roles.some((r) => CASE_ROLES.includes(r));
-        let actions: HTMLElement | null = null;
-        // A live refresh re-renders the panel: the actions of the same track are kept as they
-        // are, so a half-filled case form or its confirmation is not wiped under the user.
-        if (canOpen && this.actions !== null && this.actions.track === detail.id) {
-          actions = this.actions.slot;
-        } else if (canOpen) {
-          const slot = el("div", { class: "track-actions" });
-          this.actions = { track: detail.id, slot };
-          const button = el(
-            "button",
-            {
-              type: "button",
-              "data-testid": "open-case",
-              onclick: () => {
-                replace(
-                  slot,
-                  openCaseForm(detail, this.me, this.api, (caseId) => {
-                    replace(
-                      slot,
-                      el("p", { "data-testid": "case-opened" }, `Case ${caseId} opened.`),
-                    );
-                    (byId("cases-section") as HTMLDetailsElement).open = true;
-                    this.cases?.show(caseId);
-                  }),
-                );
+    // Each live load asks again. Dropping the answer in flight whenever a newer ask came would
+    // starve the panel on a busy hub (reads slower than loads): coalesce into one more read.
+    if (this.detailLoading) {
+      this.detailAgain = true;
+      return;
+    }
+    this.detailLoading = true;
+    const generation = this.generation;
+    const current = (): boolean =>
+      generation === this.generation && this.selected === id && this.view === view;
+    void this.api
+      .track(view, id)
+      .then(
+        (detail) => {
+          if (!current()) return;
+          this.errors.clear("Track");
+          this.detail = detail;
+          const canOpen = this.me.roles.some((r) => CASE_ROLES.includes(r));
+          let actions: HTMLElement | null = null;
+          // A live refresh re-renders the panel: the actions of the same track are kept as they
+          // are, so a half-filled case form or its confirmation is not wiped under the user.
+          if (canOpen && this.actions !== null && this.actions.track === detail.id) {
+            actions = this.actions.slot;
+          } else if (canOpen) {
+            const slot = el("div", { class: "track-actions" });
+            this.actions = { track: detail.id, slot };
+            const button = el(
+              "button",
+              {
+                type: "button",
+                "data-testid": "open-case",
+                onclick: () => {
+                  replace(
+                    slot,
+                    openCaseForm(detail, this.me, this.api, (caseId) => {
+                      replace(
+                        slot,
+                        el("p", { "data-testid": "case-opened" }, `Case ${caseId} opened.`),
+                      );
+                      (byId("cases-section") as HTMLDetailsElement).open = true;
+                      this.cases?.show(caseId);
+                    }),
+                  );
+                },
               },
-            },
-            "Open a case on this track",
-          );
-          slot.append(button);
-          actions = slot;
+              "Open a case on this track",
+            );
+            slot.append(button);
+            actions = slot;
+          }
+          renderTrackDetail(root, detail, "", actions);
+        },
+        (e: unknown) => {
+          if (!current()) return;
+          this.detail = null;
+          this.errors.show("Track", e);
+          renderTrackDetail(root, null, "The selected track could not be read in this view.");
+        },
+      )
+      .finally(() => {
+        this.detailLoading = false;
+        if (this.detailAgain || !current()) {
+          this.detailAgain = false;
+          this.showDetail();
         }
-        renderTrackDetail(root, detail, "", actions);
-      },
-      (e: unknown) => {
-        if (request !== this.detailRequest) return;
-        this.detail = null;
-        this.errors.show("Track", e);
-        renderTrackDetail(root, null, "The selected track could not be read in this view.");
-      },
-    );
+      });
   }
 
   private setLive(state: LiveState, detail: string): void {
