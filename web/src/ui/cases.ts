@@ -524,14 +524,21 @@ export function openCaseForm(
     });
     return { p, box, row: el("label", { class: "check" }, box, ` ${p}`) };
   });
-  const newest = [...track.lineage]
-    .sort((a, b) => b.observed_at.localeCompare(a.observed_at))
-    .slice(0, CITABLE_SHOWN);
-  const firstOf = new Set<string>();
-  const cites = newest.map((l) => {
-    // By default, the newest report of each originator: the detection each partner contributed.
-    const checked = !firstOf.has(l.originator);
-    firstOf.add(l.originator);
+  const byTime = [...track.lineage].sort((a, b) => b.observed_at.localeCompare(a.observed_at));
+  // Cited by default: the newest report of each originator, the detection each partner
+  // contributed. Those are always offered, however many newer reports another partner sent (one
+  // radar contact beside seventy AIS reports); the rest of the list is the newest others.
+  const firstOf = new Map<string, string>();
+  for (const l of byTime) if (!firstOf.has(l.originator)) firstOf.set(l.originator, l.report_id);
+  const defaults = new Set(firstOf.values());
+  const shown = byTime.filter((l) => defaults.has(l.report_id));
+  for (const l of byTime) {
+    if (shown.length >= Math.max(CITABLE_SHOWN, defaults.size)) break;
+    if (!defaults.has(l.report_id)) shown.push(l);
+  }
+  shown.sort((a, b) => b.observed_at.localeCompare(a.observed_at));
+  const cites = shown.map((l) => {
+    const checked = defaults.has(l.report_id);
     const box = el("input", {
       type: "checkbox",
       checked,
