@@ -20,3 +20,26 @@ pub use nmea_line::nmea_line;
 pub use nmea_stream::nmea_stream;
 pub use policy_upload::policy_upload;
 pub use watch_rule::watch_rule;
+
+use caveat_core::{IngestContext, Marking, Partner, ReportIdMint};
+use time::macros::datetime;
+
+/// The submitter every ingest target validates as: GBR, originator-only by default.
+fn fuzz_partner() -> Partner {
+    Partner {
+        id: "GBR".parse().unwrap(),
+        name: "fuzz".into(),
+        default_marking: Marking::originator_only(),
+        ais_marking: None,
+    }
+}
+
+/// A fixed clock and id mint, so that a crash reproduces from its input alone.
+fn fuzz_context(partner: &Partner) -> IngestContext<'_> {
+    IngestContext {
+        submitter: partner,
+        now: datetime!(2026-11-23 12:00 UTC),
+        max_future_skew: time::Duration::minutes(5),
+        mint: ReportIdMint::new(1_795_000_000_000, [1; 10]),
+    }
+}

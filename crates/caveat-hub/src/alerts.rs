@@ -121,10 +121,6 @@ pub struct AlertQuery {
     pub limit: Option<usize>,
 }
 
-/// What one alert stream has sent: each alert's state and clearing as last sent.
-#[derive(Debug, Default)]
-pub struct AlertsSeen(HashMap<String, (EventState, Option<OffsetDateTime>)>);
-
 /// An event as alerts see it: one of the view's, or of a rule's own areas.
 #[derive(Debug, Clone)]
 struct Cand {
@@ -460,23 +456,17 @@ impl Hub {
         user: &User,
         key: &ViewKey,
         q: &AlertQuery,
-        seen: &mut AlertsSeen,
+        seen: &mut crate::sent::AlertsSeen,
     ) -> Result<Vec<AlertBody>, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
         let (alerts, reports, case, now) = self.derive_alerts(user, key, q).await?;
-        let present: HashSet<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
-        seen.0.retain(|id, _| present.contains(id.as_str()));
-        let mut changed: Vec<AlertBody> =
-            alerts.into_iter().filter(|a| seen.0.get(&a.id) != Some(&(a.state, a.cleared_at))).collect();
-        changed.truncate(limit);
+        let changed = seen.changes(alerts, limit);
         if changed.is_empty() {
             return Ok(changed);
         }
         let used: HashSet<ReportId> = changed.iter().flat_map(|a| a.reports.iter().copied()).collect();
         self.audit_reads(user, key, &used, &reports, case, now).await?;
-        for a in &changed {
-            seen.0.insert(a.id.clone(), (a.state, a.cleared_at));
-        }
+        seen.mark_sent(&changed);
         Ok(changed)
     }
 
@@ -560,6 +550,12 @@ impl Hub {
             .map(|r| (r.id, r.clone()))
             .collect();
         Ok((body, reports.into_values().collect(), case, now))
+    }
+}
+
+impl crate::sent::Announced for AlertBody {
+    fn sent(&self) -> (&str, crate::sent::SentState) {
+        (self.id.as_str(), (self.state, self.cleared_at))
     }
 }
 

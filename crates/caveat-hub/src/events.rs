@@ -317,22 +317,16 @@ impl Hub {
         user: &User,
         key: &ViewKey,
         q: &EventQuery,
-        seen: &mut EventsSeen,
+        seen: &mut crate::sent::EventsSeen,
     ) -> Result<Vec<EventBody>, Error> {
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, self.limits.max_page);
         let DetectedEvents { events, reports: delivered, case, now, .. } = self.detect_events(user, key, q).await?;
-        let present: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        seen.0.retain(|id, _| present.contains(id.as_str()));
-        let mut changed: Vec<EventBody> =
-            events.into_iter().filter(|e| seen.0.get(&e.id) != Some(&(e.state, e.end))).collect();
-        changed.truncate(limit);
+        let changed = seen.changes(events, limit);
         if changed.is_empty() {
             return Ok(changed);
         }
         self.audit_events(user, key, &changed, &delivered, case, now).await?;
-        for e in &changed {
-            seen.0.insert(e.id.clone(), (e.state, e.end));
-        }
+        seen.mark_sent(&changed);
         Ok(changed)
     }
 
@@ -453,10 +447,11 @@ impl Hub {
     }
 }
 
-/// What one event stream has sent of its view's events: each event's state
-/// and end as last sent, so that only changes are sent (and audited) again.
-#[derive(Debug, Default)]
-pub struct EventsSeen(HashMap<String, (EventState, Option<OffsetDateTime>)>);
+impl crate::sent::Announced for EventBody {
+    fn sent(&self) -> (&str, crate::sent::SentState) {
+        (self.id.as_str(), (self.state, self.end))
+    }
+}
 
 #[cfg(test)]
 mod tests {

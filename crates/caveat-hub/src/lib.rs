@@ -42,6 +42,7 @@ pub mod label;
 mod policy;
 mod recover;
 mod reports;
+mod sent;
 mod tracks;
 mod usage;
 mod verify;
@@ -57,15 +58,16 @@ use caveat_store::Store;
 use tokio::sync::watch;
 
 pub use access::{Access, Action, decision_entries};
-pub use alerts::{AlertBody, AlertList, AlertQuery, AlertsSeen};
+pub use alerts::{AlertBody, AlertList, AlertQuery};
 pub use audit::AuditLog;
 pub use cases::{CaseDetail, CaseSummary, Citation, NewCase, NewStep, facts_of as case_facts};
 pub use change::{resume, suspend, upload_standing};
 pub use error::Error;
-pub use events::{EventBody, EventKindName, EventList, EventQuery, EventState, EventsSeen};
+pub use events::{EventBody, EventKindName, EventList, EventQuery, EventState};
 pub use ingest::{Batch, Ingested};
 pub use policy::{PolicyView, StandingView, SuspensionView};
 pub use recover::{RECOVERY_USER, Recovered};
+pub use sent::{AlertsSeen, EventsSeen, Sent};
 pub use tracks::{
     Identity, LineageEntry, TrackBody, TrackDetail, TrackPage, TrackPageBody, TrackQuery, TrackState, TrailPoint,
     Uncertainty,
