@@ -534,7 +534,7 @@ impl Hub {
                     events: d.events.clone(),
                     reports: d.reports.clone(),
                     originators: found.iter().map(|s| s.originator.clone()).collect(),
-                    marking: Marking::combine(found.iter().map(|s| &s.marking)),
+                    marking: crate::views::Source::combined(found.iter().copied()),
                     raised_at: a.raised_at,
                     retracted_at: a.retracted_at,
                 }

@@ -399,7 +399,7 @@ impl Hub {
                         reports: e.reports.clone(),
                         originators: found.iter().map(|s| s.originator.clone()).collect(),
                         // Every report's marking, as the view holds it (released ones included).
-                        marking: Marking::combine(found.iter().map(|s| &s.marking)),
+                        marking: crate::views::Source::combined(found.iter().copied()),
                         raised_at: a.raised_at,
                         retracted_at: a.retracted_at,
                     }

@@ -221,7 +221,8 @@ pub enum Geometry {
 }
 
 fn geojson(c: &Content<'_>) -> Result<Bytes, Error> {
-    let sources: HashMap<ReportId, Source> = c.reports.iter().map(|r| (r.id, Source::of(r))).collect();
+    let mut markings = crate::views::Markings::default();
+    let sources: HashMap<ReportId, Source> = c.reports.iter().map(|r| (r.id, Source::of(r, &mut markings))).collect();
     let features: Vec<Feature<'_>> = c
         .tracks
         .iter()

@@ -298,7 +298,7 @@ impl<'a> TrackBody<'a> {
                     originator: sources.get(&p.report).map(|s| Cow::Borrowed(&s.originator)),
                 })
                 .collect(),
-            marking: Marking::combine(described.iter().map(|s| &s.marking)),
+            marking: Source::combined(described.iter().copied()),
             sources: described.iter().map(|s| s.kind).collect(),
             uncertainty: Uncertainty::of(&t.covariance),
         }

@@ -77,20 +77,61 @@ pub(crate) struct Source {
     pub(crate) originator: PartnerId,
     pub(crate) kind: SourceKind,
     pub(crate) observed_at: OffsetDateTime,
-    pub(crate) marking: Marking,
+    /// Shared with every other source of the same marking (see [`Markings`]).
+    pub(crate) marking: Arc<Marking>,
     /// The receiving station, for lineage.
     pub(crate) station: Option<caveat_core::Station>,
 }
 
 impl Source {
-    pub(crate) fn of(r: &Report) -> Self {
+    pub(crate) fn of(r: &Report, markings: &mut Markings) -> Self {
         Source {
             originator: r.originator.clone(),
             kind: r.source,
             observed_at: r.observed_at,
-            marking: r.marking.clone(),
+            marking: markings.intern(&r.marking),
             station: r.station.clone(),
         }
+    }
+
+    /// The combined marking of `sources`: each distinct one combined once.
+    /// Telling sources apart by their shared marking's address first is what
+    /// makes a 5,000-track page's first rendering cheap: a track's hundreds
+    /// of reports mostly carry one or two markings, and comparing whole
+    /// markings (sets of partners and purposes) per report was most of it.
+    pub(crate) fn combined<'a>(sources: impl IntoIterator<Item = &'a Source>) -> Option<Marking> {
+        let mut distinct: Vec<&Arc<Marking>> = Vec::new();
+        for s in sources {
+            if !distinct.iter().any(|d| Arc::ptr_eq(d, &s.marking)) {
+                distinct.push(&s.marking);
+            }
+        }
+        Marking::combine(distinct.into_iter().map(|m| &**m))
+    }
+}
+
+/// Shares one allocation among the sources that carry equal markings (most of
+/// a partner's reports carry its default). Bounded: markings that differ per
+/// report (a not-after per report) would otherwise grow it without end, so it
+/// starts again when full; sharing is an optimisation, never needed for
+/// correctness (markings are still compared whole when combined).
+#[derive(Debug, Default)]
+pub(crate) struct Markings(HashMap<Marking, Arc<Marking>>);
+
+/// Most distinct markings [`Markings`] keeps.
+const MAX_INTERNED_MARKINGS: usize = 4_096;
+
+impl Markings {
+    pub(crate) fn intern(&mut self, m: &Marking) -> Arc<Marking> {
+        if let Some(shared) = self.0.get(m) {
+            return shared.clone();
+        }
+        if self.0.len() >= MAX_INTERNED_MARKINGS {
+            self.0.clear();
+        }
+        let shared = Arc::new(m.clone());
+        self.0.insert(m.clone(), shared.clone());
+        shared
     }
 }
 
@@ -273,6 +314,8 @@ pub(crate) struct Pictures {
     federation: std::sync::OnceLock<Arc<crate::federation::Federation>>,
     /// Ids of released reports described in `sources`: removed once no lease holds them.
     released_sources: Mutex<HashSet<ReportId>>,
+    /// The markings `sources` share; locked only while `sources` is written.
+    markings: Mutex<Markings>,
 }
 
 /// Most distinct queries whose responses are kept.
@@ -306,6 +349,7 @@ impl Pictures {
             response_bytes: Arc::default(),
             federation: std::sync::OnceLock::new(),
             released_sources: Mutex::default(),
+            markings: Mutex::default(),
         }
     }
 
@@ -329,6 +373,7 @@ impl Pictures {
         let held = fed.held_ids();
         let mut mine = self.released_sources.lock().unwrap_or_else(PoisonError::into_inner);
         let mut sources = self.sources.write().unwrap_or_else(PoisonError::into_inner);
+        let mut markings = self.markings.lock().unwrap_or_else(PoisonError::into_inner);
         mine.retain(|id| {
             let keep = held.contains(id);
             if !keep {
@@ -343,7 +388,7 @@ impl Pictures {
                 }
                 Some(_) => {}
                 None => {
-                    sources.insert(r.id, Source::of(r));
+                    sources.insert(r.id, Source::of(r, &mut markings));
                     mine.insert(r.id);
                 }
             }
@@ -592,13 +637,14 @@ impl Pictures {
         }
         let oldest = now - self.window;
         let mut sources = self.sources.write().unwrap_or_else(PoisonError::into_inner);
+        let mut markings = self.markings.lock().unwrap_or_else(PoisonError::into_inner);
         for s in fresh {
             recent.last_seq = recent.last_seq.max(s.seq);
             let r = s.report;
             if r.observed_at < oldest {
                 continue;
             }
-            sources.insert(r.id, Source::of(&r));
+            sources.insert(r.id, Source::of(&r, &mut markings));
             let at = recent.reports.len();
             recent.by_id.insert(r.id, at);
             recent.observed.push(Observed::new(&r).ok());
@@ -892,6 +938,44 @@ pub(crate) fn lineage_by_originator(
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// Sources share equal markings, and their combination is the same as
+    /// combining the reports' own markings, shared or not (issue 16 item 4:
+    /// sharing is only a shortcut). The interner stays bounded when every
+    /// report carries its own marking.
+    #[test]
+    fn shared_markings_combine_as_the_reports_own() {
+        let now = datetime!(2026-12-01 10:00 UTC);
+        let gbr: PartnerId = "GBR".parse().unwrap_or_else(|_| unreachable!());
+        let can: PartnerId = "CAN".parse().unwrap_or_else(|_| unreachable!());
+        let wide = Marking {
+            releasable_to: [gbr.clone(), can.clone()].into(),
+            purposes: [caveat_core::Purpose::Interdiction, caveat_core::Purpose::SearchAndRescue].into(),
+            ..Marking::originator_only()
+        };
+        let narrow = Marking { releasable_to: [can].into(), not_after: Some(now), ..wide.clone() };
+        let mut markings = Markings::default();
+        let a = markings.intern(&wide);
+        let b = markings.intern(&wide.clone());
+        assert!(Arc::ptr_eq(&a, &b), "equal markings share one allocation");
+        let source = |m: &Marking, markings: &mut Markings| Source {
+            originator: gbr.clone(),
+            kind: SourceKind::CoastalRadar,
+            observed_at: now,
+            marking: markings.intern(m),
+            station: None,
+        };
+        let all = [&wide, &narrow, &wide, &narrow, &wide];
+        let sources: Vec<Source> = all.iter().map(|m| source(m, &mut markings)).collect();
+        assert_eq!(Source::combined(&sources), Marking::combine(all));
+        // Equal markings interned apart (after the interner started again) still combine as equal.
+        let apart = Source { marking: Arc::new(wide.clone()), ..source(&wide, &mut markings) };
+        assert_eq!(Source::combined([&sources[0], &apart]), Some(wide.clone()));
+        for minute in 0..(i64::try_from(MAX_INTERNED_MARKINGS).unwrap_or(i64::MAX) + 10) {
+            markings.intern(&Marking { not_after: Some(now + Duration::minutes(minute)), ..wide.clone() });
+        }
+        assert!(markings.0.len() <= MAX_INTERNED_MARKINGS);
+    }
 
     /// Issue 14: a partner's own reports past their not-after stay permitted to
     /// it, so they must not make its views expire at once (they were rebuilt on
