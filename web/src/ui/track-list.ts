@@ -47,6 +47,8 @@ export class TrackList {
   private byId = new Map<string, Track>();
   private order: string[] = [];
   private selected: string | null = null;
+  /** The rows in the document, by track id. */
+  private readonly drawn = new Map<string, HTMLElement>();
   private sort: SortKey = "updated";
   private locked = false;
   private readonly summary: HTMLElement;
@@ -195,12 +197,31 @@ export class TrackList {
       this.order.length,
       Math.ceil((this.scroller.scrollTop + h) / ROW) + OVERSCAN,
     );
-    const items: HTMLElement[] = [];
+    // Rows are kept by track id and changed in place: rebuilding every row on each live update
+    // detached the one under the pointer, so a click on a busy picture could miss its row.
+    const shown = new Set<string>();
     for (let i = first; i < last; i++) {
       const t = this.byId.get(this.order[i] ?? "");
-      if (t) items.push(this.item(t, i));
+      if (!t) continue;
+      shown.add(t.id);
+      const fresh = this.item(t, i);
+      const row = this.drawn.get(t.id);
+      if (row === undefined) {
+        this.rows.append(fresh);
+        this.drawn.set(t.id, fresh);
+      } else if (!row.isEqualNode(fresh)) {
+        for (const a of [...row.attributes])
+          if (!fresh.hasAttribute(a.name)) row.removeAttribute(a.name);
+        for (const a of [...fresh.attributes]) row.setAttribute(a.name, a.value);
+        row.replaceChildren(...fresh.childNodes);
+      }
     }
-    this.rows.replaceChildren(...items);
+    for (const [id, row] of this.drawn) {
+      if (!shown.has(id)) {
+        row.remove();
+        this.drawn.delete(id);
+      }
+    }
   }
 
   private item(t: Track, index: number): HTMLElement {
