@@ -23,6 +23,9 @@ pub(crate) struct Counters {
     pub(crate) too_long: AtomicU64,
     /// Positions caveat-core refused (a time in the future or before 2000).
     pub(crate) refused: AtomicU64,
+    /// UDP datagrams with lines in them, queued for the decoder: each is
+    /// decoded or, later, counted in `dropped_datagrams`.
+    pub(crate) queued_datagrams: AtomicU64,
     /// UDP datagrams dropped, oldest first, because the queue was full.
     pub(crate) dropped_datagrams: AtomicU64,
     pub(crate) reports_committed: AtomicU64,
@@ -74,6 +77,13 @@ const SERIES: &[(&str, &str, &str, &str, Get)] = &[
     ("caveat_feed_rejected_total", "", "", "unsupported_type", |c| &c.unsupported),
     ("caveat_feed_rejected_total", "", "", "too_long", |c| &c.too_long),
     ("caveat_feed_rejected_total", "", "", "refused", |c| &c.refused),
+    (
+        "caveat_feed_queued_datagrams_total",
+        "UDP datagrams read and queued for decoding (each is decoded or counted as dropped).",
+        "counter",
+        "",
+        |c| &c.queued_datagrams,
+    ),
     (
         "caveat_feed_dropped_datagrams_total",
         "UDP datagrams dropped, oldest first, when the feed's queue was full.",

@@ -89,8 +89,14 @@ async fn receive_datagrams(
         framer.push(buf.get(..n).unwrap_or(&[]), &mut add);
         framer.finish(&mut add);
         Counters::add(&counters.too_long, framer.too_long() - before);
+        if text.is_empty() {
+            continue;
+        }
+        // Counted before it is sent, so that a reader of `/metrics` never sees
+        // it decoded or dropped before it was queued.
+        Counters::add(&counters.queued_datagrams, 1);
         // `send` fails only once the decoder is gone, with the process.
-        if !text.is_empty() && queue.send(Arc::new(Chunk { text, received, at })).is_err() {
+        if queue.send(Arc::new(Chunk { text, received, at })).is_err() {
             return;
         }
     }

@@ -276,6 +276,20 @@ fn floods_and_connection_limits_are_counted_not_fatal() {
     let text = wait_for("flood counted", &|t| value(t, "caveat_feed_reports_committed_total", gbr) > 0);
     let lines = value(&text, "caveat_feed_lines_total", gbr);
     assert!(lines <= 20_000 * 16, "{text}");
+    // Nothing the hub read goes unaccounted: once the decoder has caught up,
+    // every queued datagram was either decoded (its 16 lines counted) or
+    // counted as dropped.
+    let text = wait_for("every queued datagram decoded or dropped", &|t| {
+        let queued = value(t, "caveat_feed_queued_datagrams_total", gbr);
+        let dropped = value(t, "caveat_feed_dropped_datagrams_total", gbr);
+        queued > 0 && value(t, "caveat_feed_lines_total", gbr) == 16 * (queued - dropped.min(queued))
+    });
+    let (queued, dropped) = (
+        value(&text, "caveat_feed_queued_datagrams_total", gbr),
+        value(&text, "caveat_feed_dropped_datagrams_total", gbr),
+    );
+    assert!(queued <= 20_000 && dropped <= queued, "{text}");
+    eprintln!("flood: {queued} of 20,000 datagrams queued, {dropped} dropped by the queue, the rest by the kernel");
     // The hub still answers and still takes a good datagram.
     let before = value(&metrics(ops), "caveat_feed_lines_total", gbr);
     sender.send_to(&line, ("127.0.0.1", udp)).unwrap();
