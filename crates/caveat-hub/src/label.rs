@@ -113,6 +113,31 @@ impl Label {
     pub fn category(&self, tag: &str) -> Option<&[String]> {
         self.confidentiality_information.category.iter().find(|c| c.tag_name == tag).map(|c| c.generic_value.as_slice())
     }
+
+    /// `marking` held to this label, as an importer must (docs/labels.md):
+    /// releasable only to partners the label lists, for purposes it lists
+    /// (none when it lists none, or lacks the category), not after its review
+    /// time, and restricted where it is. Never wider than either.
+    pub fn narrow(&self, marking: &Marking) -> Marking {
+        let listed = |tag: &str| self.category(tag).unwrap_or_default();
+        let partners = listed("ReleasableTo");
+        let purposes = listed("PermittedPurpose");
+        Marking {
+            releasable_to: marking
+                .releasable_to
+                .iter()
+                .filter(|p| partners.iter().any(|l| l == p.as_str()))
+                .cloned()
+                .collect(),
+            purposes: marking.purposes.iter().filter(|p| purposes.iter().any(|l| l == p.as_str())).copied().collect(),
+            not_after: match (marking.not_after, self.review_date_time) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            requires_case: marking.requires_case || self.category("RequiresCase").is_some(),
+            no_export: marking.no_export || self.category("NoExport").is_some(),
+        }
+    }
 }
 
 impl LabelPolicy {
@@ -371,6 +396,33 @@ mod tests {
         assert_eq!(l.category("NoExport").unwrap(), ["no-export"]);
         assert!(l.category("RequiresCase").is_none());
         assert_eq!(policy().label([&can], None, OffsetDateTime::UNIX_EPOCH).classification(), "UNCLASSIFIED");
+    }
+
+    /// An importer holds each report to the label, never widening it.
+    #[test]
+    fn a_label_narrows_a_wider_marking_and_never_widens_one() {
+        let (can, nld, fra): (PartnerId, PartnerId, PartnerId) =
+            ("CAN".parse().unwrap(), "NLD".parse().unwrap(), "FRA".parse().unwrap());
+        let review = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        let label_of = Marking {
+            releasable_to: [can.clone()].into(),
+            purposes: [caveat_core::Purpose::Interdiction].into(),
+            not_after: Some(review),
+            requires_case: true,
+            ..Marking::originator_only()
+        };
+        let mut label = policy().label([], Some(&label_of), OffsetDateTime::UNIX_EPOCH);
+        label.review_date_time = Some(review);
+        let wide = Marking {
+            releasable_to: [can.clone(), nld, fra.clone()].into(),
+            purposes: caveat_core::Purpose::ALL.into(),
+            ..Marking::originator_only()
+        };
+        assert_eq!(label.narrow(&wide), label_of);
+        let narrow = Marking { releasable_to: [fra].into(), no_export: true, ..Marking::originator_only() };
+        let held = label.narrow(&narrow);
+        assert!(held.releasable_to.is_empty() && held.purposes.is_empty() && held.no_export && held.requires_case);
+        assert_eq!(held.not_after, Some(review));
     }
 
     #[test]

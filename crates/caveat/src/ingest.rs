@@ -56,7 +56,7 @@ fn check_binding(
     bytes: &[u8],
     format: Format,
     now: OffsetDateTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<caveat_hub::label::Label> {
     let key = crate::audit::verifier_key(signer, "--signer")?;
     let text = std::fs::read(binding).with_context(|| format!("reading {}", binding.display()))?;
     let b = caveat_hub::label::Binding::parse(&text).with_context(|| format!("{}", binding.display()))?;
@@ -85,7 +85,7 @@ fn check_binding(
         label.classification(),
         label.category("ReleasableTo").map(|v| v.join(" ")).unwrap_or_default()
     );
-    Ok(())
+    Ok(label)
 }
 
 pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
@@ -105,19 +105,27 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         let started = Instant::now();
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let now = OffsetDateTime::now_utc();
-        if let (Some(binding), Some(signer)) = (&args.binding, &args.signer) {
-            check_binding(binding, signer, file, &bytes, args.format, now)?;
-        }
+        let label = match (&args.binding, &args.signer) {
+            (Some(binding), Some(signer)) => Some(check_binding(binding, signer, file, &bytes, args.format, now)?),
+            _ => None,
+        };
         let mut ctx = IngestContext {
             submitter: &partner,
             now,
             max_future_skew: time::Duration::seconds(i64::from(args.max_future_skew)),
             mint: ReportIdMint::new(unix_millis(now), rand::random()),
         };
-        let (reports, lines) = match args.format {
+        let (mut reports, lines) = match args.format {
             Format::Ndjson => parse_file(file, &bytes, &mut ctx)?,
             Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
         };
+        // The label is the least of the exported markings and overrides each
+        // report's own: an importer must not widen use to a report's marking.
+        if let Some(label) = &label {
+            for r in &mut reports {
+                r.marking = label.narrow(&r.marking);
+            }
+        }
         let count = reports.len();
         let bar = spinner(format!("{}: writing {count} reports", file.display()));
         let done = hub.ingest(&who, now, caveat_hub::Batch { reports, lines }).await;

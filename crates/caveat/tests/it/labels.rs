@@ -164,4 +164,15 @@ fn exports_are_labelled_and_bound_and_only_a_verified_file_is_imported() {
     assert!(accepted.status.success(), "{}", stderr(&accepted));
     assert!(stdout(&accepted).contains("binding verified"), "{}", stdout(&accepted));
     assert_eq!(other.count(&["--originator", "GBR"]), 3);
+    // Each stored report is held to the label: releasable to CAN and NLD, for
+    // interdiction and monitoring, until the review time.
+    let stored = ok(&other, &["reports", "--json", "--originator", "GBR"]);
+    let stored: Vec<serde_json::Value> = stored.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    for r in &stored {
+        assert_eq!(r["marking"]["releasable_to"], serde_json::json!(["CAN", "NLD"]), "{r}");
+        assert_eq!(r["marking"]["purposes"], serde_json::json!(["interdiction", "monitoring"]), "{r}");
+        let until = OffsetDateTime::parse(r["marking"]["not_after"].as_str().unwrap(), &Rfc3339).unwrap();
+        assert_eq!(until, not_after, "{r}");
+    }
 }
