@@ -540,6 +540,24 @@ mod tests {
     /// Entries written before issue 16 lack the store fields; they still read
     /// back, byte for byte, and name nothing in the store.
     #[test]
+    fn a_witness_refusal_round_trips_touches_its_partner_only_and_accounts_for_nothing_stored() {
+        let e = AuditEntry::WitnessRefusal(WitnessRefusal {
+            at: datetime!(2026-12-02 02:00 UTC),
+            partner: "GBR".parse().unwrap(),
+            origin: "caveat.hub/audit".into(),
+            size: 21,
+            root: Hash::sha256(b"root"),
+            cosigned: 14,
+            reason: "1 use(s) of GBR's data not covered by a receipt of its node: entry 15: cites no receipt".into(),
+        });
+        let bytes = e.to_bytes().unwrap();
+        assert!(std::str::from_utf8(&bytes).unwrap().contains("\"kind\":\"witness-refusal\""));
+        assert_eq!(AuditEntry::from_bytes(&bytes).unwrap(), e);
+        assert!(e.touches(&"GBR".parse().unwrap()) && !e.touches(&"CAN".parse().unwrap()));
+        assert_eq!(e.store_item(), None);
+    }
+
+    #[test]
     fn old_entries_still_decode_and_new_ones_name_their_batch() {
         let old = "caveat-audit-entry/v1\n{\"kind\":\"ingest-batch\",\"at\":\"2026-11-23T12:00:00Z\",\"partner\":\"GBR\",\"user\":\"operator\",\"reports\":{\"count\":0,\"digest\":\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"}}";
         let e = AuditEntry::from_bytes(old.as_bytes()).unwrap();
