@@ -356,6 +356,32 @@ pub struct RuleChange {
     pub digest: Option<Hash>,
 }
 
+/// Most characters of a [`WitnessRefusal`]'s reason (the witness's own
+/// message names at most a few uses; a longer one is cut).
+pub const MAX_REFUSAL_REASON: usize = 2000;
+
+/// A partner's node, as a witness of a hub's log, refused to cosign one of its
+/// checkpoints (issue 18 item 2): its own record, in its own log, of what it
+/// found (a use of its partner's data no receipt of its node covers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessRefusal {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The node's partner, whose data the refused checkpoint's uses touch.
+    pub partner: PartnerId,
+    /// The origin of the hub's log.
+    pub origin: String,
+    /// The size of the checkpoint refused.
+    pub size: u64,
+    /// Its root hash.
+    pub root: Hash,
+    /// The size of the last checkpoint the witness cosigned (the check covered `cosigned..size`).
+    pub cosigned: u64,
+    /// Why, at most [`MAX_REFUSAL_REASON`] characters.
+    pub reason: String,
+}
+
 /// One leaf of the audit log.
 ///
 /// Its bytes ([`AuditEntry::to_bytes`]) are a version line and compact JSON; reading
@@ -381,6 +407,8 @@ pub enum AuditEntry {
     UsageTags(UsageTags),
     /// A watch rule was created, updated or deleted (issue 20).
     RuleChange(RuleChange),
+    /// The node's witness refused to cosign a hub checkpoint (issue 18 item 2).
+    WitnessRefusal(WitnessRefusal),
 }
 
 impl AuditEntry {
@@ -418,6 +446,7 @@ impl AuditEntry {
             AuditEntry::CaseStep(e) => e.at,
             AuditEntry::UsageTags(e) => e.at,
             AuditEntry::RuleChange(e) => e.at,
+            AuditEntry::WitnessRefusal(e) => e.at,
         }
     }
 
@@ -432,6 +461,7 @@ impl AuditEntry {
             AuditEntry::Resume(e) => vec![&e.originator],
             AuditEntry::UsageTags(_) => Vec::new(),
             AuditEntry::RuleChange(e) => vec![&e.partner],
+            AuditEntry::WitnessRefusal(e) => vec![&e.partner],
         };
         out.sort_unstable();
         out.dedup();
@@ -450,7 +480,8 @@ impl AuditEntry {
             AuditEntry::PolicyDecision(_)
             | AuditEntry::CaseStep(_)
             | AuditEntry::UsageTags(_)
-            | AuditEntry::RuleChange(_) => None,
+            | AuditEntry::RuleChange(_)
+            | AuditEntry::WitnessRefusal(_) => None,
         }
     }
 
@@ -508,6 +539,24 @@ mod tests {
 
     /// Entries written before issue 16 lack the store fields; they still read
     /// back, byte for byte, and name nothing in the store.
+    #[test]
+    fn a_witness_refusal_round_trips_touches_its_partner_only_and_accounts_for_nothing_stored() {
+        let e = AuditEntry::WitnessRefusal(WitnessRefusal {
+            at: datetime!(2026-12-02 02:00 UTC),
+            partner: "GBR".parse().unwrap(),
+            origin: "caveat.hub/audit".into(),
+            size: 21,
+            root: Hash::sha256(b"root"),
+            cosigned: 14,
+            reason: "1 use(s) of GBR's data not covered by a receipt of its node: entry 15: cites no receipt".into(),
+        });
+        let bytes = e.to_bytes().unwrap();
+        assert!(std::str::from_utf8(&bytes).unwrap().contains("\"kind\":\"witness-refusal\""));
+        assert_eq!(AuditEntry::from_bytes(&bytes).unwrap(), e);
+        assert!(e.touches(&"GBR".parse().unwrap()) && !e.touches(&"CAN".parse().unwrap()));
+        assert_eq!(e.store_item(), None);
+    }
+
     #[test]
     fn old_entries_still_decode_and_new_ones_name_their_batch() {
         let old = "caveat-audit-entry/v1\n{\"kind\":\"ingest-batch\",\"at\":\"2026-11-23T12:00:00Z\",\"partner\":\"GBR\",\"user\":\"operator\",\"reports\":{\"count\":0,\"digest\":\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"}}";

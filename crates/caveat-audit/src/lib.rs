@@ -75,9 +75,9 @@ pub use content::{
     report_bytes, report_leaf,
 };
 pub use entry::{
-    Action, AuditEntry, CaseStep, CaseStepKind, Decision, INLINE_REPORT_IDS, IngestBatch, OriginatorUse,
-    PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, RuleChange, RuleChangeKind, Suspension,
-    report_ids_digest,
+    Action, AuditEntry, CaseStep, CaseStepKind, Decision, INLINE_REPORT_IDS, IngestBatch, MAX_REFUSAL_REASON,
+    OriginatorUse, PolicyDecision, PolicyId, PolicyUpload, ReportSet, Resume, RuleChange, RuleChangeKind, Suspension,
+    WitnessRefusal, report_ids_digest,
 };
 pub use error::Error;
 pub use file::{FileStorage, SYNC_EVERY_BATCHES};

@@ -61,7 +61,8 @@ pub fn summarise(originator: &PartnerId, entries: &[(u64, AuditEntry)]) -> Vec<U
             | AuditEntry::Suspension(_)
             | AuditEntry::Resume(_)
             | AuditEntry::UsageTags(_)
-            | AuditEntry::RuleChange(_) => continue,
+            | AuditEntry::RuleChange(_)
+            | AuditEntry::WitnessRefusal(_) => continue,
         };
         if uses.is_empty() {
             continue;
@@ -241,8 +242,17 @@ impl UsageReport {
         } else {
             (end, None)
         };
-        let needed: Vec<u64> =
-            leaves.iter().filter(|&&(_, lo, hi)| lo < to.max(from + 1) && hi > from).map(|&(i, _, _)| i).collect();
+        // And the tag leaf at the range's end, if that is where one sits: no
+        // tag covers the last tag leaf until another is written (which would
+        // need another, for ever), so a reader checking up to a checkpoint
+        // that ends in one (a partner's witness, issue 18) learns from its
+        // inclusion proof here that the entry it was not told about is a tag
+        // leaf, which touches no one.
+        let needed: Vec<u64> = leaves
+            .iter()
+            .filter(|&&(i, lo, hi)| (lo < to.max(from + 1) && hi > from) || i == to)
+            .map(|&(i, _, _)| i)
+            .collect();
         let mut report = Self::build(log, originator, checkpoint, saved_size, &listed)?;
         report.completeness = Some(Completeness::build(log, size, &needed, from, to, page.key.clone())?);
         report.next = next;

@@ -481,10 +481,12 @@ impl Check<'_> {
             }
             // Tag leaves (issue 18) account for nothing in the store.
             // Rule changes (issue 20) are accounted for by their entry alone: rules are mutable state.
+            // A witness's refusals (issue 18 item 2) are records of the node's own, not of its store.
             AuditEntry::PolicyDecision(_)
             | AuditEntry::CaseStep(_)
             | AuditEntry::UsageTags(_)
-            | AuditEntry::RuleChange(_) => {}
+            | AuditEntry::RuleChange(_)
+            | AuditEntry::WitnessRefusal(_) => {}
         }
     }
 

@@ -1182,5 +1182,21 @@ async fn a_nodes_witness_cosigns_only_checkpoints_whose_uses_its_receipts_cover(
         assert!(!status[0].up && error.contains("403") && error.contains(expected), "{what}: {status:?}");
         // The witness never moves past the uncovered use: the next checkpoint is refused too.
         assert!(w.fed.cosigned_checkpoint().await.unwrap().cosigned_by.is_empty(), "{what}");
+        // The node's own log holds the refusal, once for the same reason
+        // however often the hub asks again (within a minute).
+        let node_log = w.nodes[0].hub().usage_report(p("GBR"), None).await.unwrap();
+        let logged: Vec<caveat_audit::WitnessRefusal> = entries(&node_log)
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                AuditEntry::WitnessRefusal(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logged.len(), 1, "{what}: {logged:?}");
+        let r = &logged[0];
+        assert!(r.partner.as_str() == "GBR" && r.size == refused.size && r.reason == *reason, "{what}: {r:?}");
+        // The check covered everything since the last cosigned checkpoint, the doctored use included.
+        assert!(r.cosigned >= honest.size && r.cosigned <= at, "{what}: {r:?}");
+        assert_eq!(r.origin, w.fed.audit().verifier_key().name(), "{what}");
     }
 }

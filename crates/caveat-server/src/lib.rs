@@ -92,6 +92,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(transparency::key))
         .routes(routes!(transparency::inclusion))
         .routes(routes!(transparency::consistency))
+        .routes(routes!(transparency::witnesses))
         .routes(routes!(federation::status))
         .split_for_parts();
     let v1 = v1

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use caveat_audit::{ConsistencyProof, InclusionProof, UsageReport};
 use caveat_core::Role;
+use caveat_hub::witnessing::WitnessStatus;
 use caveat_hub::{TransparencyReport, audit_schema};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -153,6 +154,11 @@ pub(crate) struct UsagePageQuery {
     from: Option<u64>,
     /// Most entries on the page, 1 to 10,000; 10,000 when absent.
     limit: Option<usize>,
+    /// `true` for a partner's witness deciding whether to cosign the latest
+    /// checkpoint (issue 18): the page is then proved against the hub's own
+    /// signed checkpoint, without waiting for the witnesses' cosignatures
+    /// (which would wait for the very cosignature being decided).
+    witnessing: Option<bool>,
 }
 
 /// The caller's partner's usage report, a page at a time.
@@ -183,7 +189,36 @@ pub(crate) async fn usage(
     caller.require(AUDITORS, "auditor or partner-admin")?;
     let me = caller.user.partner.clone();
     let limit = q.limit.unwrap_or(caveat_hub::MAX_USAGE_ENTRIES);
-    Ok(Json(state.hub.usage_page(me, q.saved_size, q.from.unwrap_or(0), limit).await?))
+    let from = q.from.unwrap_or(0);
+    let page = if q.witnessing == Some(true) {
+        state.hub.usage_page_for_witness(me, q.saved_size, from, limit).await?
+    } else {
+        state.hub.usage_page(me, q.saved_size, from, limit).await?
+    };
+    Ok(Json(page))
+}
+
+/// The hub's witnesses as it last saw them: for each, whether it cosigned the
+/// latest checkpoint, the size it last cosigned, and why it did not cosign,
+/// if it did not (a partner node's refusal names the uses its receipts do not
+/// cover). Empty when the hub has no witnesses.
+#[utoipa::path(
+    get,
+    path = "/audit/witnesses",
+    operation_id = "witnesses",
+    tag = "audit",
+    responses(
+        (status = 200, description = "One status per configured witness.", body = Vec<WitnessStatus>),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Not an auditor or partner admin.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn witnesses(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<WitnessStatus>>, ApiError> {
+    caller.require(AUDITORS, "auditor or partner-admin")?;
+    Ok(Json(state.hub.witness_status()))
 }
 
 /// The caller's partner's transparency report.

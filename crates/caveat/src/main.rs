@@ -17,6 +17,7 @@ mod feed;
 mod ingest;
 mod init;
 mod node;
+mod node_witness;
 mod pin;
 mod policy;
 mod report;

@@ -12,6 +12,12 @@
 //! key = "gbr-node.key"
 //! hub_cert = "hub-client.pem" # the only client certificate admitted (pinned)
 //! lease_s = 600               # default
+//! [node.witness]              # optional: witness the hub's log (issue 18), see `node_witness.rs`
+//! dir = "witness"
+//! listen = "127.0.0.1:7380"
+//! hub_url = "http://127.0.0.1:8080"
+//! hub_token_file = "hub-auditor.token"
+//! hub_key = "caveat.hub/audit+1a2b3c4d+AQ..."
 //!
 //! # the hub
 //! [federation]
@@ -61,6 +67,8 @@ pub(crate) struct NodeConfig {
     hub_cert: PathBuf,
     /// Lease granted with each release, seconds (default 600).
     lease_s: Option<u64>,
+    /// `[node.witness]`: also witness the hub's log, cosigning only what this node's receipts cover (issue 18).
+    witness: Option<crate::node_witness::NodeWitnessConfig>,
 }
 
 /// `[federation]`: this hub asks partner nodes for every view.
@@ -111,6 +119,9 @@ pub(crate) async fn start_node(hub: Hub, db: &crate::db::Db, config: &NodeConfig
     let key = crate::audit_key::load(db, create)?;
     let tls = crate::pin::node_server(&config.cert, &config.key, &config.hub_cert)?;
     let node = Arc::new(Node::new(hub, config.partner.clone(), key, lease));
+    if let Some(w) = &config.witness {
+        crate::node_witness::start(node.clone(), w)?;
+    }
     let listener =
         std::net::TcpListener::bind(config.listen).with_context(|| format!("[node] listening on {}", config.listen))?;
     listener.set_nonblocking(true).context("[node] listening")?;

@@ -73,7 +73,7 @@ const KEY_HEADER: &str = "caveat-witness-key v1";
 /// Seconds a client has to send its request headers and body.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn load_key(dir: &Path) -> anyhow::Result<CosignerKey> {
+pub(crate) fn load_key(dir: &Path) -> anyhow::Result<CosignerKey> {
     let path = dir.join(KEY_FILE);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {}; run `caveat witness init` first", path.display()))?;
@@ -126,6 +126,17 @@ async fn serve(dir: &Path, listen: SocketAddr, logs: &[String]) -> anyhow::Resul
     let store = FileWitnessStore::open(&dir.join("state")).context("opening the witness state")?;
     let name = key.name().to_owned();
     let witness = Arc::new(Witness::new(key, log_keys, store));
+    let server = listener(witness, listen)?;
+    eprintln!("caveat witness {name} on http://{listen}/add-checkpoint");
+    server.await
+}
+
+/// The add-checkpoint listener of `witness` on `listen` (bound before this
+/// returns, so a bad address fails at start), to run or spawn.
+pub(crate) fn listener(
+    witness: SharedWitness,
+    listen: SocketAddr,
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     let app = axum::Router::new()
         .route("/add-checkpoint", axum::routing::post(add_checkpoint))
         .layer(DefaultBodyLimit::max(MAX_ADD_CHECKPOINT_BYTES))
@@ -134,11 +145,10 @@ async fn serve(dir: &Path, listen: SocketAddr, logs: &[String]) -> anyhow::Resul
     listener.set_nonblocking(true).context("listening")?;
     let mut server = axum_server::from_tcp(listener).context("listening")?;
     server.http_builder().http1().header_read_timeout(REQUEST_TIMEOUT);
-    eprintln!("caveat witness {name} on http://{listen}/add-checkpoint");
-    server.serve(app.into_make_service()).await.context("serving")
+    Ok(async move { server.serve(app.into_make_service()).await.context("serving") })
 }
 
-type SharedWitness = Arc<Witness<FileWitnessStore>>;
+pub(crate) type SharedWitness = Arc<Witness<FileWitnessStore>>;
 
 async fn add_checkpoint(State(witness): State<SharedWitness>, body: Bytes) -> Response {
     let text = match std::str::from_utf8(&body) {

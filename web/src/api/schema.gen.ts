@@ -159,6 +159,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/audit/witnesses": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The hub's witnesses as it last saw them: for each, whether it cosigned the
+     *     latest checkpoint, the size it last cosigned, and why it did not cosign,
+     *     if it did not (a partner node's refusal names the uses its receipts do not
+     *     cover). Empty when the hub has no witnesses.
+     */
+    get: operations["witnesses"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/cases": {
     parameters: {
       query?: never;
@@ -1916,6 +1938,20 @@ export interface components {
         [key: string]: number;
       };
     };
+    /** @description A witness's state as the hub last saw it. */
+    WitnessStatus: {
+      /** @description The witness's key name. */
+      name: string;
+      /** @description Whether it cosigned the latest checkpoint. */
+      up: boolean;
+      /**
+       * Format: int64
+       * @description The size of the last checkpoint it cosigned, as far as the hub knows.
+       */
+      cosigned_size?: number | null;
+      /** @description Why it did not cosign the latest checkpoint, if it did not. */
+      last_error?: string | null;
+    };
   };
   responses: {
     /** @description An error, in the envelope every error uses; `error.code` says which. */
@@ -2222,6 +2258,45 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid token. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Not an auditor or partner admin. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      default: components["responses"]["Error"];
+    };
+  };
+  witnesses: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One status per configured witness. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WitnessStatus"][];
         };
       };
       /** @description No valid token. */
@@ -3539,6 +3614,13 @@ export interface operations {
         from?: number;
         /** @description Most entries on the page, 1 to 10,000; 10,000 when absent. */
         limit?: number;
+        /**
+         * @description `true` for a partner's witness deciding whether to cosign the latest
+         *     checkpoint (issue 18): the page is then proved against the hub's own
+         *     signed checkpoint, without waiting for the witnesses' cosignatures
+         *     (which would wait for the very cosignature being decided).
+         */
+        witnessing?: boolean;
       };
       header?: never;
       path?: never;

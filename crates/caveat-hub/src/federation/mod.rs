@@ -36,7 +36,8 @@ pub use node::{DEFAULT_LEASE, MAX_NOTICE_WAIT, Node, RELEASE_USER};
 pub use receipt::{Receipt, ReceiptError, ReceiptId, Scope, content_digest};
 pub use reconcile::{Flag, Issued, LEASE_PREFIX, RELEASE_PREFIX, Reconciliation, Use, reconcile};
 pub use statement::{
-    HubUsage, MAX_STATEMENT_PAGES, ReceiptStatement, Refusal, RefusalLog, STATEMENT_TIMEOUT, UsageFuture,
+    HubUsage, MAX_STATEMENT_PAGES, REPEAT_REFUSAL_EVERY, ReceiptStatement, Refusal, RefusalLog, STATEMENT_TIMEOUT,
+    UsageFuture,
 };
 
 /// Most reports one release answer carries. Each report is about 0.5 KB of

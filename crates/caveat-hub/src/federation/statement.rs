@@ -2,9 +2,10 @@
 //! log (issue 18 item 2): before it cosigns a checkpoint, it reads the new
 //! entries that touch its partner's data and checks that each use cites a
 //! receipt its node issued, for that recipient, purpose and case, within the
-//! lease and before any suspension covering it. It refuses otherwise, and keeps
-//! the reason (`ReceiptStatement::refusals`); the hub sees the refusal as the
-//! witness's 403 and names it in its witness status.
+//! lease and before any suspension covering it. It refuses otherwise, appends
+//! the reason to the node's own audit log (a `witness-refusal` entry) and keeps
+//! the latest in memory (`ReceiptStatement::refusals`); the hub sees the
+//! refusal as the witness's 403 and names it in its witness status.
 //!
 //! What it reads is only what any originator may read: its own node's log,
 //! and the hub's usage report for its partner from the last cosigned size
@@ -18,11 +19,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use caveat_audit::{
-    AuditEntry, Checkpoint, ConsistencyProof, SignedCheckpoint, Statement, TreeHead, UsageReport, VerifierKey,
-    verify_pages,
+    AuditEntry, Checkpoint, ConsistencyProof, MAX_REFUSAL_REASON, SignedCheckpoint, Statement, TreeHead, UsageReport,
+    VerifierKey, WitnessRefusal, verify_pages,
 };
 use caveat_core::PartnerId;
 use serde::Serialize;
@@ -42,6 +43,9 @@ pub const STATEMENT_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
 /// How many refusals the statement keeps for its status.
 const KEPT_REFUSALS: usize = 32;
+
+/// How often the same refusal is appended to the node's log again.
+pub const REPEAT_REFUSAL_EVERY: StdDuration = StdDuration::from_mins(1);
 
 /// A future a [`HubUsage`] returns.
 pub type UsageFuture = Pin<Box<dyn Future<Output = Result<UsageReport, String>> + Send>>;
@@ -75,10 +79,8 @@ pub struct ReceiptStatement {
     grace: Duration,
     runtime: tokio::runtime::Handle,
     refusals: Arc<Mutex<VecDeque<Refusal>>>,
-    /// Where the last passed check's completeness proof ended (its
-    /// checkpoint's size, or one less when its last entry was a tag leaf). In
-    /// memory: after a restart the check starts at the last cosigned size.
-    checked_to: Mutex<Option<u64>>,
+    /// The reason last appended to the node's log, and when.
+    last_logged: Mutex<Option<(String, Instant)>>,
 }
 
 impl fmt::Debug for ReceiptStatement {
@@ -106,7 +108,7 @@ impl ReceiptStatement {
             grace,
             runtime,
             refusals: Arc::default(),
-            checked_to: Mutex::default(),
+            last_logged: Mutex::default(),
         }
     }
 
@@ -135,38 +137,75 @@ impl RefusalLog {
 impl Statement for ReceiptStatement {
     fn check(&self, old: TreeHead, new: &Checkpoint) -> Result<(), String> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let (node, usage, key, grace, new) =
+        let (node, usage, key, grace, checked) =
             (self.node.clone(), self.usage.clone(), self.hub_key.clone(), self.grace, new.clone());
-        let size = new.size();
-        let from = self.checked_to.lock().unwrap_or_else(PoisonError::into_inner).map_or(old.size, |c| c.min(old.size));
         // Spawned, not `block_on`: the check then never panics whichever thread
         // the witness calls it from, and the wait is bounded.
         self.runtime.spawn(async move {
-            tx.send(uncovered(&node, &*usage, &key, grace, from, &new).await).ok();
+            tx.send(uncovered(&node, &*usage, &key, grace, old.size, &checked).await).ok();
         });
         let outcome = match rx.recv_timeout(STATEMENT_TIMEOUT) {
             Ok(r) => r,
             Err(_) => Err(format!("the check did not finish within {} s", STATEMENT_TIMEOUT.as_secs())),
         };
-        if let Ok(to) = outcome {
-            *self.checked_to.lock().unwrap_or_else(PoisonError::into_inner) = Some(to);
-        }
-        let outcome = outcome.map(|_| ());
-        if let Err(reason) = &outcome {
-            eprintln!("caveat witness ({}): refused checkpoint {size}: {reason}", self.node.partner());
+        let Err(reason) = outcome else { return Ok(()) };
+        let size = new.size();
+        eprintln!("caveat witness ({}): refused checkpoint {size}: {reason}", self.node.partner());
+        {
             let mut kept = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
             if kept.len() >= KEPT_REFUSALS {
                 kept.pop_front();
             }
             kept.push_back(Refusal { at: OffsetDateTime::now_utc(), size, reason: reason.clone() });
         }
-        outcome
+        self.record(old, new, &reason);
+        Err(reason)
     }
 }
 
-/// Reads and checks the uses in `old_size..new_size` (`old_size`: where the
-/// last check's proof ended); `Err` names the first uses that are not
-/// covered, `Ok` where this check's proof ends.
+impl ReceiptStatement {
+    /// Appends the refusal to the node's own audit log before the witness
+    /// answers (invariant 5: the node's decisions are in its log first), but
+    /// the same reason again only once every [`REPEAT_REFUSAL_EVERY`]: a hub
+    /// asks again with each checkpoint, and the node's log should not grow by
+    /// the hub's retry rate. A refusal that cannot be logged is still a refusal.
+    fn record(&self, old: TreeHead, new: &Checkpoint, reason: &str) {
+        {
+            let mut last = self.last_logged.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((r, at)) = &*last
+                && r == reason
+                && at.elapsed() < REPEAT_REFUSAL_EVERY
+            {
+                return;
+            }
+            *last = Some((reason.to_owned(), Instant::now()));
+        }
+        let entry = AuditEntry::WitnessRefusal(WitnessRefusal {
+            at: OffsetDateTime::now_utc(),
+            partner: self.node.partner().clone(),
+            origin: new.origin().to_owned(),
+            size: new.size(),
+            root: new.root(),
+            cosigned: old.size,
+            reason: reason.chars().take(MAX_REFUSAL_REASON).collect(),
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let node = self.node.clone();
+        self.runtime.spawn(async move {
+            tx.send(node.hub().audit().append(vec![entry]).await.map(|_| ())).ok();
+        });
+        match rx.recv_timeout(STATEMENT_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("caveat witness ({}): logging the refusal: {e}", self.node.partner()),
+            Err(_) => eprintln!("caveat witness ({}): logging the refusal timed out", self.node.partner()),
+        }
+    }
+}
+
+/// Reads and checks the uses in `old_size..new_size` (`old_size`: the last
+/// cosigned checkpoint's size, which the witness keeps durably, so the check's
+/// position survives a restart with it and moves only when it cosigns); `Err`
+/// names the first uses that are not covered.
 async fn uncovered(
     node: &Node,
     usage: &dyn HubUsage,
@@ -174,7 +213,7 @@ async fn uncovered(
     grace: Duration,
     old_size: u64,
     new: &Checkpoint,
-) -> Result<u64, String> {
+) -> Result<(), String> {
     let partner: &PartnerId = node.partner();
     let new_size = new.size();
     let mut pages = Vec::new();
@@ -217,11 +256,20 @@ async fn uncovered(
     if !extends {
         return Err(format!("the hub's usage report is of a log that does not extend checkpoint {new_size}"));
     }
-    // The log's last entry may be a tag leaf, which no tag covers until the
-    // next one is written (tagging it at once would need another, for ever):
-    // it is left to the next check, which starts where this one's proof ends.
-    let complete_to = match &verified.complete {
-        Some(r) if r.start <= old_size && r.end >= old_size && new_size.saturating_sub(r.end) <= 1 => r.end,
+    // The checkpoint's last entry may be a tag leaf, which no tag covers
+    // until another is written (tagging it at once would need another, for
+    // ever). It touches no one by what it is, and the proof carries it with
+    // its inclusion proof: a range ending just before it is complete to the
+    // checkpoint's end. Any other gap is refused.
+    let tail_is_tag = |index: u64| {
+        pages
+            .iter()
+            .filter_map(|p| p.completeness.as_ref())
+            .flat_map(|c| &c.tags)
+            .any(|t| t.index == index && matches!(AuditEntry::from_bytes(&t.data), Ok(AuditEntry::UsageTags(_))))
+    };
+    match &verified.complete {
+        Some(r) if r.start <= old_size && (r.end >= new_size || (r.end + 1 == new_size && tail_is_tag(r.end))) => {}
         Some(r) => {
             return Err(format!(
                 "the hub's usage report is complete over {}..{} only, not {old_size}..{new_size}",
@@ -229,17 +277,17 @@ async fn uncovered(
             ));
         }
         None => return Err("the hub's usage report carries no completeness proof".into()),
-    };
+    }
     let hub: Vec<(u64, AuditEntry)> =
         verified.entries.into_iter().filter(|(i, _)| (old_size..new_size).contains(i)).collect();
     if hub.is_empty() {
-        return Ok(complete_to);
+        return Ok(());
     }
     let mine = node_entries(node).await?;
     let r = reconcile(partner, &mine, &hub, grace);
     let flagged: Vec<String> = r.flagged().take(3).map(|u| format!("entry {}: {}", u.hub_index, flags(u))).collect();
     if flagged.is_empty() {
-        return Ok(complete_to);
+        return Ok(());
     }
     let total = r.flagged().count();
     Err(format!(

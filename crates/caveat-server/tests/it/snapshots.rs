@@ -194,6 +194,12 @@ async fn representative_responses_conform_and_keep_their_shape() {
     let consistency = hub.get(&format!("/v1/audit/proof/consistency?from=2&to={size}"), "gbr", None).await;
     serde_json::from_value::<caveat_hub::audit_schema::ConsistencyProof>(consistency.json()).unwrap();
     consistency.conforming("get", "/v1/audit/proof/consistency");
+    // A witness's read: the same page, proved against the hub's own checkpoint.
+    let witnessing = hub.get("/v1/usage?witnessing=true", "gbr", None).await.conforming("get", "/v1/usage");
+    assert_eq!(witnessing["bundle"]["entries"].as_array().map(Vec::len), Some(size - 3), "{witnessing}");
+    // No witnesses configured: none listed.
+    let witnesses = hub.get("/v1/audit/witnesses", "gbr", None).await.conforming("get", "/v1/audit/witnesses");
+    assert_eq!(witnesses, serde_json::json!([]));
 
     let export = request(&hub, Some("can"), "GET", "/v1/export?format=geojson", &interdiction, Body::empty()).await;
     let mut export = export.conforming("get", "/v1/export");

@@ -19,6 +19,7 @@ mod feed;
 mod ingest;
 mod labels;
 mod multi_hub;
+mod node_witness;
 mod same_audit;
 mod slow_clients;
 mod tls;

@@ -34,7 +34,7 @@ fn wait_for(port: u16) {
 }
 
 /// A bare HTTP/1.1 request; returns (status, head, body).
-fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String, String) {
+pub(crate) fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let kind = if path == "/v1/reports" { "Content-Type: application/x-ndjson\r\n" } else { "" };
