@@ -21,6 +21,10 @@ pub(crate) enum Format {
     Ndjson,
     /// An AIS feed: NMEA 0183 !AIVDM/!AIVDO sentences, with or without tag blocks.
     Nmea,
+    /// Another Caveat hub's GeoJSON export (its tracks): each track, resting
+    /// only on the submitting partner's reports, is stored as one report of its
+    /// last position. Only with `--binding`.
+    Geojson,
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,9 +68,14 @@ fn check_binding(
         format!("{} is not bound to {} by {}: nothing stored", binding.display(), file.display(), key)
     })?;
     let media = &b.binding_information.metadata_binding.data_reference.media_type;
-    if format != Format::Ndjson || media != "application/x-ndjson" {
+    let expected = match format {
+        Format::Ndjson => "application/x-ndjson",
+        Format::Geojson => "application/geo+json",
+        Format::Nmea => "",
+    };
+    if media != expected {
         bail!(
-            "{}: a labelled file must be an NDJSON export (the binding says {media:?}); nothing stored",
+            "{}: a labelled file must be an NDJSON or GeoJSON export read with its --format (the binding says {media:?}); nothing stored",
             file.display()
         );
     }
@@ -101,6 +110,9 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
     if args.binding.is_some() && args.files.len() != 1 {
         bail!("--binding labels one file: give exactly one");
     }
+    if args.format == Format::Geojson && args.binding.is_none() {
+        bail!("--format geojson reads another hub's labelled export: give its --binding and --signer");
+    }
     for file in &args.files {
         let started = Instant::now();
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -118,6 +130,7 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         let (mut reports, lines) = match args.format {
             Format::Ndjson => parse_file(file, &bytes, &mut ctx)?,
             Format::Nmea => parse_nmea(file, &bytes, &mut ctx)?,
+            Format::Geojson => parse_geojson(file, &bytes, &mut ctx)?,
         };
         // The label is the least of the exported markings and overrides each
         // report's own: an importer must not widen use to a report's marking.
@@ -143,6 +156,99 @@ pub(crate) async fn run(db: &crate::db::Db, args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Most features a labelled GeoJSON file may hold.
+const MAX_FEATURES: usize = 100_000;
+
+/// Another hub's GeoJSON export to reports: each feature (a track) becomes a
+/// report of its position at its last update, with its identity, course and
+/// speed, under its combined marking (held to the label by the caller). A
+/// track resting on another partner's reports is refused: a hub moves only the
+/// submitting partner's own data. The report goes through the same
+/// validation as an NDJSON line, so the file is refused whole, naming the
+/// feature, or stored whole.
+fn parse_geojson(file: &Path, bytes: &[u8], ctx: &mut IngestContext<'_>) -> anyhow::Result<(Vec<Report>, Vec<u64>)> {
+    use serde_json::{Map, Value, json};
+    let bad =
+        |at: String, why: &str| anyhow::anyhow!("{} {at}: {why}; nothing from this file was stored", file.display());
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad("(the document)".into(), &e.to_string()))?;
+    if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(bad("field `type`".into(), "not a GeoJSON FeatureCollection"));
+    }
+    let features = doc
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("field `features`".into(), "missing or not an array"))?;
+    if features.len() > MAX_FEATURES {
+        return Err(bad("field `features`".into(), &format!("more than {MAX_FEATURES} features; split the export")));
+    }
+    let submitter = ctx.submitter.id.as_str().to_owned();
+    let mut reports = Vec::with_capacity(features.len());
+    let mut lines = Vec::with_capacity(features.len());
+    for (n, f) in (1u64..).zip(features) {
+        let at = |field: &str| format!("feature {n} field `{field}`");
+        let p = f
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad(at("properties"), "missing or not an object"))?;
+        let originators: Vec<&str> = p
+            .get("originators")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if originators != [submitter.as_str()] {
+            return Err(bad(
+                at("properties.originators"),
+                &format!(
+                    "the track rests on reports of {}: only {submitter}'s own tracks may be imported as {submitter}",
+                    originators.join(", ")
+                ),
+            ));
+        }
+        let point = f
+            .pointer("/geometry/geometries")
+            .and_then(Value::as_array)
+            .and_then(|g| g.iter().find(|g| g.get("type").and_then(Value::as_str) == Some("Point")))
+            .or_else(|| f.get("geometry").filter(|g| g.get("type").and_then(Value::as_str) == Some("Point")))
+            .and_then(|g| g.get("coordinates"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad(at("geometry"), "no Point with coordinates"))?;
+        let (Some(lon), Some(lat)) = (point.first().and_then(Value::as_f64), point.get(1).and_then(Value::as_f64))
+        else {
+            return Err(bad(at("geometry"), "the Point's coordinates are not [lon, lat]"));
+        };
+        let source = p.get("sources").and_then(Value::as_array).and_then(|s| s.first()).cloned().unwrap_or(Value::Null);
+        let mut vessel = Map::new();
+        if let Some(identity) = p.get("identity").and_then(Value::as_object) {
+            for k in
+                ["mmsi", "imo", "name", "call_sign", "flag", "vessel_type", "length_m", "engines", "persons_on_board"]
+            {
+                if let Some(v) = identity.get(k).filter(|v| !v.is_null()) {
+                    vessel.insert(k.into(), v.clone());
+                }
+            }
+        }
+        // The track's 95 % ellipse is the nearest thing to a report's uncertainty; a track without one is taken as 1 km.
+        let uncertainty =
+            f.pointer("/properties/uncertainty/semi_major_m").and_then(Value::as_f64).unwrap_or(1_000.0).max(1.0);
+        let draft = json!({
+            "observed_at": p.get("updated_at").cloned().unwrap_or(Value::Null),
+            "position": { "lat": lat, "lon": lon },
+            "uncertainty_m": uncertainty,
+            "course_deg": p.get("course_deg").cloned().unwrap_or(Value::Null),
+            "speed_kn": p.get("speed_kn").cloned().unwrap_or(Value::Null),
+            "source": source,
+            "vessel": vessel,
+            "remarks": format!("imported from another hub's track {}", f.get("id").and_then(Value::as_str).unwrap_or("?")),
+            "marking": p.get("marking").cloned().unwrap_or(Value::Null),
+        });
+        let line = serde_json::to_vec(&draft).map_err(|e| bad(at("properties"), &e.to_string()))?;
+        let report = parse_line(&line, ctx).map_err(|e| bad(format!("feature {n}"), &e.to_string()))?;
+        reports.push(report);
+        lines.push(n);
+    }
+    Ok((reports, lines))
 }
 
 fn unix_millis(t: OffsetDateTime) -> u64 {

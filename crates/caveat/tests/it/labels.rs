@@ -175,4 +175,46 @@ fn exports_are_labelled_and_bound_and_only_a_verified_file_is_imported() {
         let until = OffsetDateTime::parse(r["marking"]["not_after"].as_str().unwrap(), &Rfc3339).unwrap();
         assert_eq!(until, not_after, "{r}");
     }
+
+    // And its labelled GeoJSON: GBR's tracks come in as GBR's reports, one a
+    // track, held to the label; a changed byte or the wrong format is refused.
+    let third = Hub::new();
+    let (geo, geo_bdoj) = (hub.path("export.geojson"), hub.path("export.geojson.bdoj"));
+    let import = |file: &std::path::Path, format: &str| {
+        third.run(&[
+            "ingest",
+            "--as",
+            "GBR",
+            "--format",
+            format,
+            "--binding",
+            geo_bdoj.to_str().unwrap(),
+            "--signer",
+            &vkey,
+            file.to_str().unwrap(),
+        ])
+    };
+    let mut changed = std::fs::read(&geo).unwrap();
+    let mid = changed.len() / 2;
+    changed[mid] ^= 0x01;
+    let changed = third.write("changed.geojson", changed);
+    assert!(stderr(&import(&changed, "geojson")).contains("is not bound to"));
+    assert!(stderr(&import(&geo, "ndjson")).contains("the binding says \"application/geo+json\""));
+    let unlabelled = third.run(&["ingest", "--as", "GBR", "--format", "geojson", geo.to_str().unwrap()]);
+    assert!(stderr(&unlabelled).contains("give its --binding"), "{}", stderr(&unlabelled));
+    assert_eq!(third.count(&["--originator", "GBR"]), 0, "a refused file stored nothing");
+    let accepted = import(&geo, "geojson");
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&geo).unwrap()).unwrap();
+    let tracks = exported["features"].as_array().unwrap().len();
+    assert!(tracks >= 1);
+    let stored = ok(&third, &["reports", "--json", "--originator", "GBR"]);
+    let stored: Vec<serde_json::Value> = stored.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(stored.len(), tracks, "one report a track: {stored:?}");
+    for r in &stored {
+        assert_eq!(r["source"], "coastal-radar", "{r}");
+        assert_eq!(r["marking"]["releasable_to"], serde_json::json!(["CAN", "NLD"]), "{r}");
+        let until = OffsetDateTime::parse(r["marking"]["not_after"].as_str().unwrap(), &Rfc3339).unwrap();
+        assert_eq!(until, not_after, "{r}");
+    }
 }
