@@ -5,6 +5,9 @@ import { expect, test, type Page } from "@playwright/test";
 import { declarePurpose, hubUrl, screenshot, signInAs, tokenOf } from "./cop";
 
 test.beforeEach(async () => {
+  // Each test signs in and reads a live view, several round trips to a hub that CI runs on a busy
+  // two-core machine: more than the default minute.
+  test.setTimeout(180_000);
   const res = await fetch(`${hubUrl()}/v1/rules`, {
     headers: { Authorization: `Bearer ${await tokenOf("analyst@nld")}` },
   });
@@ -38,7 +41,6 @@ async function openRules(page: Page): Promise<void> {
 test("an analyst draws an area, creates a speed rule, and its alert selects the vessel", async ({
   page,
 }) => {
-  test.setTimeout(120_000);
   await signInAs(page, "analyst@nld");
   await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true");
   await declarePurpose(page, "interdiction");
@@ -89,7 +91,8 @@ test("an analyst draws an area, creates a speed rule, and its alert selects the 
   const alertId = (await alert.getAttribute("data-alert-id")) ?? "";
   const track = (await alert.getAttribute("data-track")) ?? "";
   const picked = page.locator(`[data-testid="alert-item"][data-alert-id="${alertId}"]`);
-  await picked.getByTestId("alert-pick").click();
+  // New alerts keep arriving and the list redraws: a click dispatched in the page cannot miss.
+  await picked.getByTestId("alert-pick").dispatchEvent("click");
   await expect(page.getByTestId("track-detail")).toHaveAttribute("data-track-id", track);
   await expect(picked).toHaveAttribute("data-seen", "true");
   await expect(picked.getByTestId("alert-marking")).toContainText("releasable to");

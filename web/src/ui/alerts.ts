@@ -45,6 +45,8 @@ export class AlertPanel {
   private opened: string | null = null;
   /** What the rows last drawn said: a render that would draw the same rows leaves the DOM alone. */
   private drawn = "";
+  /** Each row drawn, by alert id, with what it said: an unchanged row is kept, not redrawn. */
+  private rowNodes = new Map<string, { sig: string; node: HTMLElement }>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -68,6 +70,7 @@ export class AlertPanel {
     this.lastRead = 0;
     // Nothing of the old view key is shown under the new one.
     this.book = new AlertBook();
+    this.rowNodes.clear();
     this.errors.clear("Alerts");
     this.render();
     if (view === null || this.absent) return;
@@ -83,7 +86,7 @@ export class AlertPanel {
         const alert = parseAlert(ev.data);
         if (alert === null) return;
         this.book.update(alert);
-        this.render();
+        this.renderSoon();
       },
       onState: (state) => {
         this.root.dataset["stream"] = state;
@@ -160,6 +163,18 @@ export class AlertPanel {
       });
   }
 
+  private renderPending = false;
+
+  /** One render after every frame of a chunk is taken in (the first chunk has every alert). */
+  private renderSoon(): void {
+    if (this.renderPending) return;
+    this.renderPending = true;
+    queueMicrotask(() => {
+      this.renderPending = false;
+      this.render();
+    });
+  }
+
   /** Re-renders the rows (vessel names may have become known). */
   render(): void {
     const alerts = this.book.list();
@@ -177,10 +192,7 @@ export class AlertPanel {
       String(this.absent),
       String(alerts.length),
       this.opened ?? "",
-      ...rows.map(
-        (a) =>
-          `${a.id}:${a.state}:${a.cleared_at ?? ""}:${String(this.book.isSeen(a.id))}:${this.vesselOf(a)}`,
-      ),
+      ...rows.map((a) => this.sig(a)),
     ].join("|");
     if (key === this.drawn) return;
     this.drawn = key;
@@ -219,11 +231,7 @@ export class AlertPanel {
               "Mark all seen",
             ),
           ),
-      el(
-        "ul",
-        { class: "alert-list", "data-testid": "alert-list" },
-        ...rows.map((a) => this.row(a)),
-      ),
+      el("ul", { class: "alert-list", "data-testid": "alert-list" }, ...this.rowsOf(rows)),
       alerts.length > rows.length
         ? el("p", { class: "muted" }, `and ${alerts.length - rows.length} older`)
         : null,
@@ -234,6 +242,24 @@ export class AlertPanel {
     const track = a.tracks[0] ?? null;
     const name = track === null ? null : this.hooks.vessel(track);
     return name ?? (a.mmsis[0] !== undefined ? `MMSI ${a.mmsis[0]}` : (track ?? "unidentified"));
+  }
+
+  /** The rows, reusing the node of each whose content is unchanged (a click on it still lands). */
+  private rowsOf(rows: readonly Alert[]): HTMLElement[] {
+    const next = new Map<string, { sig: string; node: HTMLElement }>();
+    const nodes = rows.map((a) => {
+      const sig = this.sig(a);
+      const old = this.rowNodes.get(a.id);
+      const node = old !== undefined && old.sig === sig ? old.node : this.row(a);
+      next.set(a.id, { sig, node });
+      return node;
+    });
+    this.rowNodes = next;
+    return nodes;
+  }
+
+  private sig(a: Alert): string {
+    return `${a.id}:${a.state}:${a.cleared_at ?? ""}:${a.retracted_at ?? ""}:${String(this.book.isSeen(a.id))}:${this.vesselOf(a)}:${String(this.opened === a.id)}`;
   }
 
   private row(a: Alert): HTMLElement {
