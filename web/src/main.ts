@@ -13,14 +13,17 @@ import {
   type ContactClass,
   type TypeGroup,
 } from "./map/symbols";
+import { AlertPanel } from "./ui/alerts";
 import { CASE_ROLES, CasePanel, openCaseForm } from "./ui/cases";
 import { dataPanel } from "./ui/data";
+import { EventLayer } from "./ui/events";
 import { HistoryBar } from "./ui/history";
 import { partnerColour } from "./partners";
 import { el, byId, replace } from "./ui/element";
 import { ErrorBanner } from "./ui/errors";
 import { signIn, type Session } from "./ui/login";
 import { SuspensionPanel } from "./ui/suspensions";
+import { RulePanel, watchButton } from "./ui/rules";
 import { renderTrackDetail } from "./ui/track-detail";
 import { TrackList, matches, type ListState } from "./ui/track-list";
 import { TransparencyPage } from "./ui/transparency";
@@ -55,6 +58,9 @@ class App {
   private search: { query: string; tracks: Track[] } | null = null;
   private detail: TrackDetail | null = null;
   private cases: CasePanel | null = null;
+  private readonly alerts: AlertPanel;
+  private readonly events: EventLayer;
+  private readonly rules: RulePanel;
 
   /** Bumped on every view change: a response for an older view key is never shown. */
   private generation = 0;
@@ -127,6 +133,53 @@ class App {
       this.requestLoad();
     });
     symbolLegend(byId("symbol-legend"));
+    const vessel = (trackId: string): string | null => {
+      const t =
+        this.tracks.find((x) => x.id === trackId) ??
+        (this.detail?.id === trackId ? this.detail : undefined);
+      if (!t) return null;
+      return t.identity.name ?? (t.identity.mmsi ? `MMSI ${t.identity.mmsi}` : null);
+    };
+    this.events = new EventLayer(
+      this.picture,
+      api,
+      errors,
+      vessel,
+      byId("events-toggle") as HTMLInputElement,
+      byId("event-legend"),
+    );
+    this.alerts = new AlertPanel(byId("alert-panel"), byId("alert-badge"), api, errors, {
+      pick: (a) => {
+        const track = a.tracks[0];
+        if (track !== undefined) this.select(track, true);
+        this.picture.centre(a.position.lon, a.position.lat);
+      },
+      vessel,
+      changed: (alerts) => {
+        this.events.setAlerts(alerts);
+      },
+    });
+    this.rules = new RulePanel(
+      byId("rule-panel"),
+      api,
+      me,
+      errors,
+      {
+        draw: (change, finish, cancel) => {
+          this.picture.drawArea(change, finish, cancel);
+        },
+        finish: () => {
+          this.picture.finishDrawing();
+        },
+        cancel: () => {
+          this.picture.cancelDrawing();
+        },
+      },
+      (areas) => {
+        this.picture.showAreas(areas);
+        this.alerts.refresh(true);
+      },
+    );
     if (me.roles.some((r) => CASE_ROLES.includes(r)))
       (byId("cases-section") as HTMLDetailsElement).open = true;
     this.cases = new CasePanel(byId("case-panel"), api, me, errors, {
@@ -223,6 +276,8 @@ class App {
     this.tracks = [];
     this.live?.stop();
     this.live = null;
+    this.alerts.setView(view);
+    this.events.setView(view);
     this.errors.clear("Loading tracks");
     this.errors.clear("Live updates");
     if (view === null) {
@@ -241,6 +296,9 @@ class App {
       },
       onView: () => {
         this.requestLoad();
+        // The alert stream never says an alert is gone (a suspension drops it): read the list.
+        this.alerts.refresh();
+        this.events.refresh();
       },
       onState: (state, detail) => {
         this.setLive(state, detail);
@@ -298,6 +356,8 @@ class App {
       }
       this.render();
       this.showDetail();
+      // Vessel names of the alerts come from the tracks just read.
+      this.alerts.render();
     } while (this.dirty);
   }
 
@@ -418,37 +478,42 @@ class App {
           this.errors.clear("Track");
           this.detail = detail;
           const canOpen = this.me.roles.some((r) => CASE_ROLES.includes(r));
-          let actions: HTMLElement | null = null;
+          let actions: HTMLElement;
           // A live refresh re-renders the panel: the actions of the same track are kept as they
           // are, so a half-filled case form or its confirmation is not wiped under the user.
-          if (canOpen && this.actions !== null && this.actions.track === detail.id) {
+          if (this.actions !== null && this.actions.track === detail.id) {
             actions = this.actions.slot;
-          } else if (canOpen) {
-            const slot = el("div", { class: "track-actions" });
-            this.actions = { track: detail.id, slot };
-            const button = el(
-              "button",
-              {
-                type: "button",
-                "data-testid": "open-case",
-                onclick: () => {
-                  replace(
-                    slot,
-                    openCaseForm(detail, this.me, this.api, (caseId) => {
-                      replace(
-                        slot,
-                        el("p", { "data-testid": "case-opened" }, `Case ${caseId} opened.`),
-                      );
-                      (byId("cases-section") as HTMLDetailsElement).open = true;
-                      this.cases?.show(caseId);
-                    }),
-                  );
+          } else {
+            actions = el("div", { class: "track-actions" });
+            this.actions = { track: detail.id, slot: actions };
+            // Any user may keep watchlists of its own (the hub's rule: a user's own rules).
+            actions.append(watchButton(detail, this.rules));
+            if (canOpen) {
+              const slot = el("div", { class: "case-slot" });
+              const button = el(
+                "button",
+                {
+                  type: "button",
+                  "data-testid": "open-case",
+                  onclick: () => {
+                    replace(
+                      slot,
+                      openCaseForm(detail, this.me, this.api, (caseId) => {
+                        replace(
+                          slot,
+                          el("p", { "data-testid": "case-opened" }, `Case ${caseId} opened.`),
+                        );
+                        (byId("cases-section") as HTMLDetailsElement).open = true;
+                        this.cases?.show(caseId);
+                      }),
+                    );
+                  },
                 },
-              },
-              "Open a case on this track",
-            );
-            slot.append(button);
-            actions = slot;
+                "Open a case on this track",
+              );
+              slot.append(button);
+              actions.append(slot);
+            }
           }
           renderTrackDetail(root, detail, "", actions);
         },

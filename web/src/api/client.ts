@@ -1,7 +1,12 @@
 // The one door to the HTTP API: every request carries the token, and data requests the view key
 // (purpose and optional case) as headers, as docs/api.md requires.
 import type {
+  AlertList,
   CaseDetail,
+  EventList,
+  RuleList,
+  RuleSpec,
+  WatchRule,
   CaseList,
   CaseOpened,
   DemoUser,
@@ -300,6 +305,44 @@ export class Api {
       token: this.token,
       method: "POST",
       body: JSON.stringify(body),
+    });
+  }
+
+  /** The view's active events (`GET /v1/events`), at most `limit`, earliest start first. */
+  events(view: ViewKey, limit: number, signal?: AbortSignal): Promise<EventList> {
+    return request<EventList>(`/v1/events?active_only=true&limit=${limit}`, {
+      token: this.token,
+      view,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** The view's alerts for the rules that alert the caller, active and retracted. */
+  alerts(view: ViewKey, limit: number, signal?: AbortSignal): Promise<AlertList> {
+    return request<AlertList>(`/v1/alerts?limit=${limit}`, {
+      token: this.token,
+      view,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  rules(): Promise<RuleList> {
+    return request<RuleList>("/v1/rules", { token: this.token });
+  }
+
+  createRule(spec: RuleSpec): Promise<WatchRule> {
+    return request<WatchRule>("/v1/rules", {
+      token: this.token,
+      method: "POST",
+      body: JSON.stringify(spec),
+    });
+  }
+
+  /** Deletes a rule as it was read (a 409 when it changed since). */
+  deleteRule(rule: Pick<WatchRule, "id" | "version">): Promise<void> {
+    return request<undefined>(`/v1/rules/${encodeURIComponent(rule.id)}?version=${rule.version}`, {
+      token: this.token,
+      method: "DELETE",
     });
   }
 }

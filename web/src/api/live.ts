@@ -1,5 +1,6 @@
-// The live stream of a view: `GET /v1/live` read with fetch() and a streaming body reader, because
-// EventSource cannot send the Authorization and Caveat-Purpose headers (docs/api.md).
+// The streams of a view (`GET /v1/live`, `/v1/alerts/stream`, `/v1/events/stream`) read with fetch()
+// and a streaming body reader, because EventSource cannot send the Authorization and Caveat-Purpose
+// headers (docs/api.md).
 import { ApiError, apiUrl, errorFrom, viewHeaders, type ViewKey } from "./client";
 
 /** One Server-Sent Event (WHATWG HTML §9.2 "event stream interpretation"). */
@@ -46,6 +47,17 @@ export class SseParser {
 
 export type LiveState = "connecting" | "open" | "reconnecting" | "stopped";
 
+/** What a stream of a view tells its owner. */
+export interface StreamHandlers {
+  /** The stream is open; `reconnected` after a drop, when events may have been missed. */
+  onOpen: (reconnected: boolean) => void;
+  /** One event of the stream, in order. */
+  onEvent: (event: SseEvent) => void;
+  onState: (state: LiveState, detail: string) => void;
+  /** A refusal the user must act on (401, 400 unknown purpose, ...): the stream stops. */
+  onError: (error: ApiError) => void;
+}
+
 export interface LiveHandlers {
   /** The stream is open; `reconnected` after a drop, when events may have been missed. */
   onOpen: (reconnected: boolean) => void;
@@ -58,8 +70,11 @@ export interface LiveHandlers {
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
 
-/** Keeps one live stream open for a view key until stopped, reconnecting when it drops. */
-export class LiveStream {
+/**
+ * Keeps one Server-Sent Events stream of a view key open until stopped, reconnecting when it drops:
+ * `/v1/live`, `/v1/alerts/stream`, `/v1/events/stream` alike (docs/api.md).
+ */
+export class ViewStream {
   private readonly abort = new AbortController();
   private attempt = 0;
   private opened = false;
@@ -67,7 +82,8 @@ export class LiveStream {
   constructor(
     private readonly token: string,
     private readonly view: ViewKey,
-    private readonly handlers: LiveHandlers,
+    private readonly path: string,
+    private readonly handlers: StreamHandlers,
   ) {
     void this.run();
   }
@@ -87,7 +103,7 @@ export class LiveStream {
     while (!this.stopped()) {
       let reason = "stream ended";
       try {
-        const res = await fetch(apiUrl("/v1/live"), {
+        const res = await fetch(apiUrl(this.path), {
           headers: { ...viewHeaders(this.token, this.view), Accept: "text/event-stream" },
           signal: this.abort.signal,
           cache: "no-store",
@@ -132,12 +148,26 @@ export class LiveStream {
         const { value, done } = await reader.read();
         if (done) return;
         for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
-          if (ev.event === "view") this.handlers.onView(versionOf(ev.data));
+          this.handlers.onEvent(ev);
         }
       }
     } finally {
       reader.releaseLock();
     }
+  }
+}
+
+/** The live stream of a view (`/v1/live`): says when the view may have changed. */
+export class LiveStream extends ViewStream {
+  constructor(token: string, view: ViewKey, handlers: LiveHandlers) {
+    super(token, view, "/v1/live", {
+      onOpen: handlers.onOpen,
+      onEvent: (ev) => {
+        if (ev.event === "view") handlers.onView(versionOf(ev.data));
+      },
+      onState: handlers.onState,
+      onError: handlers.onError,
+    });
   }
 }
 

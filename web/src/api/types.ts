@@ -86,3 +86,21 @@ export type BatchReceipt = Schemas["BatchReceipt"];
 export type Withheld = Schemas["Withheld"];
 /** An export format (`GET /v1/export?format=`). */
 export type ExportFormat = Schemas["Format"];
+
+/** A behaviour event of the view (AIS gap, encounter, ...: docs/events.md). */
+export type BehaviourEvent = Schemas["Event"];
+/** `GET /v1/events` */
+export type EventList = Schemas["EventList"];
+/** An event kind by its published name (`ais-gap`, `speed-in-area`, ...). */
+export type EventKind = Schemas["EventKindName"];
+/** An alert: one watch rule matched by one vessel's events. */
+export type Alert = Schemas["Alert"];
+/** `GET /v1/alerts` */
+export type AlertList = Schemas["AlertList"];
+/** A stored watch rule. */
+export type WatchRule = Schemas["WatchRule"];
+/** `GET /v1/rules` */
+export type RuleList = Schemas["RuleList"];
+/** `POST /v1/rules` body. */
+export type RuleSpec = Schemas["RuleSpec"];
+export type RuleArea = Schemas["RuleArea"];

@@ -1,5 +1,6 @@
 // The map of the common operating picture: a land basemap bundled at build time (no tile server, no
-// glyphs, no sprites) and the view's tracks as partner-coloured points with trails.
+// glyphs, no sprites) and the view's tracks as partner-coloured points with trails; the view's events
+// and alerts as markers, watch rules' areas as outlines, and an area being drawn.
 import {
   Map as MapLibreMap,
   Popup,
@@ -29,6 +30,8 @@ import {
   type TypeGroup,
   GROUP_COLOUR,
 } from "./symbols";
+import { EVENT_GROUPS, EVENT_ICON_RATIO, drawEventIcon, eventIconName } from "./event-symbols";
+import type { LonLat } from "./area";
 
 setWorkerUrl(new URL(workerUrl, document.baseURI).href);
 
@@ -57,6 +60,9 @@ function style(): StyleSpecification {
       symbols: { type: "geojson", data: empty() },
       uncertainty: { type: "geojson", data: empty() },
       measure: { type: "geojson", data: empty() },
+      areas: { type: "geojson", data: empty() },
+      draft: { type: "geojson", data: empty() },
+      events: { type: "geojson", data: empty() },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": SEA } },
@@ -67,6 +73,18 @@ function style(): StyleSpecification {
         type: "fill",
         source: "land",
         paint: { "fill-color": LAND, "fill-antialias": false },
+      },
+      {
+        id: "area-fill",
+        type: "fill",
+        source: "areas",
+        paint: { "fill-color": "#4ecdc4", "fill-opacity": 0.06 },
+      },
+      {
+        id: "area-line",
+        type: "line",
+        source: "areas",
+        paint: { "line-color": "#4ecdc4", "line-width": 1.5, "line-dasharray": [3, 2] },
       },
       {
         id: "uncertainty-fill",
@@ -141,6 +159,32 @@ function style(): StyleSpecification {
           "icon-allow-overlap": true,
           "icon-ignore-placement": true,
         },
+      },
+      {
+        // Above the tracks: an event is what the watch officer is cued to look at.
+        id: "events",
+        type: "symbol",
+        source: "events",
+        layout: {
+          "icon-image": ["get", "icon"],
+          "icon-allow-overlap": true,
+          "icon-ignore-placement": true,
+          "icon-offset": [0, -14],
+          "symbol-sort-key": ["get", "alert"],
+        },
+      },
+      {
+        id: "draft-line",
+        type: "line",
+        source: "draft",
+        paint: { "line-color": "#4ecdc4", "line-width": 2 },
+      },
+      {
+        id: "draft-points",
+        type: "circle",
+        source: "draft",
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: { "circle-color": "#4ecdc4", "circle-radius": 4 },
       },
       {
         id: "measure-line",
@@ -278,6 +322,35 @@ function line(track: string, coordinates: number[][], partner: string): Feature<
 const CLASSES: ContactClass[] = ["ais", "dark", "radar", "patrol", "tip"];
 const GROUPS = Object.keys(GROUP_COLOUR) as TypeGroup[];
 
+/** An event or alert as the map marks it. */
+export interface EventMarker {
+  id: string;
+  group: (typeof EVENT_GROUPS)[number];
+  /** What the tooltip says: the kind, and the vessels it is about. */
+  title: string;
+  vessels: string;
+  lon: number;
+  lat: number;
+  alert: boolean;
+  /** The first track it is about: a click selects it. */
+  track: string | null;
+}
+
+/** A watch rule's area as the map outlines it. */
+export interface AreaOutline {
+  id: string;
+  name: string;
+  polygons: LonLat[][][];
+}
+
+/** An area being drawn: every click is a corner until it is finished or cancelled. */
+interface Drawing {
+  clicks: LonLat[];
+  onChange: (clicks: readonly LonLat[]) => void;
+  onFinish: (clicks: readonly LonLat[]) => void;
+  onCancel: () => void;
+}
+
 /** `[west, south, east, north]` */
 export type Bounds = [number, number, number, number];
 
@@ -293,6 +366,12 @@ export class Picture {
   /** A one-shot request for the next clicked position (the sighting form's "pick on map"). */
   private picking: ((lat: number, lon: number) => void) | null = null;
   private measured: [number, number][] = [];
+  private drawing: Drawing | null = null;
+  private hover: Popup | null = null;
+  private events: readonly EventMarker[] = [];
+  private eventsById = new Map<string, EventMarker>();
+  private areas: readonly AreaOutline[] = [];
+  private readonly areaLabels: HTMLElement;
 
   constructor(
     private readonly container: HTMLElement,
@@ -307,6 +386,12 @@ export class Picture {
     this.labels = document.createElement("div");
     this.labels.className = "map-labels";
     this.labels.dataset["testid"] = "map-labels";
+    this.areaLabels = document.createElement("div");
+    this.areaLabels.className = "map-labels";
+    this.areaLabels.dataset["testid"] = "area-labels";
+    container.dataset["events"] = "0";
+    container.dataset["eventsVisible"] = "true";
+    container.dataset["areas"] = "0";
     try {
       this.map = new MapLibreMap({
         container,
@@ -322,7 +407,7 @@ export class Picture {
       return;
     }
     const map = this.map;
-    container.append(this.labels);
+    container.append(this.labels, this.areaLabels);
     // For the performance script (web/scripts/perf.ts): it drives the camera and times frames.
     (window as unknown as Record<string, unknown>)["caveatMap"] = map;
     map.addControl(new ScaleControl({ unit: "nautical", maxWidth: 140 }), "bottom-left");
@@ -333,10 +418,18 @@ export class Picture {
         if (data) map.addImage(iconName(c, g), data, { pixelRatio: ICON_RATIO });
       }
     }
+    for (const g of EVENT_GROUPS) {
+      for (const alert of [false, true]) {
+        const data = drawEventIcon(g, alert);
+        if (data) map.addImage(eventIconName(g, alert), data, { pixelRatio: EVENT_ICON_RATIO });
+      }
+    }
     map.on("load", () => {
       this.ready = true;
       container.dataset["ready"] = "true";
       if (this.pending) this.show(this.pending.tracks, this.pending.selected);
+      this.drawEvents();
+      this.drawAreas();
       this.onMove(this.bounds() ?? [-180, -90, 180, 90]);
     });
     map.on("moveend", () => {
@@ -346,8 +439,23 @@ export class Picture {
     });
     map.on("move", () => {
       this.placeLabels();
+      this.placeAreaLabels();
+    });
+    map.on("dblclick", (e) => {
+      if (this.drawing === null) return;
+      e.preventDefault();
+      this.finishDrawing();
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.drawing !== null) this.cancelDrawing();
     });
     map.on("click", (e) => {
+      if (this.drawing !== null) {
+        this.drawing.clicks.push([e.lngLat.lng, e.lngLat.lat]);
+        this.drawDraft();
+        this.drawing.onChange(this.drawing.clicks);
+        return;
+      }
       if (this.picking !== null) {
         const done = this.picking;
         this.picking = null;
@@ -359,7 +467,9 @@ export class Picture {
         this.measure([e.lngLat.lng, e.lngLat.lat]);
         return;
       }
-      const hit = map.queryRenderedFeatures(e.point, { layers: ["symbols", "tracks"] })[0];
+      const hit = map.queryRenderedFeatures(e.point, {
+        layers: ["events", "symbols", "tracks"],
+      })[0];
       const track: unknown = hit?.properties["track"];
       if (typeof track === "string") this.onSelect(track);
     });
@@ -374,8 +484,15 @@ export class Picture {
       map.getCanvas().style.cursor = this.measuring ? "crosshair" : "";
     });
     // A hover card with the track's name, partners and how it was observed.
-    const hover = new Popup({ closeButton: false, closeOnClick: false, offset: 12 });
+    // The card lets clicks through (a corner being drawn under it must still land on the map).
+    const hover = (this.hover = new Popup({
+      closeButton: false,
+      closeOnClick: false,
+      offset: 12,
+      className: "hover-popup",
+    }));
     map.on("mousemove", "symbols", (e) => {
+      if (this.drawing !== null) return;
       if (!this.measuring) map.getCanvas().style.cursor = "pointer";
       const id: unknown = e.features?.[0]?.properties["track"];
       const track = typeof id === "string" ? this.byId.get(id) : undefined;
@@ -391,6 +508,26 @@ export class Picture {
     });
     map.on("mouseleave", "symbols", () => {
       if (!this.measuring) map.getCanvas().style.cursor = "";
+      hover.remove();
+    });
+    map.on("mousemove", "events", (e) => {
+      if (this.drawing !== null) return;
+      const id: unknown = e.features?.[0]?.properties["id"];
+      const marker = typeof id === "string" ? this.eventsById.get(id) : undefined;
+      if (marker === undefined) return;
+      if (!this.measuring) map.getCanvas().style.cursor = "pointer";
+      const card = document.createElement("div");
+      card.className = "hover-card";
+      card.dataset["testid"] = "event-card";
+      const title = document.createElement("strong");
+      title.textContent = marker.title;
+      const vessels = document.createElement("div");
+      vessels.textContent = marker.vessels;
+      card.append(title, vessels);
+      hover.setLngLat([marker.lon, marker.lat]).setDOMContent(card).addTo(map);
+    });
+    map.on("mouseleave", "events", () => {
+      if (!this.measuring && this.drawing === null) map.getCanvas().style.cursor = "";
       hover.remove();
     });
   }
@@ -521,6 +658,150 @@ export class Picture {
       void map
         .getSource<GeoJSONSource>("measure")
         ?.setData({ type: "FeatureCollection", features });
+  }
+
+  /** Marks the view's events and alerts (replacing those marked before). */
+  showEvents(markers: readonly EventMarker[]): void {
+    this.events = markers;
+    this.eventsById = new Map(markers.map((m) => [m.id, m]));
+    this.container.dataset["events"] = String(markers.length);
+    this.container.dataset["alerts"] = String(markers.filter((m) => m.alert).length);
+    this.drawEvents();
+  }
+
+  private drawEvents(): void {
+    const map = this.map;
+    if (map === null || !this.ready) return;
+    const features: Feature<Point>[] = this.events.map((m) => ({
+      type: "Feature",
+      geometry: { type: "Point", coordinates: [m.lon, m.lat] },
+      properties: {
+        id: m.id,
+        icon: eventIconName(m.group, m.alert),
+        alert: m.alert ? 1 : 0,
+        ...(m.track === null ? {} : { track: m.track }),
+      },
+    }));
+    void map.getSource<GeoJSONSource>("events")?.setData({ type: "FeatureCollection", features });
+  }
+
+  /** Shows or hides the event markers; the page keeps them current either way. */
+  setEventsVisible(visible: boolean): void {
+    this.container.dataset["eventsVisible"] = String(visible);
+    this.map?.setLayoutProperty("events", "visibility", visible ? "visible" : "none");
+  }
+
+  /** Outlines the watch rules' areas, each named beside its first corner. */
+  showAreas(areas: readonly AreaOutline[]): void {
+    this.areas = areas;
+    this.container.dataset["areas"] = String(areas.length);
+    this.areaLabels.replaceChildren(
+      ...areas.map((a) => {
+        const d = document.createElement("div");
+        d.className = "map-label area-label";
+        d.dataset["testid"] = "area-label";
+        d.dataset["rule"] = a.id;
+        d.textContent = a.name;
+        return d;
+      }),
+    );
+    this.drawAreas();
+    this.placeAreaLabels();
+  }
+
+  private drawAreas(): void {
+    const map = this.map;
+    if (map === null || !this.ready) return;
+    const features: Feature<Polygon>[] = this.areas.flatMap((a) =>
+      a.polygons.map((rings) => ({
+        type: "Feature" as const,
+        geometry: { type: "Polygon" as const, coordinates: rings },
+        properties: { rule: a.id },
+      })),
+    );
+    void map.getSource<GeoJSONSource>("areas")?.setData({ type: "FeatureCollection", features });
+  }
+
+  private placeAreaLabels(): void {
+    const map = this.map;
+    if (map === null) return;
+    this.areas.forEach((a, i) => {
+      const node = this.areaLabels.children[i] as HTMLElement | undefined;
+      const corner = a.polygons[0]?.[0]?.[0];
+      if (!node || !corner) return;
+      const p = map.project(corner);
+      node.style.transform = `translate(${p.x.toFixed(1)}px, ${(p.y - 16).toFixed(1)}px)`;
+    });
+  }
+
+  /**
+   * Starts drawing an area: each click is a corner; a double-click or `finishDrawing` closes it,
+   * Escape or `cancelDrawing` drops it. Clicks select no track meanwhile.
+   */
+  drawArea(
+    onChange: (clicks: readonly LonLat[]) => void,
+    onFinish: (clicks: readonly LonLat[]) => void,
+    onCancel: () => void,
+  ): void {
+    if (this.drawing !== null) this.drawing.onCancel();
+    this.drawing = { clicks: [], onChange, onFinish, onCancel };
+    this.hover?.remove();
+    this.container.dataset["drawing"] = "true";
+    const map = this.map;
+    if (map) {
+      // A double-click finishes the area, so it must not zoom as well.
+      map.doubleClickZoom.disable();
+      map.getCanvas().style.cursor = "crosshair";
+    }
+    this.drawDraft();
+  }
+
+  finishDrawing(): void {
+    const d = this.endDrawing();
+    if (d) d.onFinish(d.clicks);
+  }
+
+  cancelDrawing(): void {
+    const d = this.endDrawing();
+    if (d) d.onCancel();
+  }
+
+  private endDrawing(): Drawing | null {
+    const d = this.drawing;
+    this.drawing = null;
+    delete this.container.dataset["drawing"];
+    const map = this.map;
+    if (map) {
+      map.doubleClickZoom.enable();
+      map.getCanvas().style.cursor = "";
+    }
+    this.drawDraft();
+    return d;
+  }
+
+  private drawDraft(): void {
+    const map = this.map;
+    if (map === null || !this.ready) return;
+    const clicks = this.drawing?.clicks ?? [];
+    const features: Feature<LineString | Point>[] = clicks.map((c) => ({
+      type: "Feature",
+      geometry: { type: "Point", coordinates: c },
+      properties: {},
+    }));
+    const first = clicks[0];
+    if (first && clicks.length >= 2) {
+      features.push({
+        type: "Feature",
+        geometry: { type: "LineString", coordinates: [...clicks, first] },
+        properties: {},
+      });
+    }
+    void map.getSource<GeoJSONSource>("draft")?.setData({ type: "FeatureCollection", features });
+  }
+
+  /** Centres the map on a position without changing the zoom. */
+  centre(lon: number, lat: number): void {
+    this.map?.easeTo({ center: [lon, lat], duration: 400 });
   }
 
   /** Centres the map on a track without changing the zoom. */

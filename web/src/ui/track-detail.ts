@@ -100,7 +100,8 @@ function lineage(entries: readonly LineageEntry[]): HTMLElement {
   );
 }
 
-function marking(m: TrackMarking | null): HTMLElement {
+/** A combined marking as the track panel shows it (alerts and events carry one too). */
+export function marking(m: TrackMarking | null, testid = "track-marking"): HTMLElement {
   if (m === null) return el("p", { class: "muted" }, "No marking returned.");
   const list = (v: readonly string[] | null | undefined): string =>
     v == null ? "any" : v.length === 0 ? "none" : v.join(", ");
@@ -110,7 +111,7 @@ function marking(m: TrackMarking | null): HTMLElement {
   );
   return el(
     "dl",
-    { class: "facts", "data-testid": "track-marking" },
+    { class: "facts", "data-testid": testid },
     ...fact("releasable to", list(m.releasable_to)),
     ...fact("purposes", list(m.purposes)),
     ...fact("export", m.no_export ? "no export" : "may be exported"),
