@@ -2,6 +2,7 @@
 // (a flag shape with a letter, in the group's colour), drawn on a canvas at run time like the track
 // symbols, so nothing is fetched (the style has no sprite and no glyphs).
 import type { EventKind } from "../api/types";
+import { iconImage } from "./symbols";
 
 /** Groups of kinds a watch officer tells apart at a glance (issue 22 item 6). */
 export type EventGroup = "gap" | "meeting" | "loitering" | "area" | "speed" | "identity";
@@ -86,28 +87,7 @@ export function drawEventIcon(g: EventGroup, alert: boolean): ImageData | null {
   return ctx.getImageData(0, 0, s, s);
 }
 
-const urls = new Map<string, string>();
-
 /** A group's marker as an image for the legend and the alert list. */
 export function eventLegendIcon(g: EventGroup, alert = false, px = 16): HTMLImageElement {
-  const name = eventIconName(g, alert);
-  let url = urls.get(name);
-  if (url === undefined) {
-    const data = drawEventIcon(g, alert);
-    const canvas = document.createElement("canvas");
-    if (data) {
-      canvas.width = data.width;
-      canvas.height = data.height;
-      canvas.getContext("2d")?.putImageData(data, 0, 0);
-    }
-    url = canvas.toDataURL();
-    urls.set(name, url);
-  }
-  const img = document.createElement("img");
-  img.src = url;
-  img.width = px;
-  img.height = px;
-  img.className = "sym";
-  img.alt = "";
-  return img;
+  return iconImage(eventIconName(g, alert), () => drawEventIcon(g, alert), px);
 }

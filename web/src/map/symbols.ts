@@ -161,10 +161,18 @@ const urls = new Map<string, string>();
 
 /** A small image of a symbol for the legend and the list (drawn once per symbol, then reused). */
 export function legendIcon(c: ContactClass, g: TypeGroup, px = 14): HTMLImageElement {
-  const name = iconName(c, g);
+  return iconImage(iconName(c, g), () => drawIcon(c, g), px);
+}
+
+/** The image of the icon named `name`, drawn by `draw` the first time any is asked for. */
+export function iconImage(
+  name: string,
+  draw: () => ImageData | null | undefined,
+  px: number,
+): HTMLImageElement {
   let url = urls.get(name);
   if (url === undefined) {
-    const data = drawIcon(c, g);
+    const data = draw();
     const canvas = document.createElement("canvas");
     if (data) {
       canvas.width = data.width;

@@ -14,7 +14,7 @@ import type {
 } from "../api/types";
 import type { Api } from "../api/client";
 import { partnerColour } from "../partners";
-import { describe, type ErrorBanner } from "./errors";
+import { clearFormError, describe, type ErrorBanner } from "./errors";
 import { el, replace, utc } from "./element";
 
 /** Roles the hub lets open cases and record steps (crates/caveat-server/src/cases.rs). */
@@ -68,13 +68,6 @@ function showFormError(form: HTMLElement, box: HTMLElement, error: unknown): voi
     if (bad) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
   }
-}
-
-function clearFormError(form: HTMLElement, box: HTMLElement): void {
-  box.hidden = true;
-  box.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]"))
-    input.removeAttribute("aria-invalid");
 }
 
 function field(

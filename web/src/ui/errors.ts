@@ -58,3 +58,11 @@ export function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Hides a form's error box and unmarks the fields a refusal had marked. */
+export function clearFormError(form: HTMLElement, box: HTMLElement): void {
+  box.hidden = true;
+  box.textContent = "";
+  for (const input of form.querySelectorAll("[aria-invalid]"))
+    input.removeAttribute("aria-invalid");
+}

@@ -8,7 +8,7 @@ import { closeRing, type LonLat } from "../map/area";
 import type { AreaOutline } from "../map/picture";
 import { KIND_LABEL } from "../map/event-symbols";
 import { el, replace } from "./element";
-import { describe, type ErrorBanner } from "./errors";
+import { clearFormError, describe, type ErrorBanner } from "./errors";
 
 /** What the rule panel needs of the map. */
 export interface AreaTool {
@@ -60,13 +60,6 @@ function showFormError(form: HTMLElement, box: HTMLElement, error: unknown): voi
     if (named.some((n) => namesField(n, field))) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
   }
-}
-
-function clearFormError(form: HTMLElement, box: HTMLElement): void {
-  box.hidden = true;
-  box.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]"))
-    input.removeAttribute("aria-invalid");
 }
 
 export class RulePanel {
