@@ -18,6 +18,7 @@ mod ingest;
 mod init;
 mod node;
 mod node_witness;
+mod peer_url;
 mod pin;
 mod policy;
 mod report;

@@ -194,14 +194,7 @@ impl std::fmt::Debug for HttpsNode {
 
 impl HttpsNode {
     fn new(url: &str, tls: Arc<rustls::ClientConfig>) -> anyhow::Result<Self> {
-        let rest = url.strip_prefix("https://").context("url must start with https://")?;
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() || authority.contains('/') {
-            bail!("url must be https://host:port (no path)");
-        }
-        let (host, port) = authority.rsplit_once(':').context("url must name a port")?;
-        port.parse::<u16>().context("url: bad port")?;
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let (authority, host) = crate::peer_url::authority(url, "https")?;
         let server_name = ServerName::try_from(host.to_owned()).context("url: bad host")?;
         Ok(HttpsNode {
             addr: authority.to_owned(),

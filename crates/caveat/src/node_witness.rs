@@ -115,13 +115,7 @@ impl std::fmt::Debug for HttpHubUsage {
 
 impl HttpHubUsage {
     fn new(url: &str, token: String) -> anyhow::Result<Self> {
-        let rest = url.strip_prefix("http://").context("must start with http://")?;
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() || authority.contains('/') {
-            bail!("must be http://host:port (no path)");
-        }
-        let (_, port) = authority.rsplit_once(':').context("must name a port")?;
-        port.parse::<u16>().context("bad port")?;
+        let (authority, _) = crate::peer_url::authority(url, "http")?;
         Ok(HttpHubUsage { authority: authority.to_owned(), token })
     }
 

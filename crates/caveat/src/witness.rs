@@ -232,13 +232,7 @@ pub(crate) struct HttpWitness {
 
 impl HttpWitness {
     pub(crate) fn new(url: &str) -> anyhow::Result<Self> {
-        let rest = url.strip_prefix("http://").context("url must start with http://")?;
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() || authority.contains('/') {
-            bail!("url must be http://host:port (no path)");
-        }
-        let (_, port) = authority.rsplit_once(':').context("url must name a port")?;
-        port.parse::<u16>().context("url: bad port")?;
+        let (authority, _) = crate::peer_url::authority(url, "http")?;
         Ok(HttpWitness { authority: authority.to_owned() })
     }
 
