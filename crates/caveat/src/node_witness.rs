@@ -30,8 +30,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use caveat_audit::{FileWitnessStore, UsageReport, VerifierKey, Witness};
 use caveat_hub::federation::{HubUsage, Node, ReceiptStatement, UsageFuture};
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use serde::Deserialize;
 
 /// `[node.witness]`: the node witnesses the hub's log with its receipt statement.
@@ -120,36 +119,25 @@ impl HttpHubUsage {
     }
 
     async fn get(authority: String, token: String, path: String) -> Result<UsageReport, String> {
-        let tcp = tokio::net::TcpStream::connect(&authority).await.map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
-        let driver = tokio::spawn(conn);
-        let result = async {
-            let request = hyper::Request::get(path)
-                .header(hyper::header::HOST, &authority)
-                .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Full::new(Bytes::new()))
-                .map_err(|e| e.to_string())?;
-            let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let bytes = match Limited::new(response.into_body(), MAX_USAGE_PAGE_BYTES).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                    return Err(format!("the page is over {MAX_USAGE_PAGE_BYTES} bytes"));
-                }
-                Err(e) => return Err(e.to_string()),
-            };
-            if status != 200 {
-                let text: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
-                return Err(format!("HTTP {status}: {text}"));
-            }
-            serde_json::from_slice(&bytes).map_err(|e| format!("not a usage report: {e}"))
-        };
-        let result = tokio::time::timeout(USAGE_TIMEOUT, result)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} s", USAGE_TIMEOUT.as_secs())));
-        driver.abort();
-        result
+        let request = hyper::Request::get(path)
+            .header(hyper::header::HOST, &authority)
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        // The bound covers connecting too: a hub that accepts and never answers holds no cosigning.
+        let answer =
+            tokio::time::timeout(USAGE_TIMEOUT, crate::peer_url::exchange(&authority, request, MAX_USAGE_PAGE_BYTES))
+                .await
+                .map_err(|_| format!("no answer within {} s", USAGE_TIMEOUT.as_secs()))?;
+        let (status, bytes) = answer.map_err(|e| match e {
+            crate::peer_url::NoAnswer::Unreachable(why) => why,
+            crate::peer_url::NoAnswer::TooLarge => format!("the page is over {MAX_USAGE_PAGE_BYTES} bytes"),
+        })?;
+        if status != 200 {
+            let text: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+            return Err(format!("HTTP {status}: {text}"));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("not a usage report: {e}"))
     }
 }
 

@@ -1,8 +1,12 @@
 //! The `scheme://host:port` addresses of peers in the configuration (a
 //! node, a witness, the hub): one reading of them, so every peer refuses the
-//! same mistakes (a path, no port) with the same words.
+//! same mistakes (a path, no port) with the same words; and one plain-HTTP
+//! request to such a peer, with its answer's size bounded.
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use hyper_util::rt::TokioIo;
 
 /// `url`'s `host:port`, and its host without IPv6 brackets, if it is
 /// `scheme://host:port` with an optional trailing slash and nothing else.
@@ -17,6 +21,41 @@ pub(crate) fn authority<'a>(url: &'a str, scheme: &str) -> anyhow::Result<(&'a s
     port.parse::<u16>().context("url: bad port")?;
     let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     Ok((authority, host))
+}
+
+/// Why [`exchange`] got no answer.
+#[derive(Debug)]
+pub(crate) enum NoAnswer {
+    /// Not reached, or the connection failed.
+    Unreachable(String),
+    /// The answer was larger than the limit.
+    TooLarge,
+}
+
+/// Sends `request` to `authority` over one HTTP/1.1 connection of its own and
+/// reads the answer's status and at most `limit` bytes of its body.
+pub(crate) async fn exchange(
+    authority: &str,
+    request: hyper::Request<Full<Bytes>>,
+    limit: usize,
+) -> Result<(u16, Bytes), NoAnswer> {
+    let unreachable = |e: &dyn std::fmt::Display| NoAnswer::Unreachable(e.to_string());
+    let tcp = tokio::net::TcpStream::connect(authority).await.map_err(|e| unreachable(&e))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| unreachable(&e))?;
+    let driver = tokio::spawn(conn);
+    let result = async {
+        let response = sender.send_request(request).await.map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        match Limited::new(response.into_body(), limit).collect().await {
+            Ok(b) => Ok((status, b.to_bytes())),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(NoAnswer::TooLarge),
+            Err(e) => Err(unreachable(&e)),
+        }
+    }
+    .await;
+    driver.abort();
+    result
 }
 
 #[cfg(test)]

@@ -33,8 +33,7 @@ use caveat_hub::witnessing::{
     DEFAULT_WITNESS_TIMEOUT, MAX_WITNESS_ANSWER_BYTES, WitnessAnswer, WitnessClient, WitnessClientError, WitnessFuture,
     WitnessLink, Witnesses,
 };
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use serde::Deserialize;
 
 #[derive(Debug, clap::Subcommand)]
@@ -237,38 +236,27 @@ impl HttpWitness {
     }
 
     async fn post(&self, body: String) -> Result<WitnessAnswer, WitnessClientError> {
-        let unreachable = |e: &dyn std::fmt::Display| WitnessClientError::Unreachable(e.to_string());
-        let tcp = tokio::net::TcpStream::connect(&self.authority).await.map_err(|e| unreachable(&e))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| unreachable(&e))?;
-        let driver = tokio::spawn(conn);
-        let result = async {
-            let request = hyper::Request::post("/add-checkpoint")
-                .header(hyper::header::HOST, &self.authority)
-                .header(hyper::header::CONTENT_TYPE, "text/plain")
-                .body(Full::new(bytes::Bytes::from(body)))
-                .map_err(|e| WitnessClientError::Bad(e.to_string()))?;
-            let response = sender.send_request(request).await.map_err(|e| unreachable(&e))?;
-            let status = response.status().as_u16();
-            let bytes = match Limited::new(response.into_body(), MAX_WITNESS_ANSWER_BYTES).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(WitnessClientError::TooLarge),
-                Err(e) => return Err(unreachable(&e)),
-            };
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            match status {
-                200 => Ok(WitnessAnswer::Cosigned(text)),
-                409 => text
-                    .trim()
-                    .parse()
-                    .map(WitnessAnswer::Conflict)
-                    .map_err(|_| WitnessClientError::Bad("409 without a size".into())),
-                _ => Err(WitnessClientError::Refused { status, message: text.chars().take(200).collect() }),
-            }
+        let request = hyper::Request::post("/add-checkpoint")
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::CONTENT_TYPE, "text/plain")
+            .body(Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| WitnessClientError::Bad(e.to_string()))?;
+        let (status, bytes) = crate::peer_url::exchange(&self.authority, request, MAX_WITNESS_ANSWER_BYTES)
+            .await
+            .map_err(|e| match e {
+                crate::peer_url::NoAnswer::Unreachable(why) => WitnessClientError::Unreachable(why),
+                crate::peer_url::NoAnswer::TooLarge => WitnessClientError::TooLarge,
+            })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        match status {
+            200 => Ok(WitnessAnswer::Cosigned(text)),
+            409 => text
+                .trim()
+                .parse()
+                .map(WitnessAnswer::Conflict)
+                .map_err(|_| WitnessClientError::Bad("409 without a size".into())),
+            _ => Err(WitnessClientError::Refused { status, message: text.chars().take(200).collect() }),
         }
-        .await;
-        driver.abort();
-        result
     }
 }
 
