@@ -25,8 +25,8 @@ impl Sent {
     /// sent, in their order, at most `limit`. Items gone from the view (a
     /// suspension) are forgotten, never announced: they are not the view's.
     pub(crate) fn changes<T: Announced>(&mut self, items: Vec<T>, limit: usize) -> Vec<T> {
-        let present: HashSet<String> = items.iter().map(|i| i.sent().0.to_owned()).collect();
-        self.0.retain(|id, _| present.contains(id));
+        let present: HashSet<&str> = items.iter().map(|i| i.sent().0).collect();
+        self.0.retain(|id, _| present.contains(id.as_str()));
         let mut changed: Vec<T> = items
             .into_iter()
             .filter(|i| {
